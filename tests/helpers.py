@@ -684,3 +684,18 @@ def failIfHung(test, what, seconds=10):
     test.addCleanup(signal.signal, signal.SIGALRM, signal.signal(signal.SIGALRM, hung))
     signal.alarm(seconds)
     test.addCleanup(signal.alarm, 0)
+
+
+def countedCalls(testCase, owner, name):
+    """Patch ``owner.name`` (for the test's length) to note the arguments
+    of each call before it calls the original: the list it notes in, to
+    count what a peer's messages had the code under test do."""
+    calls = []
+    original = getattr(owner, name)
+
+    def counted(*args):
+        calls.append(args)
+        return original(*args)
+
+    testCase.patch(owner, name, counted)
+    return calls

@@ -240,6 +240,7 @@ class MarketRatesTests(MarketBuild):
 
     #: What the walk covers.
     RATES = {"net.connections", "relay.origin-opens", "status.state", "superpeer.floods",
+             "superpeer.records", "superpeer.checks",
              "tracker.joins", "tracker.lookups", "tracker.questions",
              "tracker.relay-asks", "status.members", "status.state-bytes",
              "tracker.relay-reports"}

@@ -133,7 +133,9 @@ class UnsignedOfferLinesTests(SynchronousTestCase):
         """
         A stranger linked to a searching buyer (a daemon with a key)
         answers its search with 2,000 replies not signed by their seller:
-        the buyer logs 5 of them, and sums the rest up in one line.
+        the buyer checks 64 of them (the search's CHECKED_PER_LINK), logs
+        5, and sums up the other 59 in one line; the rest are dropped
+        unchecked.
         """
         market, _ = startMarket(self, TIMEOUT)
         buyer = market.startNode("buyer", "--role", "buyer", "--want", "apple",
@@ -150,7 +152,7 @@ class UnsignedOfferLinesTests(SynchronousTestCase):
                  "path": ["7", keys.id, buyer_id], "seller": "7", "host": "127.0.0.1",
                  "port": 1}
         link.sendRaw(netstring(json.dumps(reply).encode("utf-8")) * 2000)
-        buyer.waitFor(r"1995 more lines like 'ignoring an offer from \{peer\} not signed "
+        buyer.waitFor(r"59 more lines like 'ignoring an offer from \{peer\} not signed "
                       r"by seller \{seller\}' from 127\.9\.0\.0/16 in the last 10 s, "
                       "not logged", TIMEOUT)
         ignored = [line for line in buyer.lines if "] ignoring an offer from" in line]

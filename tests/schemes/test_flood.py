@@ -26,7 +26,8 @@ from twisted_bazaar.roles.seller import Seller
 
 from tests.schemes import FindEvents, StaticShop
 from tests import records
-from tests.helpers import flooded, NODE_HOST, NODE_PORT, feed, linkPeer, makeNode, sent
+from tests.helpers import (flooded, NODE_HOST, NODE_PORT, countedCalls, feed, linkPeer,
+                           makeNode, sent)
 
 WINDOW = 1.0
 
@@ -282,6 +283,42 @@ class UnsignedOfferLinesTests(SynchronousTestCase):
         self.assertEqual(len(ignored), 5)
         self.assertIn("ignoring an offer from node 2 at 10.0.0.99:50000 not signed by "
                       "seller 6", ignored)
-        self.assertIn("1995 more lines like 'ignoring an offer from {peer} not signed "
+        # The search checks CHECKED_PER_LINK of the link's replies, the rest
+        # are dropped unchecked and unsaid.
+        self.assertIn("59 more lines like 'ignoring an offer from {peer} not signed "
                       "by seller {seller}' from 10.0.0.0/16 in the last 10 s, not logged", lines)
         self.assertEqual(len(lines), 6)
+
+
+class RepliesCheckedTests(SynchronousTestCase):
+    """
+    A neighbour on a search's way replays one reply, signed by another key
+    than its own, for as long as the search's window lasts: each was a
+    signature check (the buyer trusts no reply relayed by another node
+    unchecked), for a few hundred bytes sent again.  A search checks at
+    most CHECKED_PER_LINK replies that came over one link, valid or not
+    (docs/reliability.md, "The fourteenth round").
+    """
+
+    def test_repliesCheckedPerLinkAreBounded(self):
+        from twisted_bazaar.identity import keys
+        from twisted_bazaar.schemes.flood.discovery import CHECKED_PER_LINK, OFFERS_PER_LINK
+        me, seller, near = records.identity(41), records.identity(42), records.identity(43)
+        node = makeNode(me.id, identity=me)
+        flood = plugScheme(node, FloodDiscovery(node))
+        replayer, honest = linkPeer(node, 2), linkPeer(node, near, source="10.1.0.9")
+        found = []
+        flood.find("apple", 1.0).addCallback(found.append)
+        [search] = sent(replayer)
+        sent(honest)
+        checks = countedCalls(self, keys, "verify")
+        replayed = seller.signed(floodmsg.Reply(search.id, "apple", (seller.id, 2, me.id),
+                                              seller.id, "seller.example", 7007))
+        for _ in range(2000):
+            feed(replayer, replayed)
+        self.assertLessEqual(len(checks), CHECKED_PER_LINK)
+        self.assertGreaterEqual(CHECKED_PER_LINK, OFFERS_PER_LINK)
+        feed(honest, floodmsg.Reply(search.id, "apple", (near.id, me.id), near.id, "", 0))
+        node.clock.advance(1.0)
+        [offers] = found
+        self.assertIn(near.id, [offer.seller for offer in offers])

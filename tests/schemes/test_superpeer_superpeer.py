@@ -21,6 +21,7 @@ from twisted.logger import capturedLogs, formatEvent
 
 from twisted_bazaar.wire.ids import shortId, wireId
 from twisted_bazaar import wire
+from twisted_bazaar.core import records as recordsModule
 from twisted_bazaar.core.records import signRecord
 from twisted_bazaar.identity.keys import Identity
 from twisted_bazaar.identity.proofs import CHECK, LINK, Handshake
@@ -39,6 +40,7 @@ from tests.helpers import (
     NODE_HOST,
     NODE_PORT,
     closeLink,
+    countedCalls,
     feed,
     jsonNetstring,
     linkPeer,
@@ -788,3 +790,104 @@ class KeyedAddressCheckTests(SynchronousTestCase):
     def test_linkProofFails(self):
         self.assertRefused(lambda h, ask: Handshake(self.leaf_key, LINK, LEAF).prove(
             ask.key, ask.nonce))
+
+
+class CostlyRegistersTests(SynchronousTestCase):
+    """
+    What a leaf's registers and updates cost the super-peer, each a
+    message of a few hundred bytes: a signature check for each record it
+    does not hold already, and a dial for each address check.  Both are
+    rated per address group (``superpeer.records``, ``superpeer.checks``);
+    past either the message is refused ``busy`` and the link closed (the
+    leaf seeks a super-peer again after its wait), and another group is
+    not held back (docs/reliability.md, "The fourteenth round").
+    """
+
+    def setUp(self):
+        self.node, self.scheme = superPeer()
+        self.index = self.scheme.side.index
+        self.checks = countedCalls(self, recordsModule, "verify")
+        recordsModule.verified.cache_clear()
+        self.addCleanup(recordsModule.verified.cache_clear)
+
+    def fresh(self, link, items, issued):
+        """An update naming items, each with a record signed anew."""
+        who = KEYS[link.peer_id]
+        return LeafUpdate(issued, {item: 1 for item in items},
+                          {item: records.signed(who, item, "", 0, issued=issued)
+                           for item in items})
+
+    def test_newRecordsOfOneGroupAreRated(self):
+        """
+        A leaf sending update after update, each with 64 records signed
+        anew (drawn from a pool larger than the memo of records checked),
+        has 2,560 checked where nothing bounded it; now its address group
+        gets 512 a second (bursts of 1,024, one message past them), then
+        ``busy`` and the link closed; a leaf of another group is served.
+        """
+        link = linkPeer(self.node, L11, purpose=LEAF)
+        items = [f"item{n}" for n in range(64)]
+        feed(link, LeafRegister(1, "", 0, {}))
+        updates = [self.fresh(link, items, issued) for issued in range(2, 42)]
+        del self.checks[:]
+        for message in updates:
+            feed(link, message)
+        answers = sent(link)
+        self.assertLessEqual(len(self.checks), 1024 + 64)
+        self.assertEqual((type(answers[-1]), answers[-1].code), (wire.Error, "busy"))
+        self.assertIn("new records", answers[-1].info)
+        self.assertTrue(link.closing)
+        other = linkPeer(self.node, L12, purpose=LEAF, source="10.1.0.9")
+        feed(other, LeafRegister(1, "", 0, {}))
+        feed(other, self.fresh(other, items, 2))
+        self.assertEqual(sent(other), [LeafAck(1, 0), LeafAck(2, 64)])
+
+    def test_recordsHeldAreNotCheckedAgain(self):
+        """An update repeating the records the leaf's entries hold (a sale
+        changes units, not records) checks no signature, however often,
+        even once the memo of records checked forgot them."""
+        link = linkPeer(self.node, L11, purpose=LEAF)
+        update = self.fresh(link, ["apple", "pear"], 1)
+        feed(link, LeafRegister(1, "", 0, update.items, update.records))
+        del self.checks[:]
+        for seq in range(2, 1002):
+            recordsModule.verified.cache_clear()
+            feed(link, LeafUpdate(seq, {"apple": seq}, {"apple": update.records["apple"]}))
+        self.assertEqual(len(self.checks), 0)
+        self.assertEqual(sent(link)[-1], LeafAck(1001, 2))
+
+    def test_addressChecksOfOneGroupAreRated(self):
+        """
+        A leaf registering at another port each time has the super-peer
+        dial each (a register cancels the check in flight and starts
+        another): 100 registers, 100 dials of a host the leaf chose.  Now
+        its address group has 16 checks a second started (bursts of 32),
+        then ``busy`` and the link closed; another group's leaf is checked.
+        """
+        link = linkPeer(self.node, L11, purpose=LEAF)
+        for seq in range(1, 101):
+            feed(link, register(link, seq, "leaf.example", 9011 + seq % 2, {"apple": 1}))
+            if link.closing:
+                break
+        self.assertLessEqual(len(self.node.connector.requests), 32)
+        error = sent(link)[-1]
+        self.assertEqual((type(error), error.code), (wire.Error, "busy"))
+        self.assertIn("address checks", error.info)
+        closeLink(link)
+        other = linkPeer(self.node, L12, purpose=LEAF, source="10.1.0.9")
+        feed(other, register(other, 1, "other.example", 9011, {"apple": 1}))
+        self.assertEqual(sent(other), [LeafAck(1, 1)])
+        self.assertEqual(answerChecks(self.node), [L12])
+
+    def test_aGroupsRatesRefill(self):
+        """The rates are a second's: past them, the same group is served
+        again a few seconds on."""
+        link = linkPeer(self.node, L11, purpose=LEAF)
+        for seq in range(1, 101):
+            feed(link, register(link, seq, "leaf.example", 9011 + seq % 2, {"apple": 1}))
+            if link.closing:
+                break
+        self.node.clock.advance(2)
+        again = linkPeer(self.node, L13, purpose=LEAF)
+        feed(again, register(again, 1, "leaf.example", 9013, {"apple": 1}))
+        self.assertEqual(sent(again), [LeafAck(1, 1)])

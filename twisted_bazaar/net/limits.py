@@ -125,8 +125,10 @@ class TokenBucket:
         self.stamp = now
 
     def take(self, now, cost=1.0):
-        """Whether a whole token is held now; if so, ``cost`` (at most
-        one) is taken."""
+        """Whether a whole token is held now; if so, ``cost`` is taken: a
+        cost above one leaves the bucket in debt, which the taker repays
+        before it holds a whole token again (a message of many units of
+        work, taken whole)."""
         tokens = refilled(self.tokens, self.rate, self.burst, now, self.stamp)
         self.stamp = now
         if tokens < _WHOLE:
@@ -169,7 +171,8 @@ class GroupRates:
 
     def take(self, group, now, cost=1.0):
         """Whether the group may have one more now (it is counted if so):
-        one whole, or ``cost`` of one (a share of a frame, say)."""
+        one whole, or ``cost`` of one (a share of a frame, say), or of
+        several (L{TokenBucket.take}: a message of many records)."""
         buckets = self._buckets
         bucket = buckets.pop(group, None) or TokenBucket(self.rate, now)
         buckets[group] = bucket

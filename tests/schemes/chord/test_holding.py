@@ -301,3 +301,32 @@ class CensorshipTests(SynchronousTestCase):
         deferred = self.nodes[0].discovery.request("plum")
         self.market.run(0.5)
         self.assertEqual(answerOf(deferred).sellers, ())
+
+
+class RefusedUncheckedTests(LinkedToOnePeer, SynchronousTestCase):
+    """
+    A linked peer sends chordTransfer after chordTransfer of records it
+    signed beforehand, again and again: each was a signature check, then
+    refused by the store (a newer record of its seller held, a quota).
+    A record the store would refuse is refused before its check, so only
+    a record it takes costs one (docs/reliability.md, "The fourteenth
+    round").
+    """
+
+    def test_recordsTheStoreRefusesAreNotChecked(self):
+        from twisted_bazaar.core import records as recordsModule
+        from tests.helpers import countedCalls
+        checks = countedCalls(self, recordsModule, "verify")
+        recordsModule.verified.cache_clear()
+        self.addCleanup(recordsModule.verified.cache_clear)
+        pool = [ChordTransfer(tuple(Handed(600_000, signed(1, f"item{n}", issued=issued))
+                                    for n in range(8)))
+                for issued in range(10, 0, -1)]
+        for _ in range(10):
+            recordsModule.verified.cache_clear()
+            for transfer in pool:
+                feed(self.link, transfer)
+        # The newest of each item is taken (checked once); every older one
+        # is refused unchecked, however often it comes.
+        self.assertEqual(len(checks), 8)
+        self.assertEqual(self.scheme.records.held("item0", identity(1).id).record.issued, 10)

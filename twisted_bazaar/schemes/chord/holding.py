@@ -152,8 +152,10 @@ class Holding:
                 or item not in (None, record.item)):
             # The record held was checked when it was taken: the same one
             # again, in the right message (a refresh, a replica), needs no
-            # second look.
-            fault = recordFault(record, now, seller, item)
+            # second look.  One the store would refuse costs no signature
+            # check (docs/reliability.md, "The fourteenth round").
+            fault = (host.records.refusal(record, lifetime / 1000.0, now, origin)
+                     or recordFault(record, now, seller, item))
         if fault is None:
             fault = host.records.put(record, lifetime / 1000.0, now, origin)
         if fault is None:

@@ -102,10 +102,32 @@ class RecordStore:
         Hold a seller's record (its signature checked by the caller) for
         ``lifetime`` seconds at most, or its withdrawal.
 
-        @return: None if it is held, else why not: the record held for
-            that item and seller is newer (or another record of the same
-            issue time), it has expired, or taking a new one would break
-            a quota or the store's limit.
+        @return: None if it is held, else why not (L{refusal}).
+        """
+        fault = self.refusal(record, lifetime, now, origin)
+        if fault is not None:
+            return fault
+        old = self.held(record.item, record.seller)
+        until = self._until(record, lifetime, now)
+        if old is None:
+            self._add(record, Held(record, until, now, origin))
+            return None
+        since = old.since if old.live(now) else now
+        if record == old.record:
+            until = max(until, old.expires)
+        self._items[record.item][record.seller] = Held(record, until, since, old.origin)
+        self._ranked.pop(record.item, None)
+        return None
+
+    def refusal(self, record, lifetime, now, origin=""):
+        """
+        Why L{put} would not hold the record, or None if it would: the
+        record held for that item and seller is newer (or another record
+        of the same issue time), it has expired, or taking a new one
+        would break a quota or the store's limit.  Asked before the
+        record's signature is checked, so that a record it would refuse
+        (one of a pool signed beforehand, sent again and again) costs
+        no check.
         """
         old = self.held(record.item, record.seller)
         if old is not None and old.record.key != record.key and old.live(now):
@@ -115,25 +137,17 @@ class RecordStore:
                     "by another key: the first holder of an id keeps it")
         if old is not None and not newer(record, old.record):
             return "a newer record of that seller is held"
+        if not record.withdrawn and self._until(record, lifetime, now) <= now:
+            return "it has expired"
+        return self._room(record.seller, origin) if old is None else None
+
+    @staticmethod
+    def _until(record, lifetime, now):
+        """Until when a record put now is held."""
         if record.withdrawn:
             # Every record issued before it has expired by then.
-            until = record.issued / 1000.0 + MAX_LIFETIME + CLOCK_SKEW
-        else:
-            until = min(now + lifetime, record.expires / 1000.0)
-            if until <= now:
-                return "it has expired"
-        if old is None:
-            fault = self._room(record.seller, origin)
-            if fault is not None:
-                return fault
-            self._add(record, Held(record, until, now, origin))
-            return None
-        since = old.since if old.live(now) else now
-        if record == old.record:
-            until = max(until, old.expires)
-        self._items[record.item][record.seller] = Held(record, until, since, old.origin)
-        self._ranked.pop(record.item, None)
-        return None
+            return record.issued / 1000.0 + MAX_LIFETIME + CLOCK_SKEW
+        return min(now + lifetime, record.expires / 1000.0)
 
     def _room(self, seller, origin):
         if self._count >= self.limit:

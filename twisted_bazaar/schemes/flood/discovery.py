@@ -36,6 +36,11 @@ def overlayLinks(link):
 #: neighbour that floods replies cannot crowd out the others' offers, nor
 #: grow the buyer's memory.
 OFFERS_PER_LINK = 16
+#: Replies one search checks (a signature each, of a seller other than
+#: the neighbour) of those that came over one link, valid or not: a
+#: neighbour replaying one signed reply for the whole window costs the
+#: buyer no more than these.
+CHECKED_PER_LINK = 4 * OFFERS_PER_LINK
 
 
 class _Find:
@@ -46,6 +51,8 @@ class _Find:
         self.item = item
         self.offers = []
         self.perLink = {}
+        #: Replies checked, of each link (L{CHECKED_PER_LINK}).
+        self.checked = {}
         self.timer = None
         self.finished = None
 
@@ -159,6 +166,13 @@ class FloodDiscovery(SlotService, NodeObserver):
         share."""
         find = self._finds.get(message.id)
         if find is not None and find.item == message.item:
+            # The path router only delivers it from the node before this
+            # one on its path: the link it came over.
+            via = message.path[-2] if len(message.path) > 1 else message.seller
+            checked = find.checked.get(via, 0)
+            if checked >= CHECKED_PER_LINK or find.perLink.get(via, 0) >= OFFERS_PER_LINK:
+                return
+            find.checked[via] = checked + 1
             if not trusts(self.node, link, message, message.seller):
                 link.peerLine(LogLevel.info, "ignoring an offer from {peer} not "
                               "signed by seller {seller}", self.log,
@@ -172,13 +186,7 @@ class FloodDiscovery(SlotService, NodeObserver):
                               "{seller} whose file record is not its own, or not "
                               "live", self.log, seller=shortId(message.seller))
                 return
-            # The path router only delivers it from the node before this
-            # one on its path: the link it came over.
-            via = message.path[-2] if len(message.path) > 1 else message.seller
-            kept = find.perLink.get(via, 0)
-            if kept >= OFFERS_PER_LINK:
-                return
-            find.perLink[via] = kept + 1
+            find.perLink[via] = find.perLink.get(via, 0) + 1
             offer = Offer(message.seller, message.path[::-1], message.host,
                           message.port, *(record.file if record else (None, None, 0)),
                           record, message.relay, namedBy=groupOf(link))

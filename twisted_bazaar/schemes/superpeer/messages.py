@@ -44,6 +44,8 @@ errorCode("toomany", "the leaf's inventory is over the super-peer's per-leaf bou
 errorCode("full", "the super-peer's index has no room for these entries")
 errorCode("unknown", "an update withdraws an item the leaf never registered")
 errorCode("claimed", "another live leaf registered that address")
+errorCode("busy", "past the rate of records checked, or of address checks, of the "
+          "leaf's address group")
 
 _count = intIn(0, ID_LIMIT - 1, "a count")
 _counts = itemCounts(MAX_ITEMS)

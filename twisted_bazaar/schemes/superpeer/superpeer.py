@@ -30,7 +30,7 @@ from twisted_bazaar.base.logthrottle import MEMBER_LINES, PeerLog
 from twisted_bazaar.base.words import plural
 from twisted_bazaar.events import NodeObserver
 from twisted_bazaar.core.market import fileIn
-from twisted_bazaar.core.records import RecordBook, fittedSellers, recordFault
+from twisted_bazaar.core.records import RecordBook, fittedSellers, live, recordFault
 from twisted_bazaar.net.eviction import groupOf
 from twisted_bazaar.net.fitting import frameLimit
 from twisted_bazaar.base.limitregistry import declare
@@ -56,6 +56,27 @@ FLOOD_LIMIT = declare(
     "superpeer.floods", FLOOD_RATE, "floods/s",
     "floods among super-peers the leaves of one address group may have this one "
     "start, all their links together", group=FLOOD_RATE, owner=__name__)
+#: Signatures of records a super-peer checks a second for the leaves of
+#: one address group (bursts of twice that, and one message past them: a
+#: leaf's whole inventory at once): a register or update of a few hundred
+#: bytes carries a record an item, each a signature check, and records
+#: signed beforehand cost their sender nothing to send again.  A record
+#: the leaf's entry holds already, sent again, is not checked again.
+RECORD_RATE = 512.0
+RECORDS_LIMIT = declare(
+    "superpeer.records", RECORD_RATE, "records/s",
+    "records new to a super-peer whose signatures the leaves of one address group "
+    "have it check, all their links together", group=RECORD_RATE, owner=__name__)
+#: Address checks (a dial each, of a host the leaf names) a super-peer
+#: starts a second for the leaves of one address group, in bursts of twice
+#: that: a register at another address starts one, ending the one in
+#: flight.  An honest leaf needs one a link; a home's or a test
+#: market's leaves (one address group) linking at once take the burst.
+CHECK_RATE = 16.0
+CHECKS_LIMIT = declare(
+    "superpeer.checks", CHECK_RATE, "checks/s",
+    "address checks (dials) the leaves of one address group have a super-peer "
+    "start, all their links together", group=CHECK_RATE, owner=__name__)
 
 
 def _leafOnly(handler):
@@ -88,6 +109,9 @@ class SuperPeerSide(NodeObserver):
         self.flood = None
         #: Each address group's rate of floods for its leaves.
         self._floods = GroupRates(FLOOD_LIMIT)
+        #: Each address group's rates of records checked and of checks.
+        self._recordChecks = GroupRates(RECORDS_LIMIT)
+        self._checkStarts = GroupRates(CHECKS_LIMIT)
         #: The lines of leaves coming, checked and going: a stranger's
         #: leaves linking, registering and leaving in a loop cause them,
         #: so they are bounded per address group, as the tracker's lines
@@ -123,16 +147,31 @@ class SuperPeerSide(NodeObserver):
 
     def _records(self, link, items, records):
         """The leaf's records of the items it names with units above 0,
-        each checked (its own, of that item, live).
+        each checked (its own, of that item, live); one its entry holds
+        already is not checked again (but for its expiry), the others are
+        charged to the leaf's address group (L{RECORDS_LIMIT}).
 
-        @raise Refused: C{badrecord}, naming the first that is not.
+        @raise Refused: C{badrecord}, naming the first that is not;
+            C{busy}, past the group's rate.
         """
         now = wallSeconds(self.node.clock)
         records = records or {}
-        for item in sorted(item for item, units in items.items() if units):
+        held = self.index.records(link.peer_id)
+        named = sorted(item for item, units in items.items() if units)
+        new = sum(1 for item in named if records.get(item, held.get(item)) != held.get(item))
+        if new and not self._recordChecks.take(groupOf(link), self.node.clock.seconds(),
+                                               new):
+            raise Refused("busy", f"your address group's leaves sent more new records "
+                          f"than this super-peer checks ({RECORD_RATE:g} a second): "
+                          f"link again later")
+        for item in named:
             record = records.get(item)
-            fault = ("it has none" if record is None
-                     else recordFault(record, now, link.peer_id, item, alive=True))
+            if record is None:
+                fault = "it has none"
+            elif record == held.get(item):
+                fault = None if live(record, now) else "it has expired"
+            else:
+                fault = recordFault(record, now, link.peer_id, item, alive=True)
             if fault is not None:
                 raise Refused("badrecord", f"the record of {item[:64]!r}: {fault}")
         return records
@@ -162,8 +201,8 @@ class SuperPeerSide(NodeObserver):
         except Refused as refused:
             self._refuse(link, refused)
             return
-        if not listed:
-            self._checkOnceListing(link, address, count)
+        if not listed and not self._checkOnceListing(link, address, count):
+            return
         line = "leaf {leaf} at {host}:{port} registered {items} ({leaf_count})"
         fields = dict(leaf=shortId(leaf), host=host, port=message.port, n=count,
                       items=plural(count, "item"), leaves=len(self.index),
@@ -184,8 +223,9 @@ class SuperPeerSide(NodeObserver):
             self._refuse(link, refused)
             return
         leaf = link.peer_id
-        if not self.index.listed(leaf) and leaf not in self._checks:
-            self._checkOnceListing(link, self.index.address(leaf), count)
+        if (not self.index.listed(leaf) and leaf not in self._checks
+                and not self._checkOnceListing(link, self.index.address(leaf), count)):
+            return
         link.send(LeafAck(message.seq, count))
 
     def _query(self, link, message):
@@ -220,11 +260,19 @@ class SuperPeerSide(NodeObserver):
     def _checkOnceListing(self, link, address, count):
         """An unlisted leaf with ``count`` entries at address: checked if
         it has any; with none there is nothing to name, nothing to check
-        (yet: its first entries start the check)."""
-        if count:
+        (yet: its first entries start the check).  False if the check is
+        past its address group's rate (L{CHECKS_LIMIT}): the leaf is
+        refused C{busy} and its link closed, its entries with it."""
+        if not count:
+            self._stopChecking(link.peer_id)
+        elif self._checkStarts.take(groupOf(link), self.node.clock.seconds()):
             self._check(link, address)
         else:
-            self._stopChecking(link.peer_id)
+            self._refuse(link, Refused("busy", f"your address group's leaves have this "
+                                       f"super-peer start more address checks than "
+                                       f"{CHECK_RATE:g} a second: link again later"))
+            return False
+        return True
 
     def _check(self, link, address):
         """Connect back to address; list the leaf if it is there."""
