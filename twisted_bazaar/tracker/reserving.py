@@ -156,10 +156,30 @@ class Reservations:
             link.peerLine(LogLevel.info, "refused {peer} a relay reservation: {info}",
                           tracker.log, info=e.info)
             link.send(wire.Error(e.code, e.info))
+            self._lanOnly(link, key)
             return
         link.send(RelayReserved(relay))
         self._reachedThrough(link, relay, "this tracker's relay",
                              tracker.relay.ways(splitRelay(relay)[0]))
+
+    def _lanOnly(self, link, key):
+        """
+        link's node, refused a reservation, is reached over its LAN alone
+        (L{Registry.lanOnly
+        <twisted_bazaar.tracker.registry.Registry.lanOnly>}) if it proved
+        a key (its neighbours' dials must prove it) and named local
+        addresses: many machines behind one router (a class) past the
+        relays' places for their address group, each introduced to its
+        neighbours behind that router, never to anyone else.
+        """
+        tracker = self.tracker
+        node_id = link.peer_id
+        if key is None or not tracker.registry.lanOnly(node_id, peerHost(link.transport)):
+            return
+        tracker.memberLine(groupOf(link), LogLevel.info, "node {id} holds no "
+                           "reservation: introducing it only to nodes behind its "
+                           "router's address {host}, on its LAN",
+                           id=shortId(node_id), host=peerHost(link.transport))
 
     def refusedHere(self, link, info):
         """
