@@ -743,6 +743,11 @@ class RenderTests(SynchronousTestCase):
             "and 2 live nodes more, reached only on a LAN behind a router this machine "
             "is not behind (docs/running.md, \"Two machines at one home\")"])
         self.assertNotIn("lanOnly", statusObject(MemberList(((7, "h", 1, "flood"),), 1)))
+        self.assertEqual(renderList({"items": {}, "index": {}, "unreachable": [],
+                                     "lanOnly": 1}).splitlines()[-1],
+                         "and 1 live node more, reached only on a LAN behind a router "
+                         "this machine is not behind (docs/running.md, \"Two machines at "
+                         "one home\")")
 
 
 class NodeByIdTests(SynchronousTestCase):
