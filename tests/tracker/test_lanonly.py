@@ -20,6 +20,7 @@ from twisted_bazaar.identity.keys import Identity
 from twisted_bazaar.identity.proofs import REGISTER, Handshake
 from twisted_bazaar.schemes.index.tracker import IndexExtension
 from twisted_bazaar.status.tracker import StatusExtension
+from twisted_bazaar.tracker.reserving import LAN_ONLY_SAID
 from twisted_bazaar.transports.relay.limits import RelayLimits
 from twisted_bazaar.transports.relay.relay import Relay
 from twisted_bazaar.wire.ids import wireId
@@ -72,6 +73,9 @@ class LanOnlyTests(SynchronousTestCase):
         refused, refused_id = self.keyed(CLASS, ["192.168.1.3"], scheme)
         [error] = self.reserve(refused)
         self.assertEqual(error["code"], "noslots")
+        # It is told what it is, now and when it asks again.
+        self.assertTrue(error["info"].endswith(LAN_ONLY_SAID), error["info"])
+        self.assertTrue(self.reserve(refused)[0]["info"].endswith(LAN_ONLY_SAID))
         return held, held_id, refused, refused_id
 
     def whereis(self, asker, node_id):
@@ -157,6 +161,7 @@ class LanOnlyTests(SynchronousTestCase):
         held, _ = self.keyed(CLASS, ["192.168.1.2"])
         self.reserve(held)
         refused, refused_id = self.keyed(CLASS)
-        self.reserve(refused)
+        [error] = self.reserve(refused)
+        self.assertNotIn(LAN_ONLY_SAID, error["info"])
         self.assertEqual(self.whereis(held, refused_id)["port"], 0)
         self.assertEqual(self.tracker.registry.lanOnlyAt, {})

@@ -441,6 +441,11 @@ class Registry:
         self.changes += 1
         return True
 
+    def isLanOnly(self, node_id):
+        """Whether node_id is LAN-only (L{lanOnly})."""
+        entry = self._entries.get(node_id)
+        return entry is not None and entry.state == _LAN_ONLY
+
     def _unlist(self, node_id, entry):
         """node_id (its L{_Entry}) is LAN-only no more."""
         held = self.lanOnlyAt.get(entry.host)

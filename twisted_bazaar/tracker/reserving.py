@@ -58,6 +58,10 @@ REPORTS_LIMIT = declare(
 #: (L{twisted_bazaar.reach.reachable.reserving}: named at another host
 #: than the one its connection reached).
 OWN_RELAY_REFUSED = "relayReserved names "
+#: What a refusal of a reservation adds for a LAN-only node
+#: (L{Reservations._lanOnly}), which is introduced to more than nobody.
+LAN_ONLY_SAID = ("; until a relay has room, this tracker introduces you only to "
+                 "the nodes behind your router on your LAN")
 #: Address groups whose rate of asks is remembered, newest kept.
 _ASK_GROUPS = 10_000
 
@@ -155,8 +159,8 @@ class Reservations:
         except Refused as e:
             link.peerLine(LogLevel.info, "refused {peer} a relay reservation: {info}",
                           tracker.log, info=e.info)
-            link.send(wire.Error(e.code, e.info))
-            self._lanOnly(link, key)
+            link.send(wire.Error(e.code, e.info + (LAN_ONLY_SAID if self._lanOnly(link, key)
+                                                   else "")))
             return
         link.send(RelayReserved(relay))
         self._reachedThrough(link, relay, "this tracker's relay",
@@ -170,16 +174,22 @@ class Reservations:
         a key (its neighbours' dials must prove it) and named local
         addresses: many machines behind one router (a class) past the
         relays' places for their address group, each introduced to its
-        neighbours behind that router, never to anyone else.
+        neighbours behind that router, never to anyone else.  Whether it
+        is LAN-only (now or since an earlier refusal): its refusal says so
+        (L{LAN_ONLY_SAID}).
         """
         tracker = self.tracker
         node_id = link.peer_id
-        if key is None or not tracker.registry.lanOnly(node_id, peerHost(link.transport)):
-            return
+        seen = peerHost(link.transport)
+        if key is None:
+            return False
+        if not tracker.registry.lanOnly(node_id, seen):
+            return tracker.registry.isLanOnly(node_id)
         tracker.memberLine(groupOf(link), LogLevel.info, "node {id} holds no "
                            "reservation: introducing it only to nodes behind its "
                            "router's address {host}, on its LAN",
-                           id=shortId(node_id), host=peerHost(link.transport))
+                           id=shortId(node_id), host=seen)
+        return True
 
     def refusedHere(self, link, info):
         """
