@@ -96,6 +96,16 @@ class LanOnlyTests(SynchronousTestCase):
         self.assertEqual(held.heard(), [expected])
         self.assertNotIn(refused_id, self.tracker.registry.verified)
 
+    def test_drawnOnlyForItsScheme(self):
+        """A nodereq for another scheme, or for super-peers, does not draw
+        it; one for its scheme does."""
+        held, _, _, refused_id = self.aClass("index")
+        for ask, drawn in (({"scheme": "flood"}, []),
+                           ({"scheme": "index", "super": True}, []),
+                           ({"scheme": "index"}, [wireId(refused_id)])):
+            held.say({"type": "nodereq", "exclude": [], **ask})
+            self.assertEqual([m["id"] for m in held.heard() if m["port"]], drawn, ask)
+
     def test_toNobodyElse(self):
         """Not to a node elsewhere, nor to one behind the router on
         another subnet, nor to one that named no local address."""

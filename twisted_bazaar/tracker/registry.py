@@ -149,9 +149,9 @@ class _Entry:
     """
     One live node of the table: the (host, port) it is named at, what it
     can do (L{Abilities}) and how far its address is known (L{_JOINED},
-    L{_LAN_ONLY}, L{_VERIFIED}, L{_CHECKED}).  One object a node, not an entry in each
-    of four tables keyed by its id (a tuple, a dict's entry and two
-    sets'): the tracker of a run holds one for every node of it.
+    L{_LAN_ONLY}, L{_VERIFIED}, L{_CHECKED}).  One object a node, not an
+    entry in each of four tables keyed by its id (a tuple, a dict's entry
+    and two sets'): the tracker of a run holds one for every node of it.
     """
 
     __slots__ = ("host", "port", "abilities", "state", "places", "link")
@@ -675,7 +675,7 @@ class Registry:
         pool = self._pools.get(key)
         order = pool.order if pool is not None else []
         if self.lanOnlyAt and asker in self.lans:
-            nearby = self.lanOnlyFor(asker, scheme, superpeer)
+            nearby = self.lanOnlyFor(asker, scheme, superpeer and scheme is not None)
             if nearby:
                 order = order + nearby
         unwanted = set(exclude)
