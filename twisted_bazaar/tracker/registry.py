@@ -429,22 +429,20 @@ class Registry:
         sees there that share a subnet with it (L{lanOf}), which dial its
         local address.  Only a node that takes links and named local
         addresses, seen at that host; one introduced already stays as it
-        is.  Whether it changed.
+        is.  True if it is LAN-only from now on, False if it was already,
+        None if it is not.
         """
         entry = self._entries.get(node_id)
+        if entry is not None and entry.state == _LAN_ONLY:
+            return False
         held = self.lans.get(node_id)
         if (entry is None or entry.state != _JOINED or not entry.port or held is None
                 or held[0] != seen):
-            return False
+            return None
         entry.know(seen, _LAN_ONLY)
         self.lanOnlyAt.setdefault(seen, set()).add(node_id)
         self.changes += 1
         return True
-
-    def isLanOnly(self, node_id):
-        """Whether node_id is LAN-only (L{lanOnly})."""
-        entry = self._entries.get(node_id)
-        return entry is not None and entry.state == _LAN_ONLY
 
     def _unlist(self, node_id, entry):
         """node_id (its L{_Entry}) is LAN-only no more."""

@@ -181,10 +181,9 @@ class Reservations:
         tracker = self.tracker
         node_id = link.peer_id
         seen = peerHost(link.transport)
-        if key is None:
-            return False
-        if not tracker.registry.lanOnly(node_id, seen):
-            return tracker.registry.isLanOnly(node_id)
+        made = None if key is None else tracker.registry.lanOnly(node_id, seen)
+        if not made:
+            return made is not None
         tracker.memberLine(groupOf(link), LogLevel.info, "node {id} holds no "
                            "reservation: introducing it only to nodes behind its "
                            "router's address {host}, on its LAN",
