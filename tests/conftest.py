@@ -39,12 +39,13 @@ GROUPS = {
     "tests/e2e/test_punched_live.py": "timing",
     "tests/e2e/test_lan_live.py": "timing",
     "tests/e2e/test_suite_stops_live.py": "timing",
-    # Twelve markets behind NAT routers, each a minute or so at load,
+    # Thirteen markets behind NAT routers, each a minute or so at load,
     # whose waits are bounded like any end-to-end test's and measure
     # nothing: one at a time, in a group of their own.  In "timing" they
     # made it one worker's ten minutes at load, longer than the rest of
     # the suite (a group is one unit of work, given to one worker).
     "tests/e2e/test_nat_live.py": "nat",
+    "tests/e2e/test_class_live.py": "nat",
     # Four Chromium browsers at once (each of these files starts one, and
     # a market of up to 20 nodes) take more memory and CPU than 2 cores
     # and a small machine have: one browser at a time.

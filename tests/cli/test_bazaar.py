@@ -39,6 +39,7 @@ from twisted_bazaar.cli.bazaar import (
     renderList,
     renderNode,
     renderStatus,
+    statusObject,
 )
 from twisted_bazaar import wire
 from twisted_bazaar.cli import bazaar
@@ -732,6 +733,21 @@ class RenderTests(SynchronousTestCase):
         self.assertEqual(renderStatus({"total": 1, "nodes": [{"id": "7", "host": "h", "port": 1,
                                                              "scheme": "flood"}]}),
                          "1 live node\n  node          7  h:1  flood")
+
+    def test_lanOnlyNodesCounted(self):
+        """The live nodes the tracker named nobody here (LAN-only nodes
+        behind another router) are said, not left out without a word."""
+        obj = statusObject(MemberList(((7, "h", 1, "flood"),), 1, lanOnly=2))
+        self.assertEqual(obj["lanOnly"], 2)
+        self.assertEqual(renderStatus(obj).splitlines()[2:], [
+            "and 2 live nodes more, reached only on a LAN behind a router this machine "
+            "is not behind (docs/running.md, \"Two machines at one home\")"])
+        self.assertNotIn("lanOnly", statusObject(MemberList(((7, "h", 1, "flood"),), 1)))
+        self.assertEqual(renderList({"items": {}, "index": {}, "unreachable": [],
+                                     "lanOnly": 1}).splitlines()[-1],
+                         "and 1 live node more, reached only on a LAN behind a router "
+                         "this machine is not behind (docs/running.md, \"Two machines at "
+                         "one home\")")
 
 
 class NodeByIdTests(SynchronousTestCase):

@@ -200,6 +200,20 @@ class TrackerMembersTests(SynchronousTestCase):
         snapshot = view.snapshot()
         self.assertEqual((snapshot["live"], len(snapshot["nodes"])), (900, 2))
 
+    def test_lanOnlyNodesCountedLive(self):
+        """The tracker names 1 node and counts 2 LAN-only ones it names to
+        nobody here (behind another router): the view counts 3 live (it
+        counted 1, as if there were no more)."""
+        answer = MemberList(((7, "10.0.0.7", 5007, "flood"),), 1, lanOnly=2)
+        self.patch(webview, "askTracker", lambda *a, **kw: defer.succeed(answer))
+        view = MarketView(Clock())
+        members = webview.TrackerMembers(Clock(), "127.0.0.1:7700", 10, KeyPin("the tracker"),
+                                         view)
+        self.successResultOf(members.refresh())
+        view.membersSeen(members.members())
+        snapshot = view.snapshot()
+        self.assertEqual((snapshot["live"], len(snapshot["nodes"])), (3, 1))
+
     def test_aTrackerThatStopsAnsweringIsSaidSo(self):
         """The tracker stops (its nodes live on): the view shows its last
         list, and says since when the tracker has not answered, and why

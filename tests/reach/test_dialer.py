@@ -896,6 +896,28 @@ class LanTests(SynchronousTestCase):
                          f"{LAN_HOST}:9002: it closed the connection (it stopped, restarted "
                          "or crashed)")
 
+    def test_aLanOnlyPeerOverTheLan(self):
+        """A LAN-only seller (docs/protocol.md §5, "LAN-only nodes"): it
+        names no relay, and the tracker names it at the public host this
+        node is seen at, with its local address: dialled there.  It was
+        never tried over the LAN (only a peer naming a relay was), and
+        its router's address answers nobody inside."""
+        nameIn(self.node, SELLER.id, HOME, (LAN_HOST,))
+        dialled = self.node.dial(Peer(SELLER.id, HOME, 9002, None, SELLER.key), FILES,
+                                 self.protocol)
+        [(host, port, key, protocol, d)] = self.direct()
+        self.assertEqual((host, port, key), (LAN_HOST, 9002, SELLER.key))
+        d.callback(protocol)
+        self.assertIs(self.successResultOf(dialled), protocol)
+
+    def test_noRelayElsewhereNotOverTheLan(self):
+        """A peer that names no relay, named at another host than this
+        node's: dialled at that host alone, never at a local address."""
+        nameIn(self.node, SELLER.id, ELSEWHERE, (LAN_HOST,))
+        self.node.dial(Peer(SELLER.id, ELSEWHERE, 9002, None, SELLER.key), FILES,
+                       self.protocol)
+        self.assertEqual(self.direct(), [])
+
     def test_notBehindTheSamePublicAddress(self):
         """The tracker names the seller elsewhere: its local address is on
         another network (none of this node's own), never dialled."""

@@ -117,9 +117,14 @@ def status(reactor, args):
 
 
 def statusObject(answer):
-    return {"total": answer.total,
-            "nodes": [{"id": wireId(i), "host": h, "port": p, "scheme": s}
-                      for i, h, p, s in answer.nodes]}
+    out = {"total": answer.total,
+           "nodes": [{"id": wireId(i), "host": h, "port": p, "scheme": s}
+                     for i, h, p, s in answer.nodes]}
+    if answer.lanOnly:
+        # Live too, reached only over a LAN this machine is not on: the
+        # tracker names them to nobody here.
+        out["lanOnly"] = answer.lanOnly
+    return out
 
 
 @defer.inlineCallbacks
@@ -163,6 +168,8 @@ def listing(reactor, args):
         # The tracker's list was cut short to fit one frame: the nodes past
         # it were not asked, and no figure here counts them.
         listed.update(asked=len(members.nodes), live=members.total)
+    if members.lanOnly:
+        listed["lanOnly"] = members.lanOnly
     return dict(listed, trackers=trackerEntries(answers)) if several else listed
 
 
@@ -616,7 +623,7 @@ def renderStatus(obj):
     for entry in obj["nodes"]:
         lines.append(f"  node {_short(entry['id']):>10}  {entry['host']}:{entry['port']}  "
                      f"{entry['scheme'] or '-'}")
-    return "\n".join(lines)
+    return "\n".join(lines + _lanOnlyLines(obj))
 
 
 def renderList(obj):
@@ -644,7 +651,18 @@ def renderList(obj):
     for entry in obj["unreachable"]:
         lines.append(f"not answered: node {_short(entry['id'])} at {entry['host']}:"
                      f"{entry['port']}: {entry['why']}")
+    lines += _lanOnlyLines(obj)
     return "\n".join(lines + trackerLines(obj.get("trackers", ())))
+
+
+def _lanOnlyLines(obj):
+    """The line saying how many live nodes the tracker named nobody here,
+    reached only over a LAN this machine is not on (none if none is)."""
+    if not obj.get("lanOnly"):
+        return []
+    return [f"and {plural(obj['lanOnly'], 'live node')} more, reached only on a LAN "
+            "behind a router this machine is not behind (docs/running.md, \"Two "
+            "machines at one home\")"]
 
 
 def _linked(link):

@@ -95,6 +95,8 @@ class Merged:
     relays: dict
     lans: dict = attr.Factory(dict)
     paths: dict = attr.Factory(dict)
+    #: The LAN-only nodes the trackers left out, summed (None: none).
+    lanOnly: int = None
 
 
 @defer.inlineCallbacks
@@ -130,10 +132,12 @@ def askEach(reactor, trackers, pins, question, answerType, timeout, scopes=None)
 def mergedMembers(answers):
     """The L{Merged} members of the trackers that answered (L{askEach})."""
     nodes, seen, total, relays, lans, paths = [], set(), 0, {}, {}, {}
+    lan_only = 0
     for _, answer, _ in answers:
         if answer is None:
             continue
         total += answer.total
+        lan_only += answer.lanOnly or 0
         relays.update(answer.relays or {})
         lans.update(answer.lans or {})
         paths.update(answer.paths or {})
@@ -143,7 +147,7 @@ def mergedMembers(answers):
             else:
                 seen.add(node[0])
                 nodes.append(node)
-    return Merged(tuple(nodes), total, relays, lans, paths)
+    return Merged(tuple(nodes), total, relays, lans, paths, lan_only or None)
 
 
 def mergedIndex(answers):

@@ -79,7 +79,8 @@ class TrackerMembers:
             self.relays = dict(answer.relays or {})
             self.lans = dict(answer.lans or {})
             self.paths = dict(answer.paths or {})
-            self.view.liveSeen(answer.total)
+            # Its LAN-only nodes behind another router are live too.
+            self.view.liveSeen(answer.total + (answer.lanOnly or 0))
             self.view.trackerAnswered()
 
         def failed(reason):

@@ -41,7 +41,7 @@ from twisted.python.failure import Failure
 from twisted_bazaar.identity.keys import decode
 from twisted_bazaar.net.reconnect import inWords
 from twisted_bazaar.reach.asking import TrackerGone
-from twisted_bazaar.base.lan import LOWEST_PORT
+from twisted_bazaar.base.lan import LOWEST_PORT, sameHost
 from twisted_bazaar.transports.interface import DialOptions
 from twisted_bazaar.transports.connector import connectAny
 from twisted_bazaar.transports.path import (
@@ -69,9 +69,19 @@ class LanFailed(Exception):
     to be tried)."""
 
 
+def _behindOwnRouter(where, peer):
+    """Whether peer, which names no relay, is named at the public host
+    the tracker sees this node at, which this node is not reachable at: a
+    LAN-only peer behind this node's own router (docs/protocol.md §5,
+    "LAN-only nodes"), reached at its local address alone."""
+    seen = where.seenHost()
+    return bool(seen) and sameHost(peer.host, seen) and not where.public()
+
+
 class Lan:
     """
-    At a local address of a peer at home (it names a relay) that the
+    At a local address of a peer at home (it names a relay, or, LAN-only,
+    is named at the public host this node is seen at) that the
     tracker named to this node, on its own network (behind the same
     public address: L{twisted_bazaar.reach.lanpaths.LanPaths.targets}),
     each in turn: a link's handshake must prove the peer's keyed id, a
@@ -88,8 +98,10 @@ class Lan:
     log = Logger()
 
     def applies(self, dialer, peer, purpose, protocol):
-        if (peer.relay is None or not isKeyed(peer.id) or peer.port < LOWEST_PORT
+        if (peer.id is None or not isKeyed(peer.id) or peer.port < LOWEST_PORT
                 or (protocol is not None and peer.key is None)):
+            return False
+        if peer.relay is None and not _behindOwnRouter(dialer.whereabouts, peer):
             return False
         if protocol is None and peer.id in dialer.links:
             # The link is up: the relayed way hands it over, nothing dialled.

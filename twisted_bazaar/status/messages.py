@@ -248,7 +248,9 @@ class MemberList(Message):
     home (L{twisted_bazaar.tracker.registry.Registry.lanOf}), None if
     none is; ``paths`` their paths of a transport plugin's kind (id -> a
     tuple of paths: L{twisted_bazaar.tracker.registry.Registry.claimsOf}),
-    None if none has one.
+    None if none has one; ``lanOnly`` counts the live nodes left out
+    because they are reached only over a LAN not the asker's
+    (L{twisted_bazaar.tracker.registry.Registry.lanOnly}), None if none is.
     """
 
     nodes: tuple = field(objectList(MEMBER_KEYS, MAX_ENTRIES))
@@ -261,6 +263,7 @@ class MemberList(Message):
     #: a tuple of L{Path}s).
     paths: dict = field(nodesMap(MAX_ENTRIES, checkPaths, "paths"), default=None,
                         hash=False)
+    lanOnly: int = field(_count, default=None)
 
     def asDict(self):
         out = {"type": "memberlist", "total": self.total,
@@ -275,6 +278,8 @@ class MemberList(Message):
         if self.paths is not None:
             out["paths"] = {wireId(node_id): checkPaths.toWire(paths)
                             for node_id, paths in self.paths.items()}
+        if self.lanOnly is not None:
+            out["lanOnly"] = self.lanOnly
         return out
 
 

@@ -81,7 +81,8 @@ class StatusExtension:
         An asker that named local addresses of its own, to whom the
         registry gives some of the members' (L{Registry.lanOf}: an asker
         at their home), is answered a list of its own with ``lans``,
-        built anew, at the same rate.
+        built anew, at the same rate, holding too the LAN-only nodes
+        introduced to it (L{Registry.lanOnlyFor}).
         """
         group, now = groupOf(link), self.tracker.clock.seconds()
         if not self._rates.take(group, now):
@@ -92,15 +93,24 @@ class StatusExtension:
         if self._answer is None or self._answer[0] != built_for:
             members = self.members()
             self._answer = (built_for, wire.encode(self._build(members, limit)), members)
-        members = self._answer[2]
+        nearby = self._lanOnlyFor(link.peer_id)
+        members = sorted(self._answer[2] + nearby) if nearby else self._answer[2]
         lans = self._lansFor(link.peer_id, members[:MAX_ENTRIES])
         if lans:
-            link.send(self._build(members, limit, lans))
+            link.send(self._build(members, limit, lans, len(nearby)))
             return
         link.sendPayload(self._answer[1], MemberList.TYPE)
 
     #: What it takes of registered nodes (L{ITrackerExtension.takes}).
     takes = {Members: _members}
+
+    def _lanOnlyFor(self, asker_id):
+        """The members only asker_id is told of: the LAN-only nodes behind
+        its router, on its subnet (L{Registry.lanOnlyFor}), as rows."""
+        registry = self.tracker.registry
+        return [(node_id, *registry.nodes[node_id],
+                 registry.abilities[node_id].scheme or "")
+                for node_id in registry.lanOnlyFor(asker_id)]
 
     def _lansFor(self, asker_id, rows):
         """The local addresses of the members of rows the registry names
@@ -112,14 +122,19 @@ class StatusExtension:
         named = ((row[0], registry.lanOf(row[0], asker_id)) for row in rows)
         return {node_id: lan for node_id, lan in named if lan is not None}
 
-    def _build(self, members, limit, lans=None):
+    def _build(self, members, limit, lans=None, nearby=0):
+        """The memberlist of members (``lans`` the local addresses named,
+        ``nearby`` of them LAN-only nodes named to this asker); the other
+        LAN-only nodes are counted (``lanOnly``)."""
         rows = members[:MAX_ENTRIES]
         registry = self.tracker.registry
         relayOf = registry.relayOf
         named = (("relays", relayOf), ("lans", (lans or {}).get),
                  ("paths", lambda node_id: checkPaths.toWire(_pathsOf(registry, node_id))
                   or None))
-        kept = countFitting(_entryBytes(rows, named), limit)
+        unnamed = registry.lanOnlyCount() - nearby
+        kept = countFitting(_entryBytes(rows, named),
+                            limit - (len(f',"lanOnly":{unnamed}') if unnamed else 0))
         rows = rows[:kept]
         relays = {row[0]: relayOf(row[0]) for row in rows if relayOf(row[0]) is not None}
         lans = {row[0]: lans[row[0]] for row in rows if row[0] in (lans or {})}
@@ -129,7 +144,7 @@ class StatusExtension:
         paths = {row[0]: _pathsOf(registry, row[0]) for row in rows}
         return MemberList(tuple(rows), len(members), relays or None, lans or None,
                           {node_id: held for node_id, held in paths.items() if held}
-                          or None)
+                          or None, unnamed or None)
 
 
 def _pathsOf(registry, node_id):

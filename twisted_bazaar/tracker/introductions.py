@@ -53,7 +53,7 @@ class Introductions:
             link.send(wire.NodeReply(request.id, "", 0, q=q))
             return
         registry = self.tracker.registry
-        link.send(wire.NodeReply(request.id, *registry.address(request.id),
+        link.send(wire.NodeReply(request.id, *registry.address(request.id, link.peer_id),
                                  paths=registry.pathsOf(request.id, link.peer_id), q=q))
 
     #: What it answers (the tracker's table, L{twisted_bazaar.net.handlers});

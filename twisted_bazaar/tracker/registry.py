@@ -139,18 +139,19 @@ _PLACE_MASK = (1 << _PLACE_BITS) - 1
 _ALL, _SCHEME, _SUPER = 0, _PLACE_BITS, 2 * _PLACE_BITS
 
 #: What the tracker knows of a node's address (L{_Entry.state}): not yet
-#: checked; reached through a relay, its check not passed; checked (or
-#: taken as registered, with no checks or port 0).
-_JOINED, _VERIFIED, _CHECKED = 0, 1, 2
+#: checked; reached only over its LAN (its check failed and no relay holds
+#: it: L{Registry.lanOnly}); reached through a relay, its check not passed;
+#: checked (or taken as registered, with no checks or port 0).
+_JOINED, _LAN_ONLY, _VERIFIED, _CHECKED = 0, 1, 2, 3
 
 
 class _Entry:
     """
     One live node of the table: the (host, port) it is named at, what it
     can do (L{Abilities}) and how far its address is known (L{_JOINED},
-    L{_VERIFIED}, L{_CHECKED}).  One object a node, not an entry in each
-    of four tables keyed by its id (a tuple, a dict's entry and two
-    sets'): the tracker of a run holds one for every node of it.
+    L{_LAN_ONLY}, L{_VERIFIED}, L{_CHECKED}).  One object a node, not an
+    entry in each of four tables keyed by its id (a tuple, a dict's entry
+    and two sets'): the tracker of a run holds one for every node of it.
     """
 
     __slots__ = ("host", "port", "abilities", "state", "places", "link")
@@ -175,14 +176,15 @@ class _Entry:
         none any more)."""
         self.link = link
 
-    def know(self, seen=None):
+    def know(self, seen=None, state=_VERIFIED):
         """Its address is checked (``seen`` None) or, with ``seen``, it is
-        reached through a relay and named at host ``seen`` from now on."""
+        reached through a relay (or, ``state`` L{_LAN_ONLY}, over its LAN
+        alone) and named at host ``seen`` from now on."""
         if seen is None:
             self.state = _CHECKED
         else:
             self.host = seen
-            self.state = _VERIFIED
+            self.state = state
 
     def placeIn(self, pool):
         """Its place in the pool whose field is at shift ``pool``, or None
@@ -293,6 +295,17 @@ class _Known(Set):
         return sum(1 for _ in self)
 
 
+@attr.s(frozen=True, slots=True)
+class _OrAmong:
+    """Whether an id is in either of two containers."""
+
+    first = attr.ib()
+    second = attr.ib()
+
+    def __contains__(self, node_id):
+        return node_id in self.first or node_id in self.second
+
+
 class Registry:
     """
     The live table: id -> the (host, port) each node is named at, with
@@ -328,6 +341,9 @@ class Registry:
         #: id -> (the host its tracker connection comes from, its local
         #: addresses), for a node that named some (L{lanOf}).
         self.lans = {}
+        #: The host a LAN-only node's connection comes from -> the ids of
+        #: those there (L{lanOnly}): introduced only to nodes at that host.
+        self.lanOnlyAt = {}
         #: id -> [the UDP port it serves QUIC on, as its thisisme said; the
         #: host the tracker's UDP reach check saw it at there, or None].
         self.udps = {}
@@ -393,6 +409,8 @@ class Registry:
                 entry.know()
                 self.changes += 1
             return
+        if entry.state == _LAN_ONLY:
+            self._unlist(node_id, entry)
         entry.know(seen)
         self.changes += 1
         if entry.port:
@@ -403,10 +421,67 @@ class Registry:
                     pool = self._pools[key] = _Pool(self._entries, place)
                 pool.add(node_id, entry)
 
-    def address(self, node_id):
-        """(host, port) of a node whose address was checked, else ("", 0)."""
+    def lanOnly(self, node_id, seen):
+        """
+        The node, whose check failed and that no relay holds, is reached
+        over its LAN alone: named at ``seen``, the host its tracker
+        connection comes from, and introduced only to nodes the tracker
+        sees there that share a subnet with it (L{lanOf}), which dial its
+        local address.  Only a node that takes links and named local
+        addresses, seen at that host; one introduced already stays as it
+        is.  True if it is LAN-only from now on, False if it was already,
+        None if it is not.
+        """
         entry = self._entries.get(node_id)
-        if entry is None or entry.state < _VERIFIED:
+        if entry is not None and entry.state == _LAN_ONLY:
+            return False
+        held = self.lans.get(node_id)
+        if (entry is None or entry.state != _JOINED or not entry.port or held is None
+                or held[0] != seen):
+            return None
+        entry.know(seen, _LAN_ONLY)
+        self.lanOnlyAt.setdefault(seen, set()).add(node_id)
+        self.changes += 1
+        return True
+
+    def _unlist(self, node_id, entry):
+        """node_id (its L{_Entry}) is LAN-only no more."""
+        held = self.lanOnlyAt.get(entry.host)
+        if held is not None:
+            held.discard(node_id)
+            if not held:
+                del self.lanOnlyAt[entry.host]
+
+    def lanOnlyFor(self, asker_id, scheme=None, superpeer=False):
+        """The LAN-only nodes introduced to asker_id (L{lanOnly}): those
+        it shares a subnet with behind its public address, other than
+        itself (of scheme, super-peers only with superpeer), by id."""
+        asking = self.lans.get(asker_id) if self.lanOnlyAt else None
+        if asking is None:
+            return []
+        entries = self._entries
+        return sorted(
+            node_id for node_id in self.lanOnlyAt.get(asking[0], ())
+            if node_id != asker_id and self.lanOf(node_id, asker_id) is not None
+            and (scheme is None or entries[node_id].abilities.scheme == scheme)
+            and (not superpeer or entries[node_id].abilities.superpeer))
+
+    def introducedTo(self, asker_id):
+        """The ids asker_id may be named (a container): those verified,
+        and the LAN-only nodes introduced to it (L{lanOnlyFor})."""
+        nearby = self.lanOnlyFor(asker_id)
+        return _OrAmong(self.verified, frozenset(nearby)) if nearby else self.verified
+
+    def lanOnlyCount(self):
+        """How many live nodes are LAN-only (L{lanOnly})."""
+        return sum(len(held) for held in self.lanOnlyAt.values())
+
+    def address(self, node_id, asker_id=None):
+        """(host, port) of a node whose address was checked (or, LAN-only,
+        for an asker it is introduced to: L{lanOnlyFor}), else ("", 0)."""
+        entry = self._entries.get(node_id)
+        if entry is None or entry.state < _LAN_ONLY or (
+                entry.state == _LAN_ONLY and self.lanOf(node_id, asker_id) is None):
             return ("", 0)
         return (entry.host, entry.port)
 
@@ -543,7 +618,8 @@ class Registry:
         other's.
         """
         held, asking = self.lans.get(node_id), self.lans.get(asker_id)
-        if (held is None or asking is None or node_id not in self.verified
+        entry = self._entries.get(node_id)
+        if (held is None or asking is None or entry is None or entry.state < _LAN_ONLY
                 or held[0] != asking[0]):
             return None
         shared = tuple(host for host in held[1]
@@ -554,6 +630,8 @@ class Registry:
         entry = self._entries.pop(node_id, None)
         if entry is None:
             return
+        if entry.state == _LAN_ONLY:
+            self._unlist(node_id, entry)
         self.relays.pop(node_id, None)
         self.relayWays.pop(node_id, None)
         self.lans.pop(node_id, None)
@@ -588,11 +666,16 @@ class Registry:
         asked), other than ``asker`` and, if possible, not one of
         ``exclude``, nor of the address group of one of them (the asker's
         peers: one group holding most of the pool would otherwise be
-        most of every node's peers).  Returns (id, host, port), or None if
-        there is no such node."""
+        most of every node's peers).  The LAN-only nodes introduced to the
+        asker (L{lanOnlyFor}) are drawn as the pool's are.  Returns (id,
+        host, port), or None if there is no such node."""
         key = (scheme, "super") if superpeer and scheme is not None else scheme
         pool = self._pools.get(key)
         order = pool.order if pool is not None else []
+        if self.lanOnlyAt and asker in self.lans:
+            nearby = self.lanOnlyFor(asker, scheme, superpeer and scheme is not None)
+            if nearby:
+                order = order + nearby
         unwanted = set(exclude)
         unwanted.add(asker)
         entries = self._entries

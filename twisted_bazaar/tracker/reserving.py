@@ -58,6 +58,10 @@ REPORTS_LIMIT = declare(
 #: (L{twisted_bazaar.reach.reachable.reserving}: named at another host
 #: than the one its connection reached).
 OWN_RELAY_REFUSED = "relayReserved names "
+#: What a refusal of a reservation adds for a LAN-only node
+#: (L{Reservations._lanOnly}), which is introduced to more than nobody.
+LAN_ONLY_SAID = ("; until a relay has room, this tracker introduces you only to "
+                 "the nodes behind your router on your LAN")
 #: Address groups whose rate of asks is remembered, newest kept.
 _ASK_GROUPS = 10_000
 
@@ -155,11 +159,36 @@ class Reservations:
         except Refused as e:
             link.peerLine(LogLevel.info, "refused {peer} a relay reservation: {info}",
                           tracker.log, info=e.info)
-            link.send(wire.Error(e.code, e.info))
+            link.send(wire.Error(e.code, e.info + (LAN_ONLY_SAID if self._lanOnly(link, key)
+                                                   else "")))
             return
         link.send(RelayReserved(relay))
         self._reachedThrough(link, relay, "this tracker's relay",
                              tracker.relay.ways(splitRelay(relay)[0]))
+
+    def _lanOnly(self, link, key):
+        """
+        link's node, refused a reservation, is reached over its LAN alone
+        (L{Registry.lanOnly
+        <twisted_bazaar.tracker.registry.Registry.lanOnly>}) if it proved
+        a key (its neighbours' dials must prove it) and named local
+        addresses: many machines behind one router (a class) past the
+        relays' places for their address group, each introduced to its
+        neighbours behind that router, never to anyone else.  Whether it
+        is LAN-only (now or since an earlier refusal): its refusal says so
+        (L{LAN_ONLY_SAID}).
+        """
+        tracker = self.tracker
+        node_id = link.peer_id
+        seen = peerHost(link.transport)
+        made = None if key is None else tracker.registry.lanOnly(node_id, seen)
+        if not made:
+            return made is not None
+        tracker.memberLine(groupOf(link), LogLevel.info, "node {id} holds no "
+                           "reservation: introducing it only to nodes behind its "
+                           "router's address {host}, on its LAN",
+                           id=shortId(node_id), host=seen)
+        return True
 
     def refusedHere(self, link, info):
         """

@@ -112,12 +112,13 @@ class IndexExtension:
     def _lookup(self, link, message):
         nodes = self.tracker.registry.nodes
         now = wallSeconds(self.tracker.clock)
-        # Only sellers whose address the tracker checked, and whose record
-        # is live; a node that said port 0 takes no links, so no buyer
-        # could reach it.
+        # Only sellers whose address the tracker checked (or LAN-only ones
+        # behind the asker's router, on its subnet), and whose record is
+        # live; a node that said port 0 takes no links, so no buyer could
+        # reach it.
         sellers = []
         for seller in self.index.lookup(message.item, MAX_FOUND,
-                                        self.tracker.registry.verified):
+                                        self.tracker.registry.introducedTo(link.peer_id)):
             record = self.index.record(seller, message.item)
             if seller in nodes and nodes[seller][1] and live(record, now):
                 sellers.append((seller,) + nodes[seller] + (record,))

@@ -384,13 +384,15 @@ function showOperatorParts(told) {
 }
 
 function showMarket(market) {
-  // The tracker's list names as many nodes as fit in one frame: the
-  // count says when there are more live nodes than the view was told of.
+  // The tracker's list names as many nodes as fit in one frame, and a
+  // LAN-only node only to its own LAN: the count says when there are
+  // more live nodes than the view was told of.
   const count = document.getElementById("count");
   count.textContent = market.live > market.nodes.length ?
     `${market.nodes.length} of ${market.live}` : market.nodes.length;
   count.title = market.live > market.nodes.length ?
-    "the tracker's list names no more: the others are not shown" : "";
+    "the tracker's list names no more (one frame; a LAN-only node only to " +
+    "its own LAN): the others are not shown" : "";
   // A view that asks the tracker (bazaar web) shows its last list while
   // it does not answer, and says so.
   // One that proved another key than the tracker's is an impostor's: its

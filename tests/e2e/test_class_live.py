@@ -1,0 +1,82 @@
+"""
+End to end, in network namespaces (L{twisted_bazaar.testing.netns}): a
+class of 10 machines behind one NAT router that does not hairpin, the
+tracker outside on the public net (docs/protocol.md §5, "LAN-only
+nodes").  The tracker cannot dial any of them, and its relay holds 8 of
+one address group: the ninth seller and the buyer hold no reservation.
+Each is still introduced to its classmates (all behind the router, on
+its subnet) and to nobody else: ``bazaar status`` at a machine of the
+class lists all 9 sellers, and outside, the 8 held at the relay and
+the LAN-only one counted (``lanOnly``); the
+buyer, of the index scheme, finds the LAN-only seller and buys from it
+over the LAN.
+
+It needs root, ``ip`` and ``iptables``; without them it is skipped with
+the reason.  Run it under ``flock /tmp/netns.lock`` (fixed subnets).
+"""
+
+import json
+import sys
+from pathlib import Path
+
+from twisted_bazaar.testing.daemons import TERMINATED, nodeId, waitUntil
+from twisted_bazaar.wire.ids import wireId
+from tests.e2e.helpers import BED_TRACKER_PORT, HomeMarketCase, runCommand, short
+
+TIMEOUT = 60.0
+#: Sellers in the class: one more than the tracker's relay holds of one
+#: address group (8), the buyer a second past it.
+SELLERS = 9
+#: A seller's line once the tracker's relay holds it, and the word of the
+#: tracker's refusal.
+HELD = "holds a reservation at the relay at"
+REFUSED = "noslots"
+
+
+class ClassTests(HomeMarketCase):
+    def setUp(self):
+        super().setUp()
+        self.desks = self.bed.household("class", SELLERS + 1)
+
+    def bazaar(self, host, *argv):
+        """``bazaar --json ARGV`` on host, asking the tracker: what it
+        printed, once it exited 0."""
+        script = str(Path(sys.executable).with_name("bazaar"))
+        done = runCommand(
+            [*host.wrapper, script, "--tracker",
+             f"{self.tracker_host.address}:{BED_TRACKER_PORT}", "--json", *argv],
+            capture_output=True, text=True, timeout=3 * TIMEOUT)
+        self.assertEqual(done.returncode, 0, done.stderr)
+        return json.loads(done.stdout)
+
+    def test_everyMachineOfTheClassTrades(self):
+        self.startTracker(TIMEOUT)
+        sellers = [self.node(f"seller{number}", desk.host, "--discovery", "index",
+                             "--role", "seller", "--sell", f"item{number}=1")
+                   for number, desk in enumerate(self.desks[:SELLERS])]
+        ids = {wireId(nodeId(seller, TIMEOUT)): seller for seller in sellers}
+        # Which of them the relay holds is the order they asked in: one
+        # is refused, as each says (the tracker's lines of one address
+        # group are bounded).
+        held = lambda: [each for each, seller in ids.items() if seller.matches(HELD)]
+        refused = lambda: [each for each, seller in ids.items()
+                           if seller.matches(REFUSED) and not seller.matches(HELD)]
+        waitUntil(sellers, lambda: len(held()) == SELLERS - 1 and refused(), TIMEOUT,
+                  what=f"{SELLERS - 1} sellers held at the relay, one refused")
+        [lan_only_id] = refused()
+        inside = {node["id"] for node in self.bazaar(self.desks[0].host, "status")["nodes"]}
+        seen_outside = self.bazaar(self.tracker_host, "status")
+        outside = {node["id"] for node in seen_outside["nodes"]}
+        self.assertEqual(inside, set(ids))
+        self.assertEqual((outside, seen_outside["lanOnly"]), (set(held()), 1))
+        # The buyer is refused a reservation too: LAN-only, it finds and
+        # buys from the LAN-only seller and from one the relay holds.
+        lan_item = f"item{sellers.index(ids[lan_only_id])}"
+        held_item = next(f"item{number}" for number, seller in enumerate(sellers)
+                         if seller is not ids[lan_only_id])
+        buyer = self.node("buyer", self.desks[SELLERS].host, "--discovery", "index",
+                          "--role", "buyer", "--want", lan_item, "--want", held_item)
+        buyer.waitFor(rf"bought {lan_item} from {short(lan_only_id)}", TIMEOUT)
+        buyer.waitFor(r"all wants met: 2 in the bag", TIMEOUT)
+        codes = self.market.stop()
+        self.assertEqual(set(codes.values()), {TERMINATED}, codes)
