@@ -172,6 +172,21 @@ class GiveUpTests(SynchronousTestCase):
                               r"units of apple, name the item alone: --quantity 3\)$")
         service.stopService()
 
+    def test_anItemNamedWithBlanksAround(self):
+        """bazaar buy ' apple' that no seller offered says that such a name
+        is only a shared file's, and how to name the item (it said only
+        that no seller offered ' apple')."""
+        market = Market(seed=3)
+        market.addNode(seller={"stock": {"apple": 3}})
+        service, failures = self.giveUp(market, [" apple"])
+        market.run(6)
+        [(why, code)] = failures
+        self.assertRegex(why, r"^gave up after 5 s: bought 0 of 1  apple: no seller "
+                              r"offered it \(\d+ search(es)? found nothing\) \(a name "
+                              r"that begins or ends with a blank is only a shared "
+                              r"file's: for the item apple, name it 'apple'\)$")
+        service.stopService()
+
     def test_satisfied(self):
         """Every want met in time: nothing happens, and stopping cancels
         the timer."""
