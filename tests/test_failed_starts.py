@@ -166,7 +166,7 @@ class FailedStartTests(SynchronousTestCase):
         reactor.runUp()
         [warning] = status.stderr.getvalue().splitlines()
         self.assertTrue(warning.startswith("twistd bazaar-tracker: warning: no UDP reach "
-                                           f"check: cannot listen on UDP port {TAKEN}: "),
+                                           f"check: cannot listen over UDP: port {TAKEN} is "),
                         warning)
         self.assertEqual(status.code, 0)
         self.successResultOf(service.stopService())
@@ -292,11 +292,11 @@ class FailedStartTests(SynchronousTestCase):
 
     def test_trackerUdpPort(self):
         self.tracker(["--udp-port", str(TAKEN)], ("udp", TAKEN),
-                     f"--udp-port: cannot listen on UDP port {TAKEN}: ")
+                     f"--udp-port: cannot listen over UDP: port {TAKEN} is in use")
 
     def test_trackerUdpPortsSecond(self):
         self.tracker(["--udp-port", str(TAKEN - 1)], ("udp", TAKEN),
-                     f"--udp-port: cannot listen on UDP port {TAKEN}: ")
+                     f"--udp-port: cannot listen over UDP: port {TAKEN} is in use")
 
     def test_trackerMetrics(self):
         self.tracker(["--metrics", f"tcp:{TAKEN}"], ("tcp", TAKEN),

@@ -588,6 +588,6 @@ class QuicCannotListenTests(OneShotHelpers, SynchronousTestCase):
         [failure] = outcome
         failure.trap(BuyError)
         self.assertEqual(str(failure.value), "QUIC cannot listen on --quic-port 7701: "
-                         "Couldn't listen on any:7701: [Errno 98] Address already in "
-                         "use.")
+                         "port 7701 is in use (another program, or another daemon, "
+                         "listens there)")
         self.assertNothingLeft(buy)

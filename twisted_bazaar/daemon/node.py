@@ -13,6 +13,7 @@ from twisted.application.service import Service
 from twisted.internet.endpoints import serverFromString
 from twisted.logger import Logger
 
+from twisted_bazaar.base.listenfault import listenFault
 from twisted_bazaar.core.node import NodeConfig
 from twisted_bazaar.daemon.build import buildNode, serveTransport
 from twisted_bazaar.daemon.control import ControlService
@@ -316,7 +317,7 @@ def serveNode(reactor, state, site, config, scheme, roles, retry, onFailure,
         # cannot serve its files ends, as one that cannot --listen does.
         onListenFailure=lambda port, reason: onFailure(
             f"--transfer-port {port}: cannot serve shared files: "
-            f"{reason.getErrorMessage()}"))
+            f"{listenFault(reason.value)}"))
     metered = []
     quicService, more = None, ()
     if quic is not None:
