@@ -159,8 +159,8 @@ class OneShotBuy:
         if announce is not None:
             self.buyer.tellPurchases(lambda purchase: announce(self._boughtLine(purchase)))
             if self.fetcher is not None:
-                self.fetcher.onResumed = lambda name, seller: announce(
-                    resumedLine(name, wireId(seller)))
+                self.fetcher.tellResumed(lambda name, seller: announce(
+                    resumedLine(name, wireId(seller))))
         if self.fetcher is not None:
             self.fetcher.onGaveUp = self._gaveUp
         self.progress = progress
