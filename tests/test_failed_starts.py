@@ -355,6 +355,26 @@ class FailedStartTests(SynchronousTestCase):
         self.node(["--listen", f"tcp:{TAKEN}"], ("tcp", TAKEN),
                   f"node cannot listen on tcp:{TAKEN}: ")
 
+    def test_noDataDirLineOnlyOnceStarted(self):
+        """A node without --data-dir says its state lives in memory once
+        its start has succeeded, after twistd's "starting up" (it came
+        first, before twistd's own lines), and not at all when it fails."""
+        said = "no --data-dir: this node's state lives in memory"
+        with capturedLogs() as events:
+            self.assertFailedStart(makeNodeService, ["--listen", f"tcp:{TAKEN}"],
+                                   ("tcp", TAKEN), "node cannot listen")
+        self.assertEqual([e for e in events if said in (formatEvent(e) or "")], [])
+        self.statuses.clear()
+        self.atExit.clear()
+        with capturedLogs() as events:
+            service, status, reactor = self.start(makeNodeService, [], ("tcp", -1))
+            self.assertEqual([e for e in events if said in (formatEvent(e) or "")], [])
+            reactor.runUp()
+        self.assertEqual(len([e for e in events if said in (formatEvent(e) or "")]), 1)
+        stopped = service.stopService()
+        reactor.advance(10)
+        self.successResultOf(stopped)
+
     def test_nodeDataDirLinesOnlyOnceStarted(self):
         """A failed start says nothing of a data dir it then removes (new,
         restocked, restored); a start that succeeds says what it held

@@ -149,8 +149,10 @@ def openState(reactor, data_dir, refusal, pinFor, restockWith=None, onFailure=No
             raise StartupError(f"--data-dir: {e}") from None
         raise
     if not store.durable:
-        log.info("no --data-dir: this node's state lives in memory and is lost "
-                 "when it stops")
+        # Said once the start succeeded, as a data dir's line is: it came
+        # before twistd's own "starting up".
+        lines.append("no --data-dir: this node's state lives in memory and is lost "
+                     "when it stops")
         identity = Identity.generate(refusal)
         pins = pinFor(None)
     else:
