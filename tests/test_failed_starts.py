@@ -359,7 +359,13 @@ class FailedStartTests(SynchronousTestCase):
         """A node without --data-dir says its state lives in memory once
         its start has succeeded, after twistd's "starting up" (it came
         first, before twistd's own lines), and not at all when it fails."""
-        said = "no --data-dir: this node's state lives in memory"
+        self.saidOnlyOnceStarted("no --data-dir: this node's state lives in memory")
+
+    def test_noRoleLineOnlyOnceStarted(self):
+        """The same of a node with no role."""
+        self.saidOnlyOnceStarted("no --role: this node buys and sells nothing")
+
+    def saidOnlyOnceStarted(self, said):
         with capturedLogs() as events:
             self.assertFailedStart(makeNodeService, ["--listen", f"tcp:{TAKEN}"],
                                    ("tcp", TAKEN), "node cannot listen")

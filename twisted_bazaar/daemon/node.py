@@ -169,6 +169,13 @@ def openState(reactor, data_dir, refusal, pinFor, restockWith=None, onFailure=No
     return NodeState(lock, identity, store, pins)
 
 
+def sayNoRole():
+    """A node with no role: said once its start has succeeded (it came
+    before twistd's own "starting up")."""
+    log.info("no --role: this node buys and sells nothing; it relays and serves its "
+             "discovery scheme")
+
+
 def writerGone(directory, why):
     """
     The line a node ends with when its store's writer is gone for good
@@ -340,9 +347,6 @@ def serveNode(reactor, state, site, config, scheme, roles, retry, onFailure,
                       portmap=routerMapper(reactor) if port_mapping else None,
                       more=more, wayOut=wayOut)
     node = parts.node
-    if not roles:
-        log.info("no --role: this node buys and sells nothing; it relays and "
-                 "serves its discovery scheme")
     # Each tracker proves the key its own pin holds.
     trackers = [(EncryptedClientEndpoint(endpoint, channel, reactor, pin=pin), address)
                 for endpoint, pin, address in zip(site.trackers, state.pins,
