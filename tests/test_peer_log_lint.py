@@ -85,6 +85,8 @@ ALLOWED = {
         _OWN + "once when the node stops",
     "tracker/service.py: Tracker.stop: tracker stopping: closing the links of i":
         _OWN + "once when the tracker stops",
+    "tracker/service.py: Tracker.stop: tracker stopping: no node is live":
+        _OWN + "once when the tracker stops",
     "core/registration.py: Registration.setId: tracker gave this node a new id {new} (w":
         "once per registration with the tracker the operator named, which the "
         "node's reconnection backs off",
