@@ -50,7 +50,8 @@ class TrackersKeyTests(SynchronousTestCase):
 
 class TroubleshootingTests(SynchronousTestCase):
     """running.md's Troubleshooting quoted a taken port's line as
-    ``tracker cannot listen: Couldn't listen ...``; the tracker says
+    ``tracker cannot listen: Couldn't listen ...`` (Twisted's words, now the
+    project's); the tracker says
     where it could not listen (``on tcp:7700``), so a search for the
     quoted words found nothing."""
 

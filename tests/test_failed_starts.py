@@ -166,7 +166,7 @@ class FailedStartTests(SynchronousTestCase):
         reactor.runUp()
         [warning] = status.stderr.getvalue().splitlines()
         self.assertTrue(warning.startswith("twistd bazaar-tracker: warning: no UDP reach "
-                                           f"check: cannot listen on UDP port {TAKEN}: "),
+                                           f"check: cannot listen over UDP: port {TAKEN} is "),
                         warning)
         self.assertEqual(status.code, 0)
         self.successResultOf(service.stopService())
@@ -292,11 +292,11 @@ class FailedStartTests(SynchronousTestCase):
 
     def test_trackerUdpPort(self):
         self.tracker(["--udp-port", str(TAKEN)], ("udp", TAKEN),
-                     f"--udp-port: cannot listen on UDP port {TAKEN}: ")
+                     f"--udp-port: cannot listen over UDP: port {TAKEN} is in use")
 
     def test_trackerUdpPortsSecond(self):
         self.tracker(["--udp-port", str(TAKEN - 1)], ("udp", TAKEN),
-                     f"--udp-port: cannot listen on UDP port {TAKEN}: ")
+                     f"--udp-port: cannot listen over UDP: port {TAKEN} is in use")
 
     def test_trackerMetrics(self):
         self.tracker(["--metrics", f"tcp:{TAKEN}"], ("tcp", TAKEN),
@@ -354,6 +354,32 @@ class FailedStartTests(SynchronousTestCase):
     def test_nodeListen(self):
         self.node(["--listen", f"tcp:{TAKEN}"], ("tcp", TAKEN),
                   f"node cannot listen on tcp:{TAKEN}: ")
+
+    def test_noDataDirLineOnlyOnceStarted(self):
+        """A node without --data-dir says its state lives in memory once
+        its start has succeeded, after twistd's "starting up" (it came
+        first, before twistd's own lines), and not at all when it fails."""
+        self.saidOnlyOnceStarted("no --data-dir: this node's state lives in memory")
+
+    def test_noRoleLineOnlyOnceStarted(self):
+        """The same of a node with no role."""
+        self.saidOnlyOnceStarted("no --role: this node buys and sells nothing")
+
+    def saidOnlyOnceStarted(self, said):
+        with capturedLogs() as events:
+            self.assertFailedStart(makeNodeService, ["--listen", f"tcp:{TAKEN}"],
+                                   ("tcp", TAKEN), "node cannot listen")
+        self.assertEqual([e for e in events if said in (formatEvent(e) or "")], [])
+        self.statuses.clear()
+        self.atExit.clear()
+        with capturedLogs() as events:
+            service, status, reactor = self.start(makeNodeService, [], ("tcp", -1))
+            self.assertEqual([e for e in events if said in (formatEvent(e) or "")], [])
+            reactor.runUp()
+        self.assertEqual(len([e for e in events if said in (formatEvent(e) or "")]), 1)
+        stopped = service.stopService()
+        reactor.advance(10)
+        self.successResultOf(stopped)
 
     def test_nodeDataDirLinesOnlyOnceStarted(self):
         """A failed start says nothing of a data dir it then removes (new,

@@ -65,7 +65,7 @@ REACHING = {
     "base/childprocess.py": ("pipe._tempDataLen",),
     "cli/chordsim.py": ("p._actions",),
     "cli/sweepgrid.py": ("parser._option_string_actions",),
-    "cli/usage.py": ("command._option_string_actions", "parser._actions"),
+    "base/usage.py": ("command._option_string_actions", "parser._actions"),
     "net/sendnow.py": ("transport._tempDataLen", "transport._writeDisconnected"),
     "reach/reachable/portmap/http.py": ("pool._factory",),
     "transports/quic/stack.py": ("bridge.tls._supported_groups",),

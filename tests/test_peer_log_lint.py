@@ -85,6 +85,8 @@ ALLOWED = {
         _OWN + "once when the node stops",
     "tracker/service.py: Tracker.stop: tracker stopping: closing the links of i":
         _OWN + "once when the tracker stops",
+    "tracker/service.py: Tracker.stop: tracker stopping: no node is live":
+        _OWN + "once when the tracker stops",
     "core/registration.py: Registration.setId: tracker gave this node a new id {new} (w":
         "once per registration with the tracker the operator named, which the "
         "node's reconnection backs off",
@@ -221,8 +223,10 @@ ALLOWED = {
         _OWN + "once per buy this node resumes at start",
     "roles/want.py: Want._pendingNotSaved: could not record buy {id} of {item}: {wh":
         _OWN + "the node's own store failing",
-    "roles/want.py: Want._logGiveUp: seller {seller} is {why}; trying the nex":
+    "roles/want.py: Want._logGiveUp: seller {seller} is {why}; {then}":
         _OWN + "once per offer of this node's own find that it gives up on",
+    "roles/want.py: Want._logStranded: buy {id} of {item}: seller {seller} cann":
+        _OWN + "once per buy of this node's own that could not leave it",
     "roles/want.py: Want._count: bought {what} from {seller} ({n} of {q})":
         _OWN + "once per purchase this node committed",
     "roles/want.py: Want._uncount: {item} is not bought until its bytes are":

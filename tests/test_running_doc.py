@@ -265,6 +265,16 @@ class BuyOutputTests(SynchronousTestCase):
                       "verified file is there, and then prints `downloaded FILE", running)
         self.assertNotIn("not as it is made", running)
 
+    def test_aResumedFileIsSaid(self):
+        """A resumed buy's line, as running.md quotes it, is the one it
+        prints (tests/cli/test_buy.py test_aResumedFileIsSaid)."""
+        from twisted_bazaar.cli.buy import resumedLine
+
+        with open(RUNNING, encoding="utf-8") as f:
+            running = " ".join(f.read().split())
+        self.assertIn(f"prints `{resumedLine('FILE', 'S')}` where a first buy prints its "
+                      "purchase", running)
+
     def test_itIsSo(self):
         from twisted_bazaar.cli.buy import renderBuy
 

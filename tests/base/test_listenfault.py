@@ -44,9 +44,29 @@ class ListenFaultTests(SynchronousTestCase):
         self.assertEqual(listenFault(error),
                          "cannot write in its folder /run (Permission denied)")
 
+    def test_anIpPortInTheProjectsWords(self):
+        """Not Twisted's "Couldn't listen on any:7700: [Errno 98] Address
+        already in use." (--ws-port and --transfer-port said it whole): the
+        port, where, and why, as the user can act on it."""
+        def fault(interface, port, code, words):
+            return listenFault(CannotListenError(interface, port, OSError(code, words)))
+        self.assertEqual(fault("127.0.0.1", 8080, errno.EADDRINUSE, "Address already in use"),
+                         "port 8080 of 127.0.0.1 is in use (another program, or another "
+                         "daemon, listens there)")
+        self.assertEqual(fault("", 7700, errno.EADDRINUSE, "Address already in use"),
+                         "port 7700 is in use (another program, or another daemon, "
+                         "listens there)")
+        self.assertEqual(fault("", 80, errno.EACCES, "Permission denied"),
+                         "port 80 is below 1024, which only root (or a program given "
+                         "CAP_NET_BIND_SERVICE) may listen on")
+        self.assertEqual(fault("192.0.2.1", 7700, errno.EADDRNOTAVAIL,
+                               "Cannot assign requested address"),
+                         "192.0.2.1 is not an address of this machine (port 7700)")
+        self.assertEqual(fault("any", 7700, errno.EMFILE, "Too many open files"),
+                         "port 7700: Too many open files")
+        self.assertEqual(listenFault(CannotListenError("h", 5, "address in use")),
+                         "port 5 of h: address in use")
+
     def test_anyOtherReasonAsItIs(self):
-        taken = CannotListenError("127.0.0.1", 8080,
-                                  OSError(errno.EADDRINUSE, "Address already in use"))
-        self.assertEqual(listenFault(taken), str(taken))
         self.assertEqual(listenFault(OSError(errno.ENOENT, "gone", "a", None, "b")),
                          "[Errno 2] gone: 'a' -> 'b'")

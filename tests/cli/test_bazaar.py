@@ -44,7 +44,7 @@ from twisted_bazaar.cli.bazaar import (
 from twisted_bazaar import wire
 from twisted_bazaar.cli import bazaar
 from twisted_bazaar.cli.arguments import main, parse
-from twisted_bazaar.cli.usage import UsageError
+from twisted_bazaar.base.usage import UsageError
 from twisted_bazaar.daemon.pluginfault import PluginFault
 from twisted_bazaar.daemon.registry import trackerExtensionPlugins, transportPlugins
 from twisted_bazaar.net.link import LinkSettings

@@ -353,6 +353,27 @@ class OneShotFileTests(OneShotHelpers, SynchronousTestCase):
         self.assertEqual(os.listdir(self.downloads), [".bazaar-downloads"])
         self.assertTrue(os.listdir(os.path.join(self.downloads, ".bazaar-downloads")))
 
+    def test_aResumedFileIsSaid(self):
+        """A buy of a file paid for and stopped (Ctrl-C), run again, says
+        that it resumes the purchase, where a first buy says its purchase
+        (it said nothing before its download's line), and buys nothing."""
+        seller = self.market.addNode(seller={"stock": {}, "share": self.shared,
+                                             "transfer_rate": self.PIECE})
+        buy, outcome = self.fileShot(deadline=10)
+        self.market.run(5)
+        buy.interrupt("interrupted by SIGINT")
+        self.market.run(5)
+        del self.said[:]
+        buy, outcome = self.fileShot(deadline=10)
+        self.market.run(60)
+        [result] = outcome
+        self.assertEqual(self.said, [f"resuming big.bin, bought from node "
+                                     f"{shortId(seller.id)} in an earlier run (not "
+                                     f"bought again)"])
+        self.assertEqual(result["purchases"], [])
+        [fetched] = result["files"]
+        self.assertNotIn("in_place", fetched)
+
     def test_terminalBarEndsWhole(self):
         """On a terminal, the last bar drawn of the file fetched says 100%,
         however far the last periodic redraw had caught it."""
@@ -588,6 +609,6 @@ class QuicCannotListenTests(OneShotHelpers, SynchronousTestCase):
         [failure] = outcome
         failure.trap(BuyError)
         self.assertEqual(str(failure.value), "QUIC cannot listen on --quic-port 7701: "
-                         "Couldn't listen on any:7701: [Errno 98] Address already in "
-                         "use.")
+                         "port 7701 is in use (another program, or another daemon, "
+                         "listens there)")
         self.assertNothingLeft(buy)

@@ -49,11 +49,10 @@ class CannotListenTests(SynchronousTestCase):
 
         self.assertEqual(
             webview.cannotListen("tcp:8080:interface=127.0.0.1", taken, isFree),
-            "--listen tcp:8080:interface=127.0.0.1: cannot listen: Couldn't listen on "
-            "127.0.0.1:8080: [Errno 98] Address already in use. (another program "
-            "serves that port: a tracker's --web, or another bazaar web; choose a free "
-            "port with --listen, such as --listen tcp:8083:interface=127.0.0.1, free "
-            "now)")
+            "--listen tcp:8080:interface=127.0.0.1: cannot listen: port 8080 of "
+            "127.0.0.1 is in use (a tracker's --web, or another bazaar web, may hold "
+            "it); choose a free port with --listen, such as --listen "
+            "tcp:8083:interface=127.0.0.1 (free now)")
         self.assertEqual(asked, [("127.0.0.1", 8081), ("127.0.0.1", 8082),
                                  ("127.0.0.1", 8083)])
 
@@ -63,7 +62,7 @@ class CannotListenTests(SynchronousTestCase):
         free of the next ten, tcp:0."""
         taken = CannotListenError("127.0.0.1", 8080,
                                   OSError(errno.EADDRINUSE, "Address already in use"))
-        self.assertIn("such as --listen tcp:0:interface=127.0.0.1: any free one)",
+        self.assertIn("such as --listen tcp:0:interface=127.0.0.1 (any free one)",
                       webview.cannotListen("tcp:8080", taken, lambda *a: False))
 
     def test_aPortIsFreeWhenItBinds(self):

@@ -47,13 +47,23 @@ class KeptToItsOwnerTests(SynchronousTestCase):
                          [0o600, 0o600, 0o600, 0o644])
         self.assertEqual(keptToItsOwner(self.data), [])
 
-    def test_aDataDirOpenToOthersIsSaidNotChanged(self):
-        os.chmod(self.data, 0o755)
+    def test_aDataDirOthersMayWriteInIsSaidNotChanged(self):
+        os.chmod(self.data, 0o775)
         self.assertEqual(keptToItsOwner(self.data), [
-            f"data dir {self.data} is open to others than its owner (mode 0755): they "
-            f"can see which files it holds; chmod 700 {self.data} if it is this node's "
-            "alone"])
-        self.assertEqual(self.mode(self.data), 0o755)
+            f"data dir {self.data} can be written in by others than its owner (mode "
+            "0775): they could replace or remove its files, its key and ledger among "
+            f"them; chmod 700 {self.data} if it is this node's alone"])
+        self.assertEqual(self.mode(self.data), 0o775)
+
+    def test_aDataDirOthersMayReadIsNoFault(self):
+        """mkdir's 0755: its files are its owner's alone, and its names
+        every node's; it was warned of at every restart of a seller (twistd
+        -n bazaar-node --role seller --sell apple=3 --data-dir D, D made by
+        mkdir), the same line each time."""
+        os.chmod(self.data, 0o755)
+        self.assertEqual(keptToItsOwner(self.data), [])
+        os.chmod(self.data, 0o1777)
+        self.assertEqual(keptToItsOwner(self.data), [])
 
     def test_aNewDataDirSaysNothing(self):
         self.assertEqual(keptToItsOwner(os.path.join(self.data, "new")), [])

@@ -162,8 +162,9 @@ class QuicServiceTests(SynchronousTestCase):
         node = servedNode(service, network.clock)
         service.serve(node, onFailure=told.append)
         service.startService()
-        self.assertEqual(told, ["QUIC cannot listen on --quic-port 7701: Couldn't listen "
-                                "on any:7701: [Errno 98] Address already in use."])
+        self.assertEqual(told, ["QUIC cannot listen on --quic-port 7701: port 7701 is in "
+                                "use (another program, or another daemon, listens "
+                                "there)"])
         self.assertIsNone(service.port)
         self.assertFalse(hasattr(node, "udpPort"))
         service.stopService()

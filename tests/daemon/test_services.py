@@ -233,7 +233,7 @@ class ListeningServiceTests(SynchronousTestCase):
         [event] = self.events
         self.assertEqual(event["log_level"], LogLevel.critical)
         self.assertEqual(formatEvent(event),
-                         "node cannot listen: Couldn't listen on h:5: address in use.")
+                         "node cannot listen: port 5 of h: address in use")
 
     def test_failureStopsARunningReactor(self):
         """A daemon that cannot listen exits rather than serve nothing."""
@@ -253,8 +253,8 @@ class ListeningServiceTests(SynchronousTestCase):
                                    description="tcp:5")
         service.log = Logger(observer=self.events.append)
         self.assertIsNone(self.successResultOf(service.startService()))
-        self.assertEqual(told, ["tracker cannot listen on tcp:5: Couldn't listen "
-                                "on h:5: address in use."])
+        self.assertEqual(told, ["tracker cannot listen on tcp:5: port 5 of h: "
+                                "address in use"])
         self.assertEqual(self.events, [])
 
     def test_laterFailureGoesToOnFailure(self):
@@ -542,8 +542,8 @@ class DaemonServicesTests(SynchronousTestCase):
         for service in (port, last):
             service.setServiceParent(parent)
         parent.startService()
-        self.assertEqual(told, ["node cannot listen on tcp:5: Couldn't listen on h:5: "
-                                "address in use."])
+        self.assertEqual(told, ["node cannot listen on tcp:5: port 5 of h: "
+                                "address in use"])
         self.assertFalse(last.running)
 
     def test_withoutOnFailureItRaises(self):

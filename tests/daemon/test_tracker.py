@@ -210,7 +210,7 @@ class UdpReachServiceTests(SynchronousTestCase):
         reactor, tracker = _UdpReactor(taken=(3480,)), self.tracker()
         failures = []
         UdpReachService(reactor, tracker, 3479, "", failures.append).startService()
-        self.assertEqual(failures, ["--udp-port: cannot listen on UDP port 3480: "
+        self.assertEqual(failures, ["--udp-port: cannot listen over UDP: port 3480: "
                                     "Address already in use"])
         self.assertIsNone(tracker.udp.ports)
 
@@ -222,7 +222,7 @@ class UdpReachServiceTests(SynchronousTestCase):
         with capturedLogs() as logged:
             UdpReachService(reactor, tracker, 7700, "", None).startService()
         [line] = [event for event in logged if "UDP" in event.get("line", "")]
-        self.assertIn("cannot listen on UDP port 7701", line["line"])
+        self.assertIn("cannot listen over UDP: port 7701: Address", line["line"])
         self.assertIn("--no-udp", line["line"])
         self.assertIsNone(tracker.udp.ports)
         self.assertTrue(all(port.stopped for port in reactor.ports))
@@ -236,8 +236,8 @@ class UdpReachServiceTests(SynchronousTestCase):
         told = []
         UdpReachService(reactor, tracker, 7701, "", None, told.append).startService()
         self.assertEqual(told, [
-            "no UDP reach check: cannot listen on UDP port 7701: Address already in "
-            "use; a tracker takes its --listen port and the next over UDP by default "
+            "no UDP reach check: cannot listen over UDP: port 7701: Address already "
+            "in use; a tracker takes its --listen port and the next over UDP by default "
             "(7701 and 7702 here), so another tracker on this machine at port 7700 or "
             "7701, or a node's --quic-port 7701, may hold it; without it nodes at home "
             "punch no UDP path through their routers: choose two free ports with "

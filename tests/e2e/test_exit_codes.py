@@ -68,15 +68,15 @@ class CannotListenTests(SynchronousTestCase):
         self.assertFailsWith(
             ["bazaar-tracker", "--listen", f"tcp:{port}:interface=127.0.0.1"], 1,
             f"twistd bazaar-tracker: error: tracker cannot listen on "
-            f"tcp:{port}:interface=127.0.0.1: Couldn't listen on 127.0.0.1:{port}: "
-            "[Errno 98] Address already in use.")
+            f"tcp:{port}:interface=127.0.0.1: port {port} of 127.0.0.1 is in use "
+            "(another program, or another daemon, listens there)")
 
     def test_nodePortTaken(self):
         port = takenPort(self)
         self.assertFailsWith(
             ["bazaar-node", *SELLER, "--listen", f"tcp:{port}:interface=127.0.0.1"],
             1, f"twistd bazaar-node: error: node cannot listen on "
-            f"tcp:{port}:interface=127.0.0.1: Couldn't listen on 127.0.0.1:{port}")
+            f"tcp:{port}:interface=127.0.0.1: port {port} of 127.0.0.1 is in use")
 
     def test_inTheBackground(self):
         """Without -n: the twistd command that started the daemon prints
@@ -85,8 +85,8 @@ class CannotListenTests(SynchronousTestCase):
         folder = scratch(self)
         port = takenPort(self)
         line = (f"twistd bazaar-tracker: error: tracker cannot listen on "
-                f"tcp:{port}:interface=127.0.0.1: Couldn't listen on 127.0.0.1:{port}: "
-                "[Errno 98] Address already in use.")
+                f"tcp:{port}:interface=127.0.0.1: port {port} of 127.0.0.1 is in use "
+                "(another program, or another daemon, listens there)")
         result = runTwistd(["--pidfile", "t.pid", "--logfile", "t.log",
                             "bazaar-tracker", "--listen",
                             f"tcp:{port}:interface=127.0.0.1"], folder, timeout=TIMEOUT)
@@ -114,8 +114,8 @@ class CannotListenTests(SynchronousTestCase):
             raise self.skipTest("runs as root, which may listen on port 80")
         self.assertFailsWith(["bazaar-tracker", "--listen", "tcp:80"], 1,
                              "twistd bazaar-tracker: error: tracker cannot listen "
-                             "on tcp:80: Couldn't listen on any:80: [Errno 13] "
-                             "Permission denied.")
+                             "on tcp:80: port 80 is below 1024, which only root "
+                             "(or a program given CAP_NET_BIND_SERVICE) may listen on")
 
     def test_portOutOfRange(self):
         self.assertFailsWith(["bazaar-tracker", "--listen", "tcp:99999"], 2,
@@ -195,8 +195,8 @@ class FailedStartTests(SynchronousTestCase):
                             f"tcp:{listen}:interface=127.0.0.1", "--ws-port", str(held)],
                            folder, timeout=TIMEOUT)
         self.assertOneLine(result, f"twistd bazaar-tracker: error: websocket cannot "
-                           f"listen on --ws-port {held}: Couldn't listen on "
-                           f"127.0.0.1:{held}: [Errno 98] Address already in use.")
+                           f"listen on --ws-port {held}: port {held} of 127.0.0.1 is "
+                           "in use (another program, or another daemon, listens there)")
         self.assertEqual(tree(os.path.join(folder, ".state")), before)
 
     def test_wsPortTakenInTheBackground(self):
@@ -212,8 +212,8 @@ class FailedStartTests(SynchronousTestCase):
         self.assertEqual(result.returncode, 1, result.stderr)
         self.assertEqual(result.stderr.splitlines(), [
             f"twistd bazaar-tracker: error: websocket cannot listen on --ws-port "
-            f"{held}: Couldn't listen on 127.0.0.1:{held}: [Errno 98] Address already "
-            "in use."])
+            f"{held}: port {held} of 127.0.0.1 is in use (another program, or another "
+            "daemon, listens there)"])
         self.assertEqual(sorted(os.listdir(folder)), ["t.log"])
         with socket.socket() as again:
             again.bind(("127.0.0.1", listen))
@@ -231,8 +231,8 @@ class FailedStartTests(SynchronousTestCase):
                             f"127.0.0.1:{freePort()}", "--data-dir", "seller",
                             "--quic-port", str(port)], folder, timeout=TIMEOUT)
         self.assertOneLine(result, f"twistd bazaar-node: error: QUIC cannot listen on "
-                           f"--quic-port {port}: Couldn't listen on 127.0.0.1:{port}: "
-                           "[Errno 98] Address already in use.")
+                           f"--quic-port {port}: port {port} of 127.0.0.1 is in use "
+                           "(another program, or another daemon, listens there)")
         self.assertEqual(os.listdir(folder), [])
 
     def test_twoTrackersAtOnceOnABusyPort(self):

@@ -94,7 +94,8 @@ class TransferPortTakenTests(SynchronousTestCase):
         self.assertEqual(result.returncode, 1, output)
         self.assertNotIn("Traceback", output)
         line = (f"twistd bazaar-node: error: --transfer-port {port}: cannot serve "
-                f"shared files: Couldn't listen on 127.0.0.1:{port}")
+                f"shared files: port {port} of 127.0.0.1 is in use (another program, or "
+                "another daemon, listens there)")
         self.assertEqual(len(re.findall(re.escape(line), result.stderr)), 1, output)
 
 
@@ -116,8 +117,9 @@ class BackgroundStartFailureTests(SynchronousTestCase):
         self.assertEqual(result.returncode, 1, result.stderr)
         self.assertEqual(result.stderr,
                          f"twistd bazaar-tracker: error: tracker cannot listen on "
-                         f"tcp:{port}:interface=127.0.0.1: Couldn't listen on "
-                         f"127.0.0.1:{port}: [Errno 98] Address already in use.\n")
+                         f"tcp:{port}:interface=127.0.0.1: port {port} of 127.0.0.1 "
+                         "is in use (another program, or another daemon, listens "
+                         "there)\n")
 
 
 class VerboseLiveTests(SynchronousTestCase):

@@ -17,6 +17,7 @@ from twisted.python.failure import Failure
 from twisted.trial.unittest import SynchronousTestCase
 
 from tests.helpers import RecordingOwner
+from twisted_bazaar.testing.capabilities import relayed
 from twisted_bazaar.wire import trade
 from twisted_bazaar import wire
 from twisted_bazaar.net.link import ClosedHere, Link, LinkSettings
@@ -479,6 +480,16 @@ class DescribeTests(SynchronousTestCase):
         self.assertEqual(link.describe(), "node 7 at 10.0.0.9:4242")
         link.identified("tracker")
         self.assertEqual(link.describe(), "tracker at 10.0.0.9:4242")
+
+    def test_overARelaysCircuit(self):
+        """A relayed link's address is its relay's: said so, the peer
+        named by id (the punch's lines, "no hole punched to node 7 at
+        10.0.0.9:4242", named the relay's address as the peer's)."""
+        link = Link(RecordingOwner(), Clock(), LinkSettings(), inbound=True)
+        link.makeConnection(relayed(StringTransport(
+            peerAddress=IPv4Address("TCP", "10.0.0.9", 4242)), "198.51.100.7"))
+        link.identified(7)
+        self.assertEqual(link.describe(), "node 7 (through the relay at 10.0.0.9:4242)")
 
 
 class DirectionTests(SynchronousTestCase):

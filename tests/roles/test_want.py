@@ -341,3 +341,45 @@ class QuantityTests(_BuyerCase):
         self.assertEqual((self.want.bought, self.want.quantity), (1, 1))
         restarted = Buyer(flooded(self.node), ["apple"], quantity=3)
         self.assertTrue(restarted.satisfied)
+
+
+class StrandedTests(_BuyerCase):
+    """A buy that could not leave (nothing listens at its seller's
+    address): said with why, that nothing was sold, and what comes next
+    (it said "seller 6 is unreachable; trying the next offer", even with
+    no other offer, as it searched again)."""
+
+    def test_saysWhyAndWhatNext(self):
+        self.offered(NEAR, FAR, store=MemoryStore())
+        first = self.want.buy_id
+        with capturedLogs() as events:
+            self.want.unreachable(first, "10.0.0.6:5006: nothing listens there")
+        self.assertEqual(
+            [formatEvent(event) for event in events if "cannot be reached" in
+             formatEvent(event)],
+            [f"buy {first} of apple: seller 6 cannot be reached now (10.0.0.6:5006: "
+             "nothing listens there); the buy never left this node, so nothing was "
+             "sold: trying the next offer"])
+        second = self.want.buy_id
+        self.assertEqual(self.want.offer.seller, 5)
+        with capturedLogs() as events:
+            self.want.unreachable(second, "no address, and no link along the path")
+        lines = [formatEvent(event) for event in events]
+        self.assertEqual(lines[0], f"buy {second} of apple: seller 5 cannot be reached "
+                         "now (no address, and no link along the path); the buy never "
+                         "left this node, so nothing was sold: no other offer")
+        self.assertRegex(lines[1], r"^no offer for apple yet; searching again in ")
+        self.assertEqual(self.want.state, machine.BACKOFF)
+
+    def test_aSilentSellerSaysWhatComesNext(self):
+        """A seller that never answers is given up on, saying what the
+        want does then: it said "trying the next offer" with none left, as
+        its buy in doubt held the want back."""
+        self.offered(NEAR, store=MemoryStore(), quantity=2)
+        with capturedLogs() as events:
+            for _ in range(12):
+                self.nextCall()
+        [line] = [formatEvent(event) for event in events
+                  if "seller 6 is" in formatEvent(event)]
+        self.assertEqual(line, "seller 6 is silent; waiting on the buys in doubt, which "
+                         "may fill the want")

@@ -1,5 +1,10 @@
 """Tests for L{twisted_bazaar.sim.files}: small files, virtual time."""
 
+import contextlib
+import io
+import os
+import tempfile
+
 from twisted.trial.unittest import SynchronousTestCase
 
 from twisted_bazaar.files import hashing
@@ -45,3 +50,30 @@ class FileSimTests(SynchronousTestCase):
         for argv in (["--sellers", "a,b"], ["--mib", "0"], ["--runs", "0"],
                      ["--discovery", "gossip"]):
             self.assertRaises(SystemExit, files.parseArgs, argv)
+
+    def test_badArgumentsInTheProjectsWords(self):
+        """As the project's commands say theirs: the reason in one line with
+        the option's bound, then where help is, exit 2, no usage synopsis
+        (it printed argparse's synopsis and "invalid int value: 'x'"), and
+        a --json it cannot write said before any run, not as a traceback
+        after them all."""
+        def refused(argv):
+            err = io.StringIO()
+            with contextlib.redirect_stderr(err):
+                error = self.assertRaises(SystemExit, files.parseArgs, argv)
+            self.assertEqual(error.code, 2)
+            return err.getvalue().splitlines()
+
+        prog = "python -m twisted_bazaar.sim.files"
+        self.assertEqual(refused(["--mib", "x"]), [
+            f"{prog}: error: argument --mib: wants a whole number at least 1, not 'x'",
+            f"see {prog} --help"])
+        self.assertEqual(refused(["--sel", "3"])[0], f"{prog}: error: unrecognized "
+                         "arguments: --sel 3 (did you mean --sellers?)")
+        folder = tempfile.mkdtemp()
+        self.addCleanup(os.rmdir, folder)
+        missing = os.path.join(folder, "no", "f.json")
+        self.assertEqual(refused(["--json", missing])[0], f"{prog}: error: --json: "
+                         f"cannot write {missing}: no folder {os.path.dirname(missing)} "
+                         "this user can write in")
+

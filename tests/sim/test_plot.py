@@ -180,7 +180,10 @@ class MainTests(SynchronousTestCase):
         with self.assertRaises(SystemExit) as caught:
             plot.main(argv)
         self.assertEqual(caught.exception.code, 2)
-        return self.stderr.getvalue().splitlines()[-1]
+        # The reason, then where help is (as every command of the project).
+        reason, see = self.stderr.getvalue().splitlines()[-2:]
+        self.assertEqual(see, "see python -m twisted_bazaar.sim.plot --help")
+        return reason
 
     def test_withoutMatplotlib(self):
         """Without matplotlib it says what to install."""

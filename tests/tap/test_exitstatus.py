@@ -305,8 +305,8 @@ class ShowStartFailureTests(SynchronousTestCase):
 
     def test_failedWithTheReason(self):
         line = ("twistd bazaar-tracker: error: tracker cannot listen on tcp:7700: "
-                "Couldn't listen on any:7700: [Errno 98] Address already in use. "
-                "(über)")
+                "port 7700 is in use (another program, or another daemon, listens "
+                "there) (über)")
         self.assertEqual(self.waitFor(b"1 " + line.encode()), (1, line + "\n"))
 
     def test_twistdsOwnFailure(self):

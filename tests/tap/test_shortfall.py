@@ -158,19 +158,35 @@ class GiveUpTests(SynchronousTestCase):
                                      "as one); asking again later"), 2, lines)
         service.stopService()
 
+    def unmetAmongApples(self, item):
+        """Why a buyer of item gave up after 5 s in a market whose one
+        seller sells apples."""
+        market = Market(seed=3)
+        market.addNode(seller={"stock": {"apple": 3}})
+        service, failures = self.giveUp(market, [item])
+        market.run(6)
+        service.stopService()
+        [(why, code)] = failures
+        return why
+
     def test_anItemNamedWithItsCount(self):
         """bazaar buy apple=3 (a name --sell cannot make) that no seller
         offered says how to buy 3 apples (new user: it said only that no
         seller offered 'apple=3')."""
-        market = Market(seed=3)
-        market.addNode(seller={"stock": {"apple": 3}})
-        service, failures = self.giveUp(market, ["apple=3"])
-        market.run(6)
-        [(why, code)] = failures
-        self.assertRegex(why, r"^gave up after 5 s: bought 0 of 1 apple=3: no seller "
-                              r"offered it \(\d+ search(es)? found nothing\) \(for 3 "
-                              r"units of apple, name the item alone: --quantity 3\)$")
-        service.stopService()
+        self.assertRegex(self.unmetAmongApples("apple=3"),
+                         r"^gave up after 5 s: bought 0 of 1 apple=3: no seller "
+                         r"offered it \(\d+ search(es)? found nothing\) \(for 3 "
+                         r"units of apple, name the item alone: --quantity 3\)$")
+
+    def test_anItemNamedWithBlanksAround(self):
+        """bazaar buy ' apple' that no seller offered says that such a name
+        is only a shared file's, and how to name the item (it said only
+        that no seller offered ' apple')."""
+        self.assertRegex(self.unmetAmongApples(" apple"),
+                         r"^gave up after 5 s: bought 0 of 1  apple: no seller "
+                         r"offered it \(\d+ search(es)? found nothing\) \(a name "
+                         r"that begins or ends with a blank is only a shared "
+                         r"file's: for the item apple, name it 'apple'\)$")
 
     def test_satisfied(self):
         """Every want met in time: nothing happens, and stopping cancels

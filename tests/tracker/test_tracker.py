@@ -340,6 +340,15 @@ class TrackerLinkTests(SynchronousTestCase):
                          "tracker stopping: closing the links of its 2 live nodes")
         self.assertEqual(self.tracker.live, 0)
 
+    def test_aStoppingTrackerWithNoNodeSaysSo(self):
+        """Not "closing the links of its 0 live nodes" (a walk of a demo's
+        log): no node was live."""
+        events = []
+        self.patch(Tracker, "log", Logger(observer=events.append))
+        self.tracker.stop()
+        self.assertEqual([formatEvent(e) for e in events],
+                         ["tracker stopping: no node is live"])
+
     def test_eachNodeGetsItsOwnId(self):
         ids = {self.register(4000 + i, peer_host=f"10.{i}.0.1")[1] for i in range(50)}
         self.assertEqual(len(ids), 50)

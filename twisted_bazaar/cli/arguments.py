@@ -27,8 +27,9 @@ from twisted_bazaar.base.defaults import (
 from twisted_bazaar.base.words import plural
 from twisted_bazaar.base.console import tolerant
 from twisted_bazaar.cli.common import (
-    WEB_LISTEN, addVersion, argumentType, emit, joinDashedValues)
-from twisted_bazaar.cli.usage import DefaultsShown, OneLineParser, UsageError, commandParser
+    WEB_LISTEN, addVersion, emit, joinDashedValues)
+from twisted_bazaar.base.usage import (
+    DefaultsShown, OneLineParser, UsageError, argumentType, commandParser)
 
 DEFAULT_TRACKER = f"127.0.0.1:{DEFAULT_TRACKER_PORT}"
 #: The commands, by name (L{twisted_bazaar.cli.bazaar.COMMANDS} runs them).

@@ -29,7 +29,7 @@ socket (see L{twisted_bazaar.cli.restock}).  ``status`` and ``list``
 take ``--tracker`` again, for a market of several trackers: each is
 asked, and their answers put together (L{twisted_bazaar.cli.trackers}).
 Exit status 0 when answered (bought), 1 with the reason when not, 2 for
-bad arguments (the reason in one line: L{twisted_bazaar.cli.usage}; with
+bad arguments (the reason in one line: L{twisted_bazaar.base.usage}; with
 ``--json``, either reason as an object's ``error`` too), and 130 or 143
 when Ctrl-C or SIGTERM stopped it (a buy leaves the market first).
 

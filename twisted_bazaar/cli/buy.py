@@ -158,6 +158,9 @@ class OneShotBuy:
         self.fetcher = self.buyer.fetcher
         if announce is not None:
             self.buyer.tellPurchases(lambda purchase: announce(self._boughtLine(purchase)))
+            if self.fetcher is not None:
+                self.fetcher.tellResumed(lambda name, seller: announce(
+                    resumedLine(name, wireId(seller))))
         if self.fetcher is not None:
             self.fetcher.onGaveUp = self._gaveUp
         self.progress = progress
@@ -381,6 +384,13 @@ def boughtLine(item, units, seller, total, quantity):
     and how many so far of how many asked."""
     return (f"bought {counted(item, units)} from node {_short(seller)} "
             f"({total} of {quantity})")
+
+
+def resumedLine(name, seller):
+    """A file paid for in an earlier run, resumed (said where a first buy
+    says its purchase): from whom, and that it is not bought again."""
+    return (f"resuming {name}, bought from node {_short(seller)} in an earlier run "
+            "(not bought again)")
 
 
 def renderBuy(obj):

@@ -10,7 +10,7 @@ import math
 import sys
 
 from twisted_bazaar.cli import simoutput
-from twisted_bazaar.cli.common import argumentType
+from twisted_bazaar.base.usage import argumentType
 from twisted_bazaar.base.options import boundedInt, fraction, rate, seconds
 from twisted_bazaar.daemon.registry import discoveryPlugins
 from twisted_bazaar.schemes.interfaces import IInProcess

@@ -1,6 +1,6 @@
 """
-What the console commands share: their version, argparse types from the
-daemons' option parsers, values that may begin with "-", and L{emit}:
+What the console commands share: their version, values that may begin
+with "-", and L{emit}:
 output that a reader may stop reading (``| head``) without a traceback.
 """
 
@@ -23,23 +23,6 @@ def version():
         return metadata.version(DISTRIBUTION)
     except metadata.PackageNotFoundError:
         return "unknown"
-
-
-def argumentType(parse):
-    """
-    An argparse type from a L{twisted_bazaar.base.options} parser (or any
-    function that raises ValueError with a reason): the ValueError becomes
-    an ArgumentTypeError, so that argparse prints the parser's reason
-    rather than a bare "invalid value".
-    """
-
-    def argument(text):
-        try:
-            return parse(text)
-        except ValueError as reason:
-            raise argparse.ArgumentTypeError(str(reason)) from None
-
-    return argument
 
 
 def joinDashedValues(argv, options):

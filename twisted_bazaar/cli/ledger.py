@@ -14,7 +14,7 @@ from twisted_bazaar.base.text import jsonText, shown
 from twisted_bazaar.base.words import plural
 from twisted_bazaar.base.console import tolerant
 from twisted_bazaar.cli.common import addVersion, emit
-from twisted_bazaar.cli.usage import OneLineParser, UsageError
+from twisted_bazaar.base.usage import OneLineParser, UsageError
 
 
 def parser():

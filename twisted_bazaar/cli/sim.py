@@ -11,8 +11,8 @@ import time
 
 from twisted_bazaar import wire
 from twisted_bazaar.cli import chordsim, simoutput, simshards
-from twisted_bazaar.cli.common import addVersion, argumentType, emit, joinDashedValues
-from twisted_bazaar.cli.usage import DefaultsShown, OneLineParser
+from twisted_bazaar.cli.common import addVersion, emit, joinDashedValues
+from twisted_bazaar.base.usage import DefaultsShown, OneLineParser, argumentType
 from twisted_bazaar.base.options import boundedInt, fraction, seconds
 from twisted_bazaar.events import ObsoleteObserver
 from twisted_bazaar.daemon.build import configured

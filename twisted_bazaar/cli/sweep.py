@@ -21,8 +21,8 @@ from urllib.parse import urlsplit
 
 from twisted_bazaar.base.options import boundedInt
 from twisted_bazaar.cli import sim, sweepfigures, sweepgrid, sweepreport
-from twisted_bazaar.cli.common import addVersion, argumentType
-from twisted_bazaar.cli.usage import OneLineParser
+from twisted_bazaar.cli.common import addVersion
+from twisted_bazaar.base.usage import OneLineParser, argumentType
 from twisted_bazaar.sim import deafworker
 from twisted_bazaar.sim.sweep import GiB, RunFailed, memoryNeeded, runWithin
 

@@ -233,10 +233,10 @@ def cannotListen(listen, error, isFree=portFree):
         free = next((port for port in range(error.port + 1,
                                             min(error.port + 1 + NEAR_PORTS, 65536))
                      if isFree(interface, port)), 0)
-        why += (f" (another program serves that port: a tracker's --web, or another "
-                f"bazaar web; choose a free port with --listen, such as "
-                f"--listen tcp:{free}:interface={interface}"
-                + (": any free one)" if free == 0 else ", free now)"))
+        why = (f"--listen {listen}: cannot listen: port {error.port} of {interface} is in "
+               f"use (a tracker's --web, or another bazaar web, may hold it); choose a "
+               f"free port with --listen, such as --listen tcp:{free}:interface="
+               f"{interface}" + (" (any free one)" if free == 0 else " (free now)"))
     return why
 
 

@@ -4,8 +4,10 @@ node bought and sold, from whom) is its operator's, as its key is
 (L{twisted_bazaar.identity.keys.Identity.read} refuses a key others may
 read).  A ledger left open to others by an earlier version (sqlite made it
 0666 less the umask) is made its owner's only at start, and said; a data
-dir open to others is said, not changed (it may be a folder its owner
-shares on purpose, a home directory).
+dir others may write in is said, not changed (it may be a folder its owner
+shares on purpose, a home directory).  One others may only read (mkdir's
+0755) is no fault, and said nothing of at each start: what it holds is
+its owner's alone, and its names are the same in every node's.
 """
 
 import os
@@ -43,8 +45,9 @@ def keptToItsOwner(directory):
                          f"{mode:04o}): made {mode & 0o700:04o}; it says what this node "
                          "bought and sold, and from whom")
     mode = _mode(directory)
-    if mode is not None and mode & 0o077:
-        lines.append(f"data dir {directory} is open to others than its owner (mode "
-                     f"{mode:04o}): they can see which files it holds; chmod 700 "
-                     f"{directory} if it is this node's alone")
+    if mode is not None and mode & 0o022 and not mode & stat.S_ISVTX:
+        lines.append(f"data dir {directory} can be written in by others than its owner "
+                     f"(mode {mode:04o}): they could replace or remove its files, its "
+                     f"key and ledger among them; chmod 700 {directory} if it is this "
+                     "node's alone")
     return lines

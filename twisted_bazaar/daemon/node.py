@@ -13,6 +13,7 @@ from twisted.application.service import Service
 from twisted.internet.endpoints import serverFromString
 from twisted.logger import Logger
 
+from twisted_bazaar.base.listenfault import listenFault
 from twisted_bazaar.core.node import NodeConfig
 from twisted_bazaar.daemon.build import buildNode, serveTransport
 from twisted_bazaar.daemon.control import ControlService
@@ -148,8 +149,10 @@ def openState(reactor, data_dir, refusal, pinFor, restockWith=None, onFailure=No
             raise StartupError(f"--data-dir: {e}") from None
         raise
     if not store.durable:
-        log.info("no --data-dir: this node's state lives in memory and is lost "
-                 "when it stops")
+        # Said once the start succeeded, as a data dir's line is: it came
+        # before twistd's own "starting up".
+        lines.append("no --data-dir: this node's state lives in memory and is lost "
+                     "when it stops")
         identity = Identity.generate(refusal)
         pins = pinFor(None)
     else:
@@ -164,6 +167,13 @@ def openState(reactor, data_dir, refusal, pinFor, restockWith=None, onFailure=No
     else:
         said.append(tell)
     return NodeState(lock, identity, store, pins)
+
+
+def sayNoRole():
+    """A node with no role: said once its start has succeeded (it came
+    before twistd's own "starting up")."""
+    log.info("no --role: this node buys and sells nothing; it relays and serves its "
+             "discovery scheme")
 
 
 def writerGone(directory, why):
@@ -316,7 +326,7 @@ def serveNode(reactor, state, site, config, scheme, roles, retry, onFailure,
         # cannot serve its files ends, as one that cannot --listen does.
         onListenFailure=lambda port, reason: onFailure(
             f"--transfer-port {port}: cannot serve shared files: "
-            f"{reason.getErrorMessage()}"))
+            f"{listenFault(reason.value)}"))
     metered = []
     quicService, more = None, ()
     if quic is not None:
@@ -337,9 +347,6 @@ def serveNode(reactor, state, site, config, scheme, roles, retry, onFailure,
                       portmap=routerMapper(reactor) if port_mapping else None,
                       more=more, wayOut=wayOut)
     node = parts.node
-    if not roles:
-        log.info("no --role: this node buys and sells nothing; it relays and "
-                 "serves its discovery scheme")
     # Each tracker proves the key its own pin holds.
     trackers = [(EncryptedClientEndpoint(endpoint, channel, reactor, pin=pin), address)
                 for endpoint, pin, address in zip(site.trackers, state.pins,

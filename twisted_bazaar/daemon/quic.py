@@ -12,6 +12,7 @@ from twisted.application.service import Service
 from twisted.internet.error import CannotListenError
 from twisted.logger import Logger
 
+from twisted_bazaar.base.listenfault import listenFault
 from twisted_bazaar.net.overlay import OverlayFactory
 from twisted_bazaar.net.transfers import NodeTransfers
 from twisted_bazaar.transports.path import CONFIGURED, UDP, Path
@@ -117,7 +118,8 @@ class QuicService(Service):
         except CannotListenError as e:
             if self.onFailure is None:
                 raise
-            self.onFailure(f"QUIC cannot listen on --quic-port {self.wanted}: {e}")
+            self.onFailure(f"QUIC cannot listen on --quic-port {self.wanted}: "
+                           f"{listenFault(e)}")
             return
         transport = self.transport
         serveNode(transport, self.node)

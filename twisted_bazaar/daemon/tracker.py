@@ -12,6 +12,7 @@ from twisted.internet import defer
 from twisted.internet.error import CannotListenError
 from twisted.logger import Logger
 
+from twisted_bazaar.base.listenfault import listenFault
 from twisted_bazaar.base.made import SharedFolder
 from twisted_bazaar.daemon.registry import trackerExtensionPlugins
 from twisted_bazaar.daemon.services import (
@@ -182,7 +183,7 @@ def defaultTaken(first, wanted, why):
     """The line of a tracker whose default UDP port ``wanted`` (of
     ``first`` and the next) is taken: it runs on without its UDP reach
     check, and what likely holds the port, and what to do."""
-    return (f"no UDP reach check: cannot listen on UDP port {wanted}: {why}; a "
+    return (f"no UDP reach check: cannot listen over UDP: {why}; a "
             "tracker takes its --listen port and the next over UDP by default "
             f"({first} and {first + 1} here), so another tracker on this machine at "
             f"port {wanted - 1} or {wanted}, or a node's --quic-port {wanted}, may "
@@ -224,11 +225,11 @@ class UdpReachService(Service):
                     interface=self.interface))
             except CannotListenError as e:
                 if self.onFailure is not None:
-                    self.onFailure(f"--udp-port: cannot listen on UDP port {wanted}: "
-                                   f"{e.socketError}")
+                    self.onFailure(f"--udp-port: cannot listen over UDP: "
+                                   f"{listenFault(e)}")
                     return
                 self._close()
-                self._warn(defaultTaken(self.first, wanted, e.socketError))
+                self._warn(defaultTaken(self.first, wanted, listenFault(e)))
                 return
         numbers = tuple(port.getHost().port for port in self.ports)
         self.tracker.udp.ports = numbers

@@ -173,12 +173,13 @@ class Want:
         """A connection to the seller of buy_id failed."""
         self._input("refused", buy_id)
 
-    def unreachable(self, buy_id):
-        """Nothing listens at the seller's address, and buy_id never left
-        this node: nothing can have been sold, so the want takes its next
-        offer at once, with nothing in doubt; with none left, it searches
-        again after a while, as when no offer was found."""
-        self._input("unreachable", buy_id)
+    def unreachable(self, buy_id, why="nothing listens at its address"):
+        """Nothing listens at the seller's address (``why``, in words), and
+        buy_id never left this node: nothing can have been sold, so the
+        want takes its next offer at once, with nothing in doubt; with
+        none left, it searches again after a while, as when no offer was
+        found."""
+        self._input("unreachable", buy_id, why)
 
     def clocksApart(self, seller):
         """seller answered a buy of this want ``expired`` before it expired
@@ -450,15 +451,27 @@ class Want:
         self.buyer.failed(self.offer.seller)
 
     def _logGiveUp(self, buy_id=None, why=None):
-        """Only ``unanswered`` names the buy it gives up on, and why."""
+        """Only ``unanswered`` names the buy it gives up on, and why; what
+        comes next is the row's (called before it: the buy is current)."""
+        then = ("waiting on the buys in doubt, which may fill the want"
+                if self._if_fullWithout() else "trying the next offer" if self.offers
+                else "searching again")
         self.buyer.failed(self.offer.seller)
         if why is None:
             why = "unreachable" if self.refusals >= REFUSALS else "silent"
-        self.buyer.log.info("seller {seller} is {why}; trying the next offer",
-                            seller=shortId(self.offer.seller), why=why)
+        self.buyer.log.info("seller {seller} is {why}; {then}",
+                            seller=shortId(self.offer.seller), why=why, then=then)
 
-    def _logUnreachable(self, buy_id):
-        self._logGiveUp(buy_id, "unreachable")
+    def _logStranded(self, buy_id, why):
+        """The buy could not leave: said with what was wrong, that nothing
+        was sold, and what the want does next (the next offer, or a
+        search: L{_scheduleSearch} says when)."""
+        self.buyer.failed(self.offer.seller)
+        self.buyer.log.info(
+            "buy {id} of {item}: seller {seller} cannot be reached now ({why}); the "
+            "buy never left this node, so nothing was sold: {then}", id=buy_id,
+            item=self.item, seller=shortId(self.offer.seller), why=why,
+            then="trying the next offer" if self.offers else "no other offer")
 
     def _abandon(self, *args):
         """Stop waiting for the current buy, but keep it pending: if the
@@ -467,7 +480,7 @@ class Want:
         self._release()
         self.buyer.giveUp(pending)
 
-    def _dropCurrent(self, buy_id):
+    def _dropCurrent(self, buy_id, *why):
         self._release()
         self.buyer.forget(buy_id)
 
@@ -573,9 +586,9 @@ TRANSITIONS = {
         ((Want._if_isCurrent,), BUYING, (Want._countRefusal,))),
     (BUYING, "unreachable"): _rows(
         ((Want._if_isCurrent, Want._if_offersLeft), SAVING,
-         (Want._logUnreachable, Want._dropCurrent, Want._takeNextOffer)),
+         (Want._logStranded, Want._dropCurrent, Want._takeNextOffer)),
         ((Want._if_isCurrent,), BACKOFF,
-         (Want._logUnreachable, Want._dropCurrent, Want._scheduleSearch))),
+         (Want._logStranded, Want._dropCurrent, Want._scheduleSearch))),
     (COMMITTING, "notCommitted"): _rows(
         ((Want._if_isCurrent,), BUYING, (Want._armResend,))),
 }

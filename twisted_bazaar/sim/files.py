@@ -32,7 +32,6 @@ file in place; each row also says how many pieces each kind of seller
 served.
 """
 
-import argparse
 import json
 import os
 import random
@@ -40,6 +39,8 @@ import shutil
 import sys
 import tempfile
 
+from twisted_bazaar.base.options import boundedInt, rate
+from twisted_bazaar.base.usage import OneLineParser, argumentType
 from twisted_bazaar.sim.clock import HeapClock
 from twisted_bazaar.testing import Market, MemoryNetwork
 
@@ -188,30 +189,41 @@ def table(rows):
 
 
 def parseArgs(argv):
-    p = argparse.ArgumentParser(prog="python -m twisted_bazaar.sim.files",
-                                description=__doc__.split("\n\n")[0].strip())
-    p.add_argument("--mib", type=int, default=32, help="file size in MiB (default 32)")
-    p.add_argument("--bandwidth", type=float, default=10.0,
+    p = OneLineParser(prog="python -m twisted_bazaar.sim.files",
+                      description=__doc__.split("\n\n")[0].strip())
+    p.add_argument("--mib", type=argumentType(boundedInt(1)), default=32,
+                   help="file size in MiB (default 32)")
+    p.add_argument("--bandwidth", type=argumentType(rate), default=10.0,
                    help="MiB/s of each transfer connection (default 10)")
     p.add_argument("--sellers", default="1,2,3,5,10,20",
                    help="seller counts to run, comma-separated (default 1,2,3,5,10,20)")
-    p.add_argument("--seed", type=int, default=1, help="first random seed (default 1)")
-    p.add_argument("--runs", type=int, default=5,
+    p.add_argument("--seed", type=argumentType(boundedInt(None)), default=1,
+                   help="first random seed (default 1)")
+    p.add_argument("--runs", type=argumentType(boundedInt(1)), default=5,
                    help="runs per row, with seeds seed, seed+1, ... (default 5)")
     p.add_argument("--discovery", default="flood", choices=SCHEMES,
                    help=f"discovery scheme: flood, index, superpeer ({SUPERPEERS} "
                         f"super-peers first, the sellers and the buyer their leaves) "
                         f"or chord (the sellers' ring has {CHORD_SETTLE:g} s to "
                         f"settle first); default flood")
-    p.add_argument("--json", help="write both series to this file")
+    p.add_argument("--json", metavar="FILE",
+                   help="write both series to this file (default: none, the tables "
+                        "only)")
     args = p.parse_args(argv)
     try:
         args.counts = [int(n) for n in args.sellers.split(",")]
     except ValueError:
         p.error(f"--sellers wants whole numbers separated by commas, not "
                 f"{args.sellers!r}")
-    if args.mib < 1 or args.bandwidth <= 0 or args.runs < 1 or min(args.counts) < 1:
-        p.error("--mib, --bandwidth, --runs and every --sellers count must be positive")
+    if min(args.counts) < 1:
+        p.error(f"--sellers wants counts of 1 or more, not {args.sellers!r}")
+    if args.json is not None:
+        # Said before the runs, not as a traceback after them.
+        folder = os.path.dirname(args.json) or "."
+        if os.path.isdir(args.json) or not os.access(folder, os.W_OK | os.X_OK):
+            p.error(f"--json: cannot write {args.json}: "
+                    + ("it is a folder" if os.path.isdir(args.json)
+                       else f"no folder {folder} this user can write in"))
     return args
 
 
@@ -231,8 +243,13 @@ def main(argv=None):
     print("\none seller in five corrupting its pieces:")
     print(table(report["one_in_five_corrupting"]))
     if args.json:
-        with open(args.json, "w") as f:
-            json.dump(report, f, indent=2)
+        try:
+            with open(args.json, "w") as f:
+                json.dump(report, f, indent=2)
+        except OSError as e:
+            sys.stderr.write(f"python -m twisted_bazaar.sim.files: error: --json: cannot "
+                             f"write {args.json}: {e.strerror or e}\n")
+            return 1
     return 0
 
 

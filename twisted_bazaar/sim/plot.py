@@ -395,21 +395,22 @@ def main(argv=None):
     several ``--nat`` fractions, purchase success, latency and relay load
     against that fraction; without running anything again.
     """
-    import argparse
     import json
     import sys
 
-    p = argparse.ArgumentParser(prog="python -m twisted_bazaar.sim.plot",
-                                description="Draw a chord experiment's figure from "
-                                "the --json files of its runs, or purchase success "
-                                "against the fraction of adversaries from those of "
-                                "market runs (bazaar-sim --adversaries), or wall time "
-                                "and peak RSS against N from honest market runs of "
-                                "several sizes, or purchase success, latency and relay "
-                                "load against the fraction of nodes at home from runs "
-                                "of several --nat fractions.")
-    p.add_argument("out", metavar="OUT.png")
-    p.add_argument("results", metavar="RESULT.json", nargs="+")
+    from twisted_bazaar.base.usage import OneLineParser
+
+    p = OneLineParser(prog="python -m twisted_bazaar.sim.plot",
+                      description="Draw a chord experiment's figure from the --json "
+                      "files of its runs, or purchase success against the fraction of "
+                      "adversaries from those of market runs (bazaar-sim "
+                      "--adversaries), or wall time and peak RSS against N from honest "
+                      "market runs of several sizes, or purchase success, latency and "
+                      "relay load against the fraction of nodes at home from runs of "
+                      "several --nat fractions.")
+    p.add_argument("out", metavar="OUT.png", help="the figure to write (PNG)")
+    p.add_argument("results", metavar="RESULT.json", nargs="+",
+                   help="the --json files of the runs to draw")
     args = p.parse_args(argv)
     try:
         import matplotlib  # noqa: F401

@@ -38,6 +38,7 @@ from twisted_bazaar.daemon.node import (
     nodeConfig,
     nodeEndpoints,
     openState,
+    sayNoRole,
     serveNode,
 )
 from twisted_bazaar.base.blame import why
@@ -525,6 +526,8 @@ def makeService(options, reactor=None):
                     [t.label for t in options.trackers], listenInterface(options["listen"]),
                     _trackerWays(options))
     service, parts, metrics = _served(reactor, options, state, site, exitStatus)
+    if not options.roles:
+        exitStatus.whenStarted(sayNoRole)
     _exitsWhenDone(reactor, options, service, parts, exitStatus)
     if metrics is not None:
         addMetrics(service, reactor, options, metrics, exitStatus)

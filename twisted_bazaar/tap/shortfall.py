@@ -99,6 +99,11 @@ def _whyUnmet(want, searches, hints, discovery=None):
         # seller's --sell can make.
         why += (f" (for {counted[2]} units of {counted[1]}, name the item alone: "
                 f"--quantity {counted[2]})")
+    if want.item != want.item.strip() and why.startswith("no seller offered it"):
+        # Only a shared file's name may have a blank at an end (--sell
+        # refuses one): the counted item was most likely meant.
+        why += (f" (a name that begins or ends with a blank is only a shared file's: "
+                f"for the item {want.item.strip()}, name it {want.item.strip()!r})")
     if want.bought and why.startswith("no seller offered it"):
         # Some were bought: the searches since found no more.
         why = "no seller offered more" + why[len("no seller offered it"):]

@@ -449,8 +449,11 @@ class Tracker:
         """Cancel every check in flight or scheduled, and sum up the peers'
         lines not logged; its nodes' links close with it."""
         self.stopping = True
-        self.log.info("tracker stopping: closing the links of its {nodes}",
-                      nodes=plural(self.live, "live node"))
+        if self.live:
+            self.log.info("tracker stopping: closing the links of its {nodes}",
+                          nodes=plural(self.live, "live node"))
+        else:
+            self.log.info("tracker stopping: no node is live")
         self.checks.stopAll()
         self.reservations.stop()
         self.udp.stop()

@@ -541,6 +541,21 @@ class BuyerPluginTests(SynchronousTestCase):
         for text in ("red apple", "sha256:" + "ab" * 32, "sha256"):
             self.assertEqual(parseItem(text), text)
 
+    def test_parseItemBlanksAround(self):
+        """A name with a blank at an end is only a shared file's (--sell
+        refuses it for a counted item): taken when a file may be so
+        named, refused saying the item meant when no file may either
+        (bazaar buy $'\\tapple' searched for what nothing can sell)."""
+        self.assertEqual(parseItem(" apple"), " apple")
+        self.assertEqual(parseItem("notes .txt "), "notes .txt ")
+        self.assertEqual(
+            str(self.assertRaises(ValueError, parseItem, "\tapple")),
+            "'\\tapple' begins or ends with a blank, which only a shared file's name "
+            "may (a counted item's never does), and a file name holds no control "
+            "characters (NUL, newline...): for the item apple, write 'apple'")
+        self.assertIn("a file name holds no / or \\",
+                      str(self.assertRaises(ValueError, parseItem, " a/b")))
+
 
 class RelocationTests(SynchronousTestCase):
     """

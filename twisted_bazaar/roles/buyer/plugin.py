@@ -21,15 +21,17 @@ from twisted_bazaar.roles.files.options import (
     FETCH_SETTINGS,
     fetchSettings,
 )
-from twisted_bazaar.files.names import HASH_PREFIX, itemHash
+from twisted_bazaar.files.names import HASH_PREFIX, itemHash, nameFault
 from twisted_bazaar.wire.trade import MAX_QUANTITY
 
 
 def parseItem(text):
     """An item to buy, in composed Unicode form (NFC: sellers offer files
     so, whatever form their folder holds a name in), with the reason for
-    one no seller could offer: a name of blanks alone, or ``sha256:`` and
-    no file's content id."""
+    one no seller could offer: a name of blanks alone, ``sha256:`` and
+    no file's content id, or a name with a blank at an end (which only a
+    shared file's may have: a counted item's never does) that no file
+    may have either."""
     text = unicodedata.normalize("NFC", text)
     size = len(text.encode("utf-8"))
     if not 1 <= size <= wire.MAX_ITEM_BYTES:
@@ -37,6 +39,11 @@ def parseItem(text):
     if text.isspace():
         raise ValueError(f"an item name of blanks alone ({text!r}) names nothing "
                          "on sale")
+    fault = nameFault(text) if text != text.strip() else None
+    if fault:
+        raise ValueError(f"{text!r} begins or ends with a blank, which only a shared "
+                         f"file's name may (a counted item's never does), and {fault}: "
+                         f"for the item {text.strip()}, write {text.strip()!r}")
     if text.startswith(HASH_PREFIX) and itemHash(text) is None:
         raise ValueError(f"{text!r}: {HASH_PREFIX}HEX names a shared file by its "
                          "content id, 64 hex digits in lower case (bazaar list shows "

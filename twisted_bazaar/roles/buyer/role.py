@@ -268,7 +268,7 @@ class Buyer(Role):
         if record is None or record.want is None:
             return
         if reason.check(Unreachable, Stranded) and not record.routed:
-            record.want.unreachable(buy_id)
+            record.want.unreachable(buy_id, reason.getErrorMessage())
         else:
             record.want.refused(buy_id)
 

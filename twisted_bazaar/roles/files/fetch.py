@@ -84,6 +84,9 @@ class Fetcher(Role):
         self.give_up = give_up
         self.failed = {}
         self.onGaveUp = None
+        #: Told (name, seller) as a file an earlier run paid for is
+        #: resumed (L{tellResumed}), or None.
+        self._onResumed = None
         #: Whether the downloads owed since before a restart are started
         #: (L{nodeReady}): until then no want is known to be met.
         self._ready = False
@@ -327,6 +330,12 @@ class Fetcher(Role):
         self._check(item, sha256, size, seller)
         return None
 
+    def tellResumed(self, listener):
+        """Have ``listener(name, seller)`` told as a file an earlier run paid
+        for is resumed rather than bought: a one-shot buy says so, where it
+        says a purchase."""
+        self._onResumed = listener
+
     def look(self, item, offers):
         """
         Before item is bought from offers (in the order the want tries
@@ -378,6 +387,8 @@ class Fetcher(Role):
         self.log.info("{name}: bought from seller {seller} in an earlier run (content "
                       "id {sha}, its offers record says): resuming it, not buying it "
                       "again", name=item, seller=shortId(seller), sha=sha256)
+        if self._onResumed is not None:
+            self._onResumed(item, seller)
         self._check(item, sha256, size, seller)
         return os.path.join(self.folder, item)
 

@@ -10,6 +10,7 @@ from twisted.application.service import Service
 from twisted.internet import defer
 from twisted.logger import Logger
 
+from twisted_bazaar.base.listenfault import listenFault
 from twisted_bazaar.channel.session import ChannelKey
 from twisted_bazaar.transports.path import CONFIGURED, Path
 from twisted_bazaar.transports.websocket import WEBSOCKET
@@ -58,7 +59,7 @@ class WebSocketService(Service):
 
     def _failed(self, reason):
         self.onFailure(f"websocket cannot listen on {self.description}: "
-                       f"{reason.getErrorMessage()}")
+                       f"{listenFault(reason.value)}")
 
     def advertised(self):
         """The path of its port once it listens, at no host (the

@@ -169,3 +169,20 @@ class RateRefusalTests(SynchronousTestCase):
         self.check.refused(RATE)
         self.check.lost()
         self.assertEqual(self.clock.getDelayedCalls(), [])
+
+
+class StopTests(SynchronousTestCase):
+    """A node that stops asks no check after: the tracker's reach heard
+    while it stopped asked one, whose 15 s timer outlived the stop and
+    whose answer logged the mapping after "shutting down"."""
+
+    def test_noCheckAfterStop(self):
+        clock = task.Clock()
+        check = MappingCheck(clock, lambda: None)
+        sent = []
+        self.assertIs(check.freshen(lambda: sent.append(1) or True), False)
+        check.stop()
+        self.assertEqual(clock.getDelayedCalls(), [])
+        clock.advance(CHECK_AGAIN)
+        self.assertIsNone(check.freshen(lambda: sent.append(2) or True))
+        self.assertEqual((sent, clock.getDelayedCalls()), ([1], []))

@@ -11,6 +11,7 @@ from twisted_bazaar.base.addressgroup import addressGroup
 from twisted_bazaar.wire.ids import shortId
 from twisted_bazaar.transports.path import Path, SEEN, UDP
 from twisted_bazaar.reach.punch.udp.mapping import KNOWN
+from twisted_bazaar.reach.reachable.reachability import PUBLIC, Reachability
 from twisted_bazaar.reach.punch.udp.earlygo import WAIT
 from twisted_bazaar.reach.punch.udp.service import LINGER
 from twisted_bazaar.reach.punch.udp.wanted import ASK_AGAIN, ASKS
@@ -279,6 +280,21 @@ class PunchTests(UdpPunchingTestCase):
         for side in (self.a, self.b):
             side.punching.nodeStopping()
         self.assertEqual(len(self.b.sockets.closed), HARD_SOCKETS - 1)
+        self.assertNoTimers()
+
+    def test_aReachHeardWhileStoppingAsksNoCheck(self):
+        """The tracker's reach heard as the node stops (its links closing)
+        asked a check: its timer outlived the stop, and its answer logged
+        this node's mapping after "shutting down"."""
+        self.checked()
+        for side in (self.a, self.b):
+            side.punching.nodeStopping()
+            side.membership.take()
+        self.elapse(KNOWN)
+        self.b.node.setUdpPort(QUIC_PORT)
+        self.b.node.events.reachChanged(Reachability(PUBLIC, "198.51.100.7", 9000),
+                                        40000)
+        self.assertEqual(self.b.membership.take(), [])
         self.assertNoTimers()
 
 

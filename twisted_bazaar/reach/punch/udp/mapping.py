@@ -74,6 +74,8 @@ class MappingCheck:
         #: Seconds after a check before the next: L{CHECK_AGAIN}, or
         #: L{REFUSED_PAUSE} after a refusal (until the tracker changes).
         self.pause = CHECK_AGAIN
+        #: Whether the node stopped (L{stop}): no check is asked after.
+        self._stopped = False
 
     def fresh(self):
         """Whether the mapping is known, from the last L{FRESH} seconds."""
@@ -94,6 +96,8 @@ class MappingCheck:
         """
         if self.fresh():
             return True
+        if self._stopped:
+            return None
         if self._checking is not None or self._again is not None:
             return False
         now = self.clock.seconds()
@@ -108,6 +112,13 @@ class MappingCheck:
     def _unanswered(self):
         self._checking = None
         self.unanswered()
+
+    def stop(self):
+        """The node stops: the check under way is given up, and none is
+        asked after (a tracker's reach heard while the node stops asked
+        one, its timer and its answer's line outliving the stop)."""
+        self._stopped = True
+        self.answered()
 
     def underWay(self):
         """Whether a check was asked and its ``udpreach`` has not come."""

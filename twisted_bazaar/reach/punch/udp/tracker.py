@@ -96,8 +96,8 @@ class TrackerAsks:
         self._followUps.giveUpAll("the tracker connection was lost")
 
     def stop(self):
-        """The node stops: no check or request waits."""
-        self._check.answered()
+        """The node stops: no check or request waits, nor is asked."""
+        self._check.stop()
         self.requests.lost()
 
     def freshen(self):

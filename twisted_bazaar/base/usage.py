@@ -18,6 +18,23 @@ from twisted_bazaar.base.suggest import didYouMean
 USAGE_STATUS = 2
 
 
+def argumentType(parse):
+    """
+    An argparse type from a L{twisted_bazaar.base.options} parser (or any
+    function that raises ValueError with a reason): the ValueError becomes
+    an ArgumentTypeError, so that argparse prints the parser's reason
+    rather than a bare "invalid value".
+    """
+
+    def argument(text):
+        try:
+            return parse(text)
+        except ValueError as reason:
+            raise argparse.ArgumentTypeError(str(reason)) from None
+
+    return argument
+
+
 class UsageError(SystemExit):
     """
     The command line was refused: its reason has been written on stderr.

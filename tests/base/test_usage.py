@@ -1,5 +1,5 @@
 """
-Tests for L{twisted_bazaar.cli.usage}: a command's usage errors are one
+Tests for L{twisted_bazaar.base.usage}: a command's usage errors are one
 line and a pointer to its help, with status 2, and no option is taken
 from a prefix of its name.
 """
@@ -11,7 +11,7 @@ import sys
 
 from twisted.trial.unittest import SynchronousTestCase
 
-from twisted_bazaar.cli.usage import DefaultsShown, OneLineParser, UsageError
+from twisted_bazaar.base.usage import DefaultsShown, OneLineParser, UsageError
 
 
 def parser():
