@@ -8,9 +8,12 @@ import fnmatch
 import os
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
-#: Top-level names a clone has that the sdist leaves out, and why: git's
-#: own, and CI's entry point, which runs on a clone.
-LEFT_OUT = {".git": "git's", ".gitignore": "git's", ".ci": "CI's, run on a clone"}
+#: Top-level names left out of the comparison, and why: what a clone has
+#: that the sdist leaves out (git's own, and CI's entry point, which runs
+#: on a clone), and the sdist's own metadata, made as it is packed (its
+#: unpacked folder holds it).
+LEFT_OUT = {".git": "git's", ".gitignore": "git's", ".ci": "CI's, run on a clone",
+            "PKG-INFO": "the sdist's metadata"}
 
 
 def _ignorePatterns():

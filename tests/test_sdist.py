@@ -14,8 +14,10 @@ from twisted.trial.unittest import SynchronousTestCase
 
 from tests.sdistfiles import LEFT_OUT, ROOT, ignored
 
-#: What setuptools puts in every sdist of this setup.py by itself.
-BY_ITSELF = {"setup.py", "README.md", "MANIFEST.in", "twisted_bazaar", "twisted"}
+#: What setuptools puts in every sdist of this setup.py by itself
+#: (setup.cfg: one it writes there).
+BY_ITSELF = {"setup.py", "setup.cfg", "README.md", "MANIFEST.in", "twisted_bazaar",
+             "twisted"}
 
 
 def manifestNames():
