@@ -1,7 +1,7 @@
 """
 The files of the project's tree a clone holds, as the sdist's tests
 compare them: every file under the root but those .gitignore names (and
-git's own, and .ci/, which runs a clone, not an sdist).
+git's own, and .ci/, which runs on a clone, not an sdist).
 """
 
 import fnmatch
@@ -11,8 +11,9 @@ ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 #: Top-level names left out of the comparison, and why: what a clone has
 #: that the sdist leaves out (git's own, and CI's entry point, which runs
 #: on a clone), and the sdist's own metadata, made as it is packed (its
-#: unpacked folder holds it).
-LEFT_OUT = {".git": "git's", ".gitignore": "git's", ".ci": "CI's, run on a clone",
+#: unpacked folder holds it).  .gitignore is shipped: these tests read it
+#: in the unpacked folder too.
+LEFT_OUT = {".git": "git's", ".ci": "CI's, run on a clone",
             "PKG-INFO": "the sdist's metadata"}
 
 
