@@ -16,6 +16,8 @@ from twisted_bazaar.tap.endpoints import (
 from twisted_bazaar.tap.node import Options as NodeOptions
 from twisted_bazaar.tap.tracker import Options as TrackerOptions
 
+from tests.base.test_tlssupport import EXTRA, withoutTLS
+
 SELLER = ["--role", "seller", "--sell", "apple=1"]
 
 
@@ -178,3 +180,34 @@ class QuicBesideItsTrackerTests(SynchronousTestCase):
                            (7701, "tracker.example.org"), (0, "127.0.0.1"),
                            (None, "127.0.0.1")):
             self.assertIsNone(quicBesideItsTracker(port, [Address.tcp(host, 7700)]))
+
+
+class WithoutTLSTests(SynchronousTestCase):
+    """
+    An installation without Twisted's TLS support (``pip install .``
+    without the tls extra): each option that takes an ssl: or tls:
+    endpoint refuses one as the options are read, naming the extra.  The
+    tracker's --listen, --web and --metrics ended in a traceback of
+    C{ModuleNotFoundError: No module named 'OpenSSL'} (leaving its new
+    state directory), a node's --tracker tls: in "name
+    'optionsForClientTLS' is not defined".
+    """
+
+    def test_serverEndpoint(self):
+        with withoutTLS():
+            error = self.assertRaises(ValueError, checkServerEndpoint,
+                                      "ssl:7443:privateKey=k.pem")
+        self.assertTrue(str(error).startswith("ssl: endpoints need Twisted's TLS support"))
+        self.assertTrue(str(error).endswith(EXTRA))
+
+    def test_daemonsOptions(self):
+        cases = [(TrackerOptions, ["--listen", "ssl:7443:privateKey=k.pem"]),
+                 (TrackerOptions, ["--web", "ssl:8443:privateKey=k.pem"]),
+                 (TrackerOptions, ["--metrics", "ssl:9443:privateKey=k.pem"]),
+                 (NodeOptions, SELLER + ["--metrics", "ssl:9443:privateKey=k.pem"]),
+                 (NodeOptions, SELLER + ["--tracker", "tls:example.org:7700:trustRoots=ca"])]
+        for cls, args in cases:
+            with withoutTLS():
+                error = self.assertRaises(usage.UsageError, cls().parseOptions, args)
+            self.assertTrue(str(error).startswith(f"{args[-2]}: "), str(error))
+            self.assertTrue(str(error).endswith(EXTRA), str(error))

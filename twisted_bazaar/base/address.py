@@ -19,6 +19,7 @@ import attr
 from twisted.internet.abstract import isIPv6Address
 
 from twisted_bazaar.base.peerhost import isName
+from twisted_bazaar.base.tlssupport import tlsMissing
 
 #: Twisted's endpoint kinds an address string may start with; the kinds
 #: a caller accepts are endpoint kinds too (a transport's, such as a
@@ -177,6 +178,9 @@ def _parseEndpoint(text, kinds, why):
     if kind not in kinds:
         refuseKind(kind, kinds, why or "it does not lead to a host and a port",
                    "HOST:PORT")
+    missing = tlsMissing(kind)
+    if missing:
+        raise ValueError(missing)
     keywords, positional = endpointArguments(parts[1:])
     host = keywords.get("host", positional[0] if positional else None)
     port = keywords.get("port", positional[1] if len(positional) > 1 else None)

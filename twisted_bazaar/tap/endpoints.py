@@ -6,7 +6,8 @@ and then failing, or serving nothing.
 Twisted parses the full syntax later, in ``makeService``; this checks
 what Twisted accepts but a bazaar daemon cannot use: a node's kind of
 endpoint (other nodes reach it over TCP at its host and port, so
-``unix:`` cannot work) and a port outside 0 … 65535.  Client endpoints
+``unix:`` cannot work), a port outside 0 … 65535, and an ``ssl:``
+endpoint where Twisted's TLS support is not installed.  Client endpoints
 (where to reach the tracker or a node) are addresses, parsed by
 L{twisted_bazaar.base.address}.
 """
@@ -21,6 +22,7 @@ from twisted_bazaar.base.address import (
     refuseKind,
     splitEndpoint,
 )
+from twisted_bazaar.base.tlssupport import tlsMissing
 from twisted_bazaar.net.reconnect import tlsReasons
 
 #: Server endpoint kinds a node can listen on: peers connect over plain
@@ -44,6 +46,9 @@ def checkServerEndpoint(text, kinds=None, why=""):
         raise ValueError(f"{text!r} is not an endpoint (e.g. tcp:7700)")
     if kinds is not None and kind not in kinds:
         refuseKind(kind, kinds, why)
+    missing = tlsMissing(kind)
+    if missing:
+        raise ValueError(missing)
     if kind in _SERVER_PORT_KINDS:
         keywords, positional = endpointArguments(parts[1:])
         port = keywords.get("port", positional[0] if positional else None)
