@@ -9,6 +9,7 @@ file list; this checks MANIFEST.in against the tree's top level.
 """
 
 import os
+import subprocess
 
 from twisted.trial.unittest import SynchronousTestCase
 
@@ -18,6 +19,17 @@ from tests.sdistfiles import LEFT_OUT, ROOT, ignored
 #: (setup.cfg: one it writes there).
 BY_ITSELF = {"setup.py", "setup.cfg", "README.md", "MANIFEST.in", "twisted_bazaar",
              "twisted"}
+
+
+def topLevel():
+    """The tree's top-level names a clone holds: git's own list where
+    there is a repository (so a developer's untracked scratch file is not
+    taken for part of the project), else every name .gitignore leaves."""
+    if os.path.isdir(os.path.join(ROOT, ".git")) or os.path.isfile(os.path.join(ROOT, ".git")):
+        listed = subprocess.run(["git", "-C", ROOT, "ls-files"], capture_output=True,
+                                text=True, check=True).stdout.split("\n")
+        return {path.split("/")[0] for path in listed if path} - set(LEFT_OUT)
+    return {name for name in os.listdir(ROOT) if name not in LEFT_OUT and not ignored(name)}
 
 
 def manifestNames():
@@ -36,8 +48,7 @@ class ManifestTests(SynchronousTestCase):
         """Each file and folder at the tree's top that a clone holds is
         in the sdist: setuptools takes it by itself, or MANIFEST.in names
         it; one added there must be named there (or be ignored by git)."""
-        top = {name for name in os.listdir(ROOT)
-               if name not in LEFT_OUT and not ignored(name)}
+        top = topLevel()
         self.assertEqual(sorted(top - BY_ITSELF - manifestNames()), [])
 
     def test_whatRunsTheSuiteIsNamed(self):
