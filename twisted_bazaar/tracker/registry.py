@@ -153,7 +153,7 @@ class _Entry:
     sets'): the tracker of a run holds one for every node of it.
     """
 
-    __slots__ = ("host", "port", "abilities", "state", "places", "link")
+    __slots__ = ("host", "port", "abilities", "state", "places", "link", "charge")
 
     def __init__(self, host, port, abilities):
         self.host = host
@@ -163,6 +163,9 @@ class _Entry:
         #: The tracker's end of the node's session once it holds it
         #: (L{Registry.links}), else None.
         self.link = None
+        #: What the account of registrations holds of that link (its
+        #: address group, L{Registry.charges}), else None.
+        self.charge = None
         #: Its places in the pool of every node, of its scheme's and of
         #: its scheme's super-peers (L{_Pool}), one field of
         #: L{_PLACE_BITS} each (the place plus one; 0: not in it), in one
@@ -270,6 +273,65 @@ class _Links(MutableMapping):
         return sum(1 for _ in self)
 
 
+class _Charges(MutableMapping):
+    """
+    The tracker's end of each live node's session -> what the account of
+    registrations holds of it (its address group), kept in the node's
+    entry: the account's table of holders (L{Account
+    <twisted_bazaar.net.account.Account>}'s ``holders``), not a dict of
+    its own by link beside the registry (an entry of it for each node of
+    a run).  Only a link the registry holds for its node (L{_Links}) is
+    charged here, and it is released before it leaves.
+    """
+
+    __slots__ = ("_entries", "_count")
+
+    def __init__(self, entries):
+        self._entries = entries
+        self._count = 0
+
+    def _entryOf(self, link):
+        # None: the account asking what a new holder holds.
+        entry = None if link is None else self._entries.get(link.peer_id)
+        return entry if entry is not None and entry.link is link else None
+
+    def get(self, link, default=None):
+        entry = self._entryOf(link)
+        charge = None if entry is None else entry.charge
+        return default if charge is None else charge
+
+    def __getitem__(self, link):
+        charge = self.get(link)
+        if charge is None:
+            raise KeyError(link)
+        return charge
+
+    def __contains__(self, link):
+        return self.get(link) is not None
+
+    def __setitem__(self, link, charge):
+        entry = self._entryOf(link)
+        if entry is None:
+            raise KeyError(f"{link!r} is no registered node's session")
+        if entry.charge is None:
+            self._count += 1
+        entry.charge = charge
+
+    def __delitem__(self, link):
+        entry = self._entryOf(link)
+        if entry is None or entry.charge is None:
+            raise KeyError(link)
+        entry.charge = None
+        self._count -= 1
+
+    def __iter__(self):
+        return (entry.link for entry in list(self._entries.values())
+                if entry.charge is not None)
+
+    def __len__(self):
+        return self._count
+
+
 class _Known(Set):
     """The ids of the live nodes whose address is known at least as far as
     ``least`` (L{_VERIFIED}, L{_CHECKED})."""
@@ -318,6 +380,9 @@ class Registry:
         self.checked = _Known(self._entries, _CHECKED)
         #: id -> the tracker's end of its session (L{_Links}).
         self.links = _Links(self._entries)
+        #: That end -> what the account of registrations holds of it
+        #: (L{_Charges}).
+        self.charges = _Charges(self._entries)
         #: id -> the relay (``HOST:PORT``) through which a node that
         #: cannot be dialled is reached.
         self.relays = {}
