@@ -178,6 +178,11 @@ class _Entry:
         none any more)."""
         self.link = link
 
+    def charged(self, charge):
+        """The account of registrations holds charge of its link (its
+        address group; None: nothing)."""
+        self.charge = charge
+
     def know(self, seen=None):
         """Its address is checked (``seen`` None) or, with ``seen``, it is
         reached through a relay and named at host ``seen`` from now on."""
@@ -231,7 +236,23 @@ class _AbilitiesOf(_Addresses):
         return self._entries[node_id].abilities
 
 
-class _Links(MutableMapping):
+class _ByGet(MutableMapping):
+    """A view of the entries whose C{get} says None for what it does not
+    hold (no value it holds is None): its C{[]} and C{in} read that."""
+
+    __slots__ = ()
+
+    def __getitem__(self, key):
+        value = self.get(key)
+        if value is None:
+            raise KeyError(key)
+        return value
+
+    def __contains__(self, key):
+        return self.get(key) is not None
+
+
+class _Links(_ByGet):
     """id -> the tracker's end of each live node's session, kept in its
     entry: one table of the nodes, not a second dict by id beside it (an
     entry of it for each node of a run).  A link is set for a node that
@@ -246,15 +267,6 @@ class _Links(MutableMapping):
         entry = self._entries.get(node_id)
         link = None if entry is None else entry.link
         return default if link is None else link
-
-    def __getitem__(self, node_id):
-        link = self.get(node_id)
-        if link is None:
-            raise KeyError(node_id)
-        return link
-
-    def __contains__(self, node_id):
-        return self.get(node_id) is not None
 
     def __setitem__(self, node_id, link):
         self._entries[node_id].hold(link)
@@ -273,7 +285,7 @@ class _Links(MutableMapping):
         return sum(1 for _ in self)
 
 
-class _Charges(MutableMapping):
+class _Charges(_ByGet):
     """
     The tracker's end of each live node's session -> what the account of
     registrations holds of it (its address group), kept in the node's
@@ -300,28 +312,19 @@ class _Charges(MutableMapping):
         charge = None if entry is None else entry.charge
         return default if charge is None else charge
 
-    def __getitem__(self, link):
-        charge = self.get(link)
-        if charge is None:
-            raise KeyError(link)
-        return charge
-
-    def __contains__(self, link):
-        return self.get(link) is not None
-
     def __setitem__(self, link, charge):
         entry = self._entryOf(link)
         if entry is None:
             raise KeyError(f"{link!r} is no registered node's session")
         if entry.charge is None:
             self._count += 1
-        entry.charge = charge
+        entry.charged(charge)
 
     def __delitem__(self, link):
         entry = self._entryOf(link)
         if entry is None or entry.charge is None:
             raise KeyError(link)
-        entry.charge = None
+        entry.charged(None)
         self._count -= 1
 
     def __iter__(self):
