@@ -8,8 +8,10 @@ import io
 import random
 import tracemalloc
 
+from twisted.internet.address import IPv4Address
 from twisted.internet.error import ConnectionRefusedError
 from twisted.internet.task import Clock
+from twisted.internet.testing import StringTransport
 from twisted.logger import (
     FilteringLogObserver,
     Logger,
@@ -1226,3 +1228,80 @@ class MemberLinesTests(SynchronousTestCase):
         logged = self.log.getvalue()
         for n in range(MEMBER_LINES):
             self.assertIn(f"node {100 + n} joined from 127.0.0.1:{5000 + n}", logged)
+
+class RegisteredAccountTests(SynchronousTestCase):
+    """The account of registrations keeps what it holds of each node's
+    link (its address group) in the node's registry entry
+    (L{Registry.charges}), not in a dict of its own by link."""
+
+    def setUp(self):
+        self.tracker = Tracker(Clock(), random.Random(4), registered_limit=2)
+
+    def openLink(self, host):
+        link = TrackerFactory(self.tracker).buildProtocol(None)
+        link.makeConnection(StringTransport(peerAddress=IPv4Address("TCP", host, 40000)))
+        return link
+
+    def admit(self, link, number):
+        node_id = KEYED | (number * 2654435761)
+        self.tracker.admit(link, wire.ThisIsMe(node_id, 4001, "", key=f"key{number}"))
+        return node_id
+
+    def test_whatItHoldsIsInTheEntry(self):
+        """Each registered link is held under its group, kept in its
+        entry (L{Registry.charges}); a newcomer group evicts the newest of
+        the group holding the most, and a node dropped leaves neither
+        entry nor charge."""
+        tracker, registered = self.tracker, self.tracker.registered
+        charges, nodes = tracker.registry.charges, tracker.registry.nodes
+        first, second, third = (self.openLink(host) for host in
+                                ("203.0.1.1", "203.0.1.2", "198.51.100.7"))
+        ids = [self.admit(link, number) for number, link in
+               enumerate((first, second), 1)]
+        self.assertEqual(dict(charges), {first: "203.0.0.0/16", second: "203.0.0.0/16"})
+        self.assertEqual(
+            (len(registered), list(registered), registered.held("203.0.0.0/16")),
+            (2, [first, second], 2))
+        self.admit(third, 3)
+        self.assertEqual((list(registered), registered.held("203.0.0.0/16"),
+                          registered.held("198.51.0.0/16")), ([first, third], 1, 1))
+        self.assertEqual((ids[1] in nodes, second in charges, charges[third]),
+                         (False, False, "198.51.0.0/16"))
+        tracker.linkLost(first, None)
+        self.assertEqual((len(registered), list(registered), ids[0] in nodes),
+                         (1, [third], False))
+        self.assertEqual(dict(charges), {third: "198.51.0.0/16"})
+
+    def test_aChargeOnlyForItsEntrysLink(self):
+        """A link the registry holds for no node cannot be charged: the
+        account's table has nowhere to keep it."""
+        link = self.openLink("203.0.1.1")
+        self.assertRaises(KeyError, self.tracker.registry.charges.__setitem__,
+                          link, "203.0.0.0/16")
+        self.assertEqual(len(self.tracker.registry.charges), 0)
+
+    def test_aRegisteredNodeCostsTheTrackerUnder200Bytes(self):
+        """10,000 keyed nodes admitted (their links, and their ids' wire
+        texts in the codec's cache, made before): the registry's entry and
+        the registered account's entries, 219 bytes a node at 3021e758
+        (the account's dict by link 46 of them), 181 with the account's
+        charge a slot of the entry."""
+        tracker = self.tracker = Tracker(Clock(), random.Random(4))
+        links = [self.openLink(f"n{number}") for number in range(10_000)]
+        keys = [f"key{number}" for number in range(10_000)]
+        hellos = [wire.ThisIsMe(KEYED | (number * 2654435761), 4001, "", key=key)
+                  for number, key in enumerate(keys)]
+        for hello in hellos:
+            wireId(hello.id)
+        gc.collect()
+        tracemalloc.start()
+        try:
+            before = tracemalloc.get_traced_memory()[0]
+            for link, hello in zip(links, hellos):
+                tracker.admit(link, hello)
+            gc.collect()
+            held = (tracemalloc.get_traced_memory()[0] - before) / len(links)
+        finally:
+            tracemalloc.stop()
+        self.assertEqual(len(tracker.registered), 10_000)
+        self.assertLess(held, 200)

@@ -81,12 +81,18 @@ class Account:
     """
 
     def __init__(self, limit, capacity=None, group_limit=None, key_limit=None,
-                 oldest_first=False):
+                 oldest_first=False, holders=None):
         """
         The account of a declared L{Limit
         <twisted_bazaar.base.limitregistry.Limit>}: its default, group and
         key shares unless the owner's options say otherwise (None: the
         declared one; a capacity of None in both: unbounded).
+
+        @param holders: where what each holder holds is kept (see
+            L{_holders}): a dict of the account's own if None, else an
+            owner's mutable mapping that keeps it in its own record of
+            each holder (the tracker's registry entries: a dict's entry
+            less for every node of a run).
 
         @raise TypeError: the limit is not the one declared under its name
             in the registry (L{LIMITS}): every pool a peer can fill is
@@ -107,7 +113,7 @@ class Account:
         #: holder -> its group, for a holder of one unit whose key is not
         #: counted (a tracker's node: 64 bytes of a tuple less each), else
         #: a L{_Held} (L{_heldBy}).
-        self._holders = {}
+        self._holders = {} if holders is None else holders
         #: group -> its holders, in the order they came: the holder itself
         #: for a group of one (the usual group: a node of its own
         #: address), else a dict of holder -> None (an ordered set; no
@@ -132,10 +138,10 @@ class Account:
 
     @classmethod
     def of(cls, limit, capacity=None, group_limit=None, key_limit=None,
-           oldest_first=False):
+           oldest_first=False, holders=None):
         """The account of a declared limit: the constructor, by the name
         its owners build with (C{Account.of(LIMIT, ...)})."""
-        return cls(limit, capacity, group_limit, key_limit, oldest_first)
+        return cls(limit, capacity, group_limit, key_limit, oldest_first, holders)
 
     def __contains__(self, holder):
         return holder in self._holders

@@ -154,7 +154,7 @@ class _Entry:
     and two sets'): the tracker of a run holds one for every node of it.
     """
 
-    __slots__ = ("host", "port", "abilities", "state", "places", "link")
+    __slots__ = ("host", "port", "abilities", "state", "places", "link", "charge")
 
     def __init__(self, host, port, abilities):
         self.host = host
@@ -164,6 +164,9 @@ class _Entry:
         #: The tracker's end of the node's session once it holds it
         #: (L{Registry.links}), else None.
         self.link = None
+        #: What the account of registrations holds of that link (its
+        #: address group, L{Registry.charges}), else None.
+        self.charge = None
         #: Its places in the pool of every node, of its scheme's and of
         #: its scheme's super-peers (L{_Pool}), one field of
         #: L{_PLACE_BITS} each (the place plus one; 0: not in it), in one
@@ -175,6 +178,11 @@ class _Entry:
         """The tracker's end of the node's session is link (None: it has
         none any more)."""
         self.link = link
+
+    def charged(self, charge):
+        """The account of registrations holds charge of its link (its
+        address group; None: nothing)."""
+        self.charge = charge
 
     def know(self, seen=None, state=_VERIFIED):
         """Its address is checked (``seen`` None) or, with ``seen``, it is
@@ -230,7 +238,23 @@ class _AbilitiesOf(_Addresses):
         return self._entries[node_id].abilities
 
 
-class _Links(MutableMapping):
+class _ByGet(MutableMapping):
+    """A view of the entries whose C{get} says None for what it does not
+    hold (no value it holds is None): its C{[]} and C{in} read that."""
+
+    __slots__ = ()
+
+    def __getitem__(self, key):
+        value = self.get(key)
+        if value is None:
+            raise KeyError(key)
+        return value
+
+    def __contains__(self, key):
+        return self.get(key) is not None
+
+
+class _Links(_ByGet):
     """id -> the tracker's end of each live node's session, kept in its
     entry: one table of the nodes, not a second dict by id beside it (an
     entry of it for each node of a run).  A link is set for a node that
@@ -245,15 +269,6 @@ class _Links(MutableMapping):
         entry = self._entries.get(node_id)
         link = None if entry is None else entry.link
         return default if link is None else link
-
-    def __getitem__(self, node_id):
-        link = self.get(node_id)
-        if link is None:
-            raise KeyError(node_id)
-        return link
-
-    def __contains__(self, node_id):
-        return self.get(node_id) is not None
 
     def __setitem__(self, node_id, link):
         self._entries[node_id].hold(link)
@@ -270,6 +285,56 @@ class _Links(MutableMapping):
 
     def __len__(self):
         return sum(1 for _ in self)
+
+
+class _Charges(_ByGet):
+    """
+    The tracker's end of each live node's session -> what the account of
+    registrations holds of it (its address group), kept in the node's
+    entry: the account's table of holders (L{Account
+    <twisted_bazaar.net.account.Account>}'s ``holders``), not a dict of
+    its own by link beside the registry (an entry of it for each node of
+    a run).  Only a link the registry holds for its node (L{_Links}) is
+    charged here, and it is released before it leaves.
+    """
+
+    __slots__ = ("_entries", "_count")
+
+    def __init__(self, entries):
+        self._entries = entries
+        self._count = 0
+
+    def _entryOf(self, link):
+        # None: the account asking what a new holder holds.
+        entry = None if link is None else self._entries.get(link.peer_id)
+        return entry if entry is not None and entry.link is link else None
+
+    def get(self, link, default=None):
+        entry = self._entryOf(link)
+        charge = None if entry is None else entry.charge
+        return default if charge is None else charge
+
+    def __setitem__(self, link, charge):
+        entry = self._entryOf(link)
+        if entry is None:
+            raise KeyError(f"{link!r} is no registered node's session")
+        if entry.charge is None:
+            self._count += 1
+        entry.charged(charge)
+
+    def __delitem__(self, link):
+        entry = self._entryOf(link)
+        if entry is None or entry.charge is None:
+            raise KeyError(link)
+        entry.charged(None)
+        self._count -= 1
+
+    def __iter__(self):
+        return (entry.link for entry in list(self._entries.values())
+                if entry.charge is not None)
+
+    def __len__(self):
+        return self._count
 
 
 class _Known(Set):
@@ -331,6 +396,9 @@ class Registry:
         self.checked = _Known(self._entries, _CHECKED)
         #: id -> the tracker's end of its session (L{_Links}).
         self.links = _Links(self._entries)
+        #: That end -> what the account of registrations holds of it
+        #: (L{_Charges}).
+        self.charges = _Charges(self._entries)
         #: id -> the relay (``HOST:PORT``) through which a node that
         #: cannot be dialled is reached.
         self.relays = {}

@@ -198,8 +198,10 @@ class Tracker:
                                   oldest_first=True)
         #: Links of registered nodes, shared fairly among address groups:
         #: past the bound, a node of a group holding fewer takes the place
-        #: of the newest node of the group holding the most.
-        self.registered = Account.of(REGISTERED_LIMIT, registered_limit)
+        #: of the newest node of the group holding the most.  What it
+        #: holds of each is kept in the node's registry entry.
+        self.registered = Account.of(REGISTERED_LIMIT, registered_limit,
+                                     holders=self.registry.charges)
         #: The connector given (whether its hosts are addresses, what
         #: resolves a name); None: addresses are not checked.
         self.connector = connector
@@ -306,8 +308,10 @@ class Tracker:
         """Forget the node registered on link, if it still is."""
         node_id = link.peer_id
         if node_id is not None and self.links.get(node_id) is link:
-            del self.links[node_id]
+            # Released while its entry holds the link: the account keeps
+            # what it holds of the link there.
             self.registered.release(link)
+            del self.links[node_id]
             self.checks.forget(node_id)
             self.reservations.leave(node_id)
             self.udp.forget(node_id)
@@ -383,10 +387,11 @@ class Tracker:
     def join(self, link, hello, proven=None, checking=None):
         """Register the node on link: with its key's id, if proven, else
         with the id it asks for if free, or a random one.  Its registration
-        is charged to its address group (and key) first; the nodes that
-        give way for it (see L{registered}) are dropped and told why."""
+        is charged to its address group (and key) once its entry holds
+        the link; the nodes that give way for it (see L{registered}) are
+        dropped and told why first."""
         group = groupOf(link)
-        victims = self.registered.take(link, group, key=proven)
+        victims = self.registered.makeRoom(group, holder=link, key=proven)
         if victims is None:
             link.refuse("noslots", self.registered.refusal(group, "registrations"))
             return
@@ -412,6 +417,7 @@ class Tracker:
             self.checks.telling.add(node_id)
         self.pending.release(link)
         link.identified(node_id)
+        self.registered.hold(link, group, key=proven)
         if hello.purpose == STATUS:
             link.purpose = STATUS
             self.statusClients += 1
