@@ -14,7 +14,6 @@ UDP reach and punch messages), a scheme or plugin its own,
 and a link finds each bucket's rate there (L{bucketRate}).
 """
 
-from collections import OrderedDict
 
 from twisted_bazaar.base.limitregistry import LIMITS, declare
 
@@ -152,8 +151,12 @@ class GroupRates:
     L{twisted_bazaar.base.addressgroup.addressGroup}): for work whose cost a
     per-link rate does not bound, since one address may hold many links.
     The ``remembered`` groups seen last are kept (a group forgotten
-    starts again with a full bucket).
+    starts again with a full bucket), in a plain dict in the order they
+    were last seen: every super-peer, relay and tracker holds several of
+    these, a simulated run hundreds of thousands.
     """
+
+    __slots__ = ("limit", "rate", "remembered", "_buckets")
 
     def __init__(self, limit, rate=None, remembered=10_000):
         """
@@ -167,7 +170,7 @@ class GroupRates:
         self.limit = limit
         self.rate = limit.group if rate is None else rate
         self.remembered = remembered
-        self._buckets = OrderedDict()
+        self._buckets = {}
 
     def take(self, group, now, cost=1.0):
         """Whether the group may have one more now (it is counted if so):
@@ -177,7 +180,7 @@ class GroupRates:
         bucket = buckets.pop(group, None) or TokenBucket(self.rate, now)
         buckets[group] = bucket
         if len(buckets) > self.remembered:
-            buckets.popitem(last=False)
+            del buckets[next(iter(buckets))]
         return bucket.take(now, cost)
 
     def wait(self, group, now):
