@@ -85,7 +85,7 @@ class RandomNeighbours(SlotService, NodeObserver):
         node.addObserver(self)
 
     def neighbours(self):
-        return [peer for peer, link in self.node.links.items() if link.purpose == OVERLAY]
+        return self.node.peersOf(OVERLAY)
 
     # -- node events -----------------------------------------------------------
 

@@ -106,9 +106,9 @@ class PathRouter:
         @return: True if it left, False if there is no link to the next hop.
         """
         next_hop = message.path[1] if len(message.path) > 1 else None
-        # The overlay's table itself, as in L{received}: two calls less
-        # for every answer a seller sends.
-        link = self.node.overlay.links.get(next_hop)
+        # The overlay's own lookup, as in L{received}: a call less for
+        # every answer a seller sends.
+        link = self.node.overlay.linkTo(next_hop)
         if link is None:
             self._noLink(message, next_hop)
             return False
@@ -173,9 +173,9 @@ class PathRouter:
             # To the handlers of its type, with the link it came on.
             node.events.deliver(link, message)
             return
-        # The overlay's table itself (what L{Node.links} gives): one call
-        # less for every message this node relays.
-        next_hop = node.overlay.links.get(path[here + 1])
+        # The overlay's own lookup, not the node's (L{Node.linkTo}): one
+        # call less for every message this node relays.
+        next_hop = node.overlay.linkTo(path[here + 1])
         if next_hop is None:
             link.peerLine(LogLevel.info, "dropping {type} from {peer}: no link to next "
                           "hop {next}", self.log, type=message.TYPE,
