@@ -428,9 +428,9 @@ class Node(Registration):
 
     @property
     def links(self):
-        """peer id -> established link: the overlay's table itself, for
-        tests to read and arrange (the node's parts ask L{linkTo} and
-        L{linkEnds})."""
+        """peer id -> established link: the overlay's table itself, to
+        read (a role written against it; tests arrange links in it); the
+        node's own parts ask L{linkTo} and L{linkEnds}."""
         return self.overlay.established()
 
     def linkTo(self, peer_id):
