@@ -91,7 +91,7 @@ class Lan:
         if (peer.relay is None or not isKeyed(peer.id) or peer.port < LOWEST_PORT
                 or (protocol is not None and peer.key is None)):
             return False
-        if protocol is None and peer.id in dialer.links:
+        if protocol is None and dialer.linkTo(peer.id) is not None:
             # The link is up: the relayed way hands it over, nothing dialled.
             return False
         where = dialer.whereabouts

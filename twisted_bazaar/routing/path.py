@@ -106,9 +106,9 @@ class PathRouter:
         @return: True if it left, False if there is no link to the next hop.
         """
         next_hop = message.path[1] if len(message.path) > 1 else None
-        # The overlay's table itself, as in L{received}: two calls less
-        # for every answer a seller sends.
-        link = self.node.overlay.links.get(next_hop)
+        # The overlay's own lookup, as in L{received}: a call less for
+        # every answer a seller sends.
+        link = self.node.overlay.linkTo(next_hop)
         if link is None:
             self._noLink(message, next_hop)
             return False
@@ -132,9 +132,14 @@ class PathRouter:
                                         "cannot send {type} to node {next}: no link",
                                         type=message.TYPE, next=shortId(next_hop))
 
-    def received(self, link, message):
+    def received(self, link, message, linkTo=None):
         """A routed message came in on link: deliver it here, or pass it on
-        unchanged (the received bytes go on as they came)."""
+        unchanged (the received bytes go on as they came).
+
+        @param linkTo: the table's lookup of a link by peer id, as the
+            overlay hands it with every message it relays (its table's own
+            C{get}: no call of Python's for the next hop); None for the
+            overlay's L{linkTo<twisted_bazaar.net.overlay.Overlay.linkTo>}."""
         node = self.node
         path = message.path
         try:
@@ -173,9 +178,7 @@ class PathRouter:
             # To the handlers of its type, with the link it came on.
             node.events.deliver(link, message)
             return
-        # The overlay's table itself (what L{Node.links} gives): one call
-        # less for every message this node relays.
-        next_hop = node.overlay.links.get(path[here + 1])
+        next_hop = (linkTo or node.overlay.linkTo)(path[here + 1])
         if next_hop is None:
             link.peerLine(LogLevel.info, "dropping {type} from {peer}: no link to next "
                           "hop {next}", self.log, type=message.TYPE,
