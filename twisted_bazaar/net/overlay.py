@@ -281,8 +281,9 @@ class Overlay:
         if message.ROUTED and type(message) not in self.handlers.table.entries:
             # What a node relays: straight to its path router (the handlers'
             # table read here, one call less for every message relayed),
-            # with the table's own lookup for its next hop (one more).
-            self.node.paths.received(link, message, self._links.get)
+            # with the table for its next hop (one more; the table itself,
+            # not its bound get, which was an object made a message).
+            self.node.paths.received(link, message, self._links)
         elif not self.handlers.dispatch(type(message), link, message):
             unhandled(self, link, message)
 

@@ -132,14 +132,15 @@ class PathRouter:
                                         "cannot send {type} to node {next}: no link",
                                         type=message.TYPE, next=shortId(next_hop))
 
-    def received(self, link, message, linkTo=None):
+    def received(self, link, message, links=None):
         """A routed message came in on link: deliver it here, or pass it on
         unchanged (the received bytes go on as they came).
 
-        @param linkTo: the table's lookup of a link by peer id, as the
-            overlay hands it with every message it relays (its table's own
-            C{get}: no call of Python's for the next hop); None for the
-            overlay's L{linkTo<twisted_bazaar.net.overlay.Overlay.linkTo>}."""
+        @param links: what the overlay hands with every message it relays
+            for its next hop, peer id -> link through its C{get} (its
+            table: no call of Python's, and no bound method made, a
+            message); None for the overlay's
+            L{linkTo<twisted_bazaar.net.overlay.Overlay.linkTo>}."""
         node = self.node
         path = message.path
         try:
@@ -178,7 +179,10 @@ class PathRouter:
             # To the handlers of its type, with the link it came on.
             node.events.deliver(link, message)
             return
-        next_hop = (linkTo or node.overlay.linkTo)(path[here + 1])
+        if links is None:
+            next_hop = node.overlay.linkTo(path[here + 1])
+        else:
+            next_hop = links.get(path[here + 1])
         if next_hop is None:
             link.peerLine(LogLevel.info, "dropping {type} from {peer}: no link to next "
                           "hop {next}", self.log, type=message.TYPE,
