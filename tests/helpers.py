@@ -546,6 +546,16 @@ class StandIn(SimpleNamespace):
 
     overlay = None
 
+    def linkTo(self, peer_id):
+        """The link in its ``links`` to peer_id, or None, as a node's."""
+        return self.links.get(peer_id)
+
+    def linkEnds(self):
+        return iter(self.links.values())
+
+    def peersOf(self, purpose):
+        return [peer for peer, link in self.links.items() if link.purpose == purpose]
+
     def holdWhereabouts(self):
         """Make its L{Whereabouts} (from its clock, its overlay's peer log
         and its config's handshake timeout), holding the tracker session
@@ -596,7 +606,7 @@ def dialingNode(connector, clock=None, punching=None, transports=None, **parts):
     node = StandIn(clock=clock or task.Clock(), links={}, **parts)
     if node.overlay is None:
         # The link table as the dialer and the host checks read it.
-        node.overlay = SimpleNamespace(established=lambda: node.links,
+        node.overlay = SimpleNamespace(linkTo=lambda peer: node.links.get(peer),
                                        peer_log=PeerLog(node.clock))
     node.holdWhereabouts()
     if transports is None:

@@ -377,8 +377,8 @@ class ImpostorTests(_AttackCase):
         self.assertEqual(purchase.seller, self.seller.id)
         [sale] = self.market.role(self.seller, "seller").ledger.values()
         self.assertEqual(sale.buyer, buyer.id)
-        self.assertIn(self.seller.overlay.links[buyer.id], self.seller.overlay.greeter.keyed())
-        self.assertIn(buyer.overlay.links[self.seller.id], buyer.overlay.greeter.keyed())
+        self.assertIn(self.seller.overlay.linkTo(buyer.id), self.seller.overlay.greeter.keyed())
+        self.assertIn(buyer.overlay.linkTo(self.seller.id), buyer.overlay.greeter.keyed())
 
 
 class RefusingSellerTests(_AttackCase):

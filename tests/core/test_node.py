@@ -163,7 +163,10 @@ class CompositionTests(SynchronousTestCase):
     def test_linksAreTheOverlays(self):
         node = makeNode(1)
         link = linkPeer(node, 7)
-        self.assertIs(node.links, node.overlay.links)
+        self.assertIs(node.links, node.overlay.established())
+        self.assertIs(node.linkTo(7), link)
+        self.assertIsNone(node.linkTo(8))
+        self.assertEqual(list(node.linkEnds()), [link])
         self.assertEqual(node.links, {7: link})
         self.assertEqual(node.linkCount(), 1)
 

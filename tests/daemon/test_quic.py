@@ -105,7 +105,8 @@ class QuicServiceTests(SynchronousTestCase):
         # What the punches are given of the node: its tracker session, its
         # link table and its random numbers (none here: no punch runs).
         node = servedNode(service, network.clock, addObserver=observers.append,
-                          membership=None, overlay=SimpleNamespace(established=dict),
+                          membership=None,
+                          overlay=SimpleNamespace(linkTo=lambda peer_id: None),
                           rng=None)
         punching = SimpleNamespace(enabled=True, puncher=SimpleNamespace(limits=None))
         service.serve(node, punching)

@@ -3,11 +3,14 @@ Tests of L{twisted_bazaar.net.overlay}: what a node's link table tells
 of its links, read only.
 """
 
+import pathlib
+import re
 import sys
 
 from twisted.internet.task import Clock
 from twisted.trial.unittest import SynchronousTestCase
 
+import twisted_bazaar
 from twisted_bazaar.net.overlay import DIRECT, OVERLAY
 
 from tests.helpers import closeLink, linkPeer, makeNode, openLink
@@ -65,3 +68,53 @@ class TableTests(SynchronousTestCase):
         openLink(node)
         self.assertEqual(node.linksByPurpose(), {OVERLAY: 1, DIRECT: 1, "status": 0})
         self.assertEqual((node.slotsFor(OVERLAY), node.slotsFor("chord")), (2, 0))
+
+
+#: How a part outside the link table could read the table itself: a
+#: node's, a dialer's or an overlay's ``links`` or its ``established()``.
+_TABLE_READ = re.compile(
+    r"\b(?:node|overlay|table|dialer|links)\.(?:links\b(?!\s*\()|established\(\))")
+
+
+class ReadThroughItsMethodsTests(SynchronousTestCase):
+    """The node's parts read its established links through the table's
+    own methods, each the view it needs: so that what stands for a link
+    in the table is the table's to choose."""
+
+    def test_theViews(self):
+        """A link by its peer (None for a peer not linked), every link and
+        every peer in the order they were identified, the peers of a
+        purpose, and how many; a closed link is in none of them."""
+        node = makeNode(1)
+        overlay = node.overlay
+        seven, nine = linkPeer(node, 7), linkPeer(node, 9, purpose=DIRECT)
+        eleven = linkPeer(node, 11, inbound=False)
+        self.assertEqual((overlay.linkTo(9), overlay.linkTo(8)), (nine, None))
+        self.assertEqual(list(overlay.linkEnds()), [seven, nine, eleven])
+        self.assertEqual(list(overlay.linkedPeers()), [7, 9, 11])
+        self.assertEqual((overlay.peersOf(OVERLAY), overlay.peersOf(DIRECT)),
+                         ([7, 11], [9]))
+        self.assertEqual(overlay.linkedCount(), 3)
+        closeLink(nine)
+        self.assertEqual((overlay.linkTo(9), list(overlay.linkEnds()), overlay.linkedCount()),
+                         (None, [seven, eleven], 2))
+        self.assertEqual((node.linkTo(7), list(node.linkEnds()), node.peersOf(OVERLAY)),
+                         (seven, [seven, eleven], [7, 11]))
+
+    def test_noPartReadsTheTableItself(self):
+        """No module of the package but the table's own reads the table
+        itself (``node.links``, ``overlay.links``, ``established()``): at
+        75ef2329 66 lines of 30 modules did so (each scheme's neighbours,
+        the relay's next hop, the punches', the status' and the metrics').
+        The tracker's ``links`` are its own table."""
+        root = pathlib.Path(twisted_bazaar.__file__).parent
+        found = []
+        for path in sorted(root.rglob("*.py")):
+            parts = path.relative_to(root).parts
+            if parts[0] == "tracker" or parts == ("net", "overlay.py"):
+                continue
+            for line in path.read_text().splitlines():
+                if _TABLE_READ.search(line) and "def " not in line:
+                    found.append(f"{'/'.join(parts)}: {line.strip()}")
+        # The node's ``links``, the table for tests to read and arrange.
+        self.assertEqual(found, ["core/node.py: return self.overlay.established()"])

@@ -255,7 +255,7 @@ class LinkTests(SynchronousTestCase):
 
     def test_readyUnlessAPunchMayReplaceIt(self):
         self.assertFalse(self.node.linkReady(5))
-        self.node.overlay.links[5] = object()
+        self.node.overlay.established()[5] = object()
         self.assertTrue(self.node.linkReady(5))
         self.punching.waiting.add(5)
         self.assertFalse(self.node.linkReady(5))
@@ -1285,7 +1285,7 @@ class BuiltWithItsPartsTests(SynchronousTestCase):
             asked.append((host, port, peer_id, purpose))
             return dial("the link").addCallback(lambda link: peer_id)
 
-        overlay = SimpleNamespace(established=dict, connectTo=connectTo)
+        overlay = SimpleNamespace(linkTo=lambda peer_id: None, connectTo=connectTo)
         where = SimpleNamespace(
             linkAddress=lambda peer_id: (Path(DIRECT, "198.51.100.7", 9001, word=NAMED), None),
             relayOf=lambda peer_id: None, trackersGroup=lambda: "the tracker's group",
@@ -1328,7 +1328,7 @@ class ToRelayTests(SynchronousTestCase):
         return Dialer(task.Clock(),
                       SimpleNamespace(addressed=True, channel=None, peerLog=None),
                       Transports([self.direct, self.ws, self.relayed]),
-                      SimpleNamespace(established=dict), where)
+                      SimpleNamespace(linkTo=lambda peer_id: None), where)
 
     def test_atTheRelaysOwnPort(self):
         d = self.dialer().toRelay("198.51.100.5:7701", lambda: "hold")
@@ -1489,7 +1489,7 @@ class ChordNamedRelayTests(SynchronousTestCase):
             whereRelay=self.whereRelay, isTrackerRelay=lambda relay: relay == RELAY,
             atTrackersHost=lambda relay: False, trackerWay=self.TRACKER_WAY, link=None)
         self.linked = []
-        overlay = SimpleNamespace(established=dict, peer_log=None,
+        overlay = SimpleNamespace(linkTo=lambda peer_id: None, peer_log=None,
                                   connectTo=lambda host, port, peer_id, purpose, dial:
                                   dial(self.linked.append(peer_id) or Protocol()))
         self.node = dialingNode(connector, membership=membership, overlay=overlay,
@@ -1556,7 +1556,7 @@ class PluginWayOutTests(SynchronousTestCase):
             whereRelay=self.whereRelay, isTrackerRelay=lambda relay: False,
             atTrackersHost=lambda relay: False, trackerWay=self.TRACKER_WAY, link=None)
         self.linked = []
-        overlay = SimpleNamespace(established=dict, peer_log=None,
+        overlay = SimpleNamespace(linkTo=lambda peer_id: None, peer_log=None,
                                   connectTo=lambda host, port, peer_id, purpose, dial:
                                   dial(self.linked.append(peer_id) or Protocol()))
         self.node = dialingNode(connector, membership=self.membership, overlay=overlay,

@@ -11,6 +11,7 @@ from twisted.trial.unittest import SynchronousTestCase
 
 from twisted_bazaar import wire
 from twisted_bazaar.wire import trade
+from twisted_bazaar.net.overlay import Overlay
 from twisted_bazaar.routing.flood import FloodRouter
 from twisted_bazaar.routing.path import LEARNED_LIMIT, NO_LINK_GROUP
 from twisted_bazaar.wire.ids import KEYED, shortId
@@ -50,6 +51,19 @@ class RoutingTests(SynchronousTestCase):
             feed(self.links[2], message)
         self.assertEqual(self.sentBy(), {2: [], 3: messages})
         self.assertEqual(self.recorder.events, [])
+
+    def test_relayedWithTheTablesOwnLookup(self):
+        """The overlay hands a message it relays to the path router with its
+        table's own lookup, so the next hop costs no call of Python's: the
+        overlay's C{linkTo} there was 1.1 % more instructions a relayed
+        message (the eighteenth round's callcount relay, 44,724 -> 45,222)."""
+        asked = []
+        linkTo = Overlay.linkTo
+        self.patch(Overlay, "linkTo", lambda overlay, peer: asked.append(peer)
+                   or linkTo(overlay, peer))
+        buy = trade.Buy(5, "apple", (2, 1, 3))
+        feed(self.links[2], buy)
+        self.assertEqual((self.sentBy(), asked), ({2: [], 3: [buy]}, []))
 
     def test_deliveredAtEnd(self):
         """The last node on the path hands the message to its roles."""

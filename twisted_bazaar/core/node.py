@@ -82,7 +82,16 @@ class INode(Interface):
     """
 
     id = Attribute("This node's id, None until the tracker names it.")
-    links = Attribute("peer id -> established link (read only).")
+
+    def linkTo(peer_id):
+        """The established link to peer_id, or None."""
+
+    def linkEnds():
+        """Every established link, in the order they were identified."""
+
+    def peersOf(purpose):
+        """The peers of the established links of purpose, in that order."""
+
     discovery = Attribute("The scheme's IDiscovery, once plugged in.")
     topology = Attribute("The scheme's ITopology, if it keeps neighbours.")
     membership = Attribute("The tracker session, when the node has one.")
@@ -419,8 +428,22 @@ class Node(Registration):
 
     @property
     def links(self):
-        """peer id -> established link."""
+        """peer id -> established link: the overlay's table itself, to
+        read (a role written against it; tests arrange links in it); the
+        node's own parts ask L{linkTo} and L{linkEnds}."""
         return self.overlay.established()
+
+    def linkTo(self, peer_id):
+        """The established link to peer_id, or None."""
+        return self.overlay.linkTo(peer_id)
+
+    def linkEnds(self):
+        """Every established link, in the order they were identified."""
+        return self.overlay.linkEnds()
+
+    def peersOf(self, purpose):
+        """The peers of the established links of purpose, in that order."""
+        return self.overlay.peersOf(purpose)
 
     @property
     def stopping(self):

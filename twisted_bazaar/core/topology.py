@@ -87,14 +87,14 @@ class RandomNeighbours(SlotService, NodeObserver):
         node.addObserver(self)
 
     def neighbours(self):
-        return [peer for peer, link in self.node.links.items() if link.purpose == OVERLAY]
+        return self.node.peersOf(OVERLAY)
 
     def _crowd(self):
         """The address group holding most of the node's overlay links when
         the node opened none to another (L{crowded}), else None: it then
         asks for a peer of its own of another group, since peers that
         dial it must not be all it knows, however many they are."""
-        return crowded([link for link in self.node.links.values()
+        return crowded([link for link in self.node.linkEnds()
                         if link.purpose == OVERLAY and not link.closing])
 
     # -- node events -----------------------------------------------------------

@@ -196,7 +196,7 @@ class _NodeCollector:
         quic = GaugeMetricFamily("bazaar_links_quic", "Established links that run "
                                  "over QUIC on UDP, by purpose (in bazaar_links too)",
                                  labels=["purpose"])
-        over = Tally(link.purpose for link in list(node.links.values()) if isQuic(link))
+        over = Tally(link.purpose for link in node.linkEnds() if isQuic(link))
         for purpose, n in sorted(node.linksByPurpose().items()):
             links.add_metric([purpose], n)
             quic.add_metric([purpose], over[purpose])

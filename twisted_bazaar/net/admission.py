@@ -170,7 +170,7 @@ class Admission:
 
     def count(self, table, purpose):
         """Established links of purpose, not closing."""
-        return sum(1 for link in table.links.values()
+        return sum(1 for link in table.linkEnds()
                    if link.purpose == purpose and not link.closing)
 
     def held(self, table, purpose):
@@ -251,7 +251,7 @@ class Admission:
         """
         if purpose not in self.recycled:
             return False
-        quietest = min((link for link in table.links.values()
+        quietest = min((link for link in table.linkEnds()
                         if link.purpose == purpose and not link.inbound and not link.closing),
                        key=lambda link: link.lastTraffic, default=None)
         if quietest is None:
@@ -271,7 +271,7 @@ class Admission:
         """
         if purpose != OVERLAY:
             return False
-        links = [link for link in table.links.values()
+        links = [link for link in table.linkEnds()
                  if link.purpose == purpose and not link.closing]
         return crowded(links) is not None and self.evict(table, purpose)
 
@@ -287,7 +287,7 @@ class Admission:
         useless = table.useless_peers
         if not useless:
             return False
-        quietest = min((link for link in table.links.values()
+        quietest = min((link for link in table.linkEnds()
                         if link.purpose == purpose and not link.closing
                         and link.peer_id in useless),
                        key=lambda link: link.lastTraffic, default=None)

@@ -71,8 +71,14 @@ class IGreetingTable(Interface):
 
     node = Attribute("The node whose links these are: its id, identity, "
                      "introduction, events, paths and relays.")
-    links = Attribute("peer id -> established link (the greeter adds the "
-                      "links it establishes).")
+    def linkTo(peer_id):
+        """The established link to peer_id, or None."""
+
+    def linkEnds():
+        """Every established link."""
+
+    def holdLink(peer_id, link):
+        """link is established to peer_id, in place of any before."""
     admission = Attribute("The table's L{twisted_bazaar.net.admission.Admission}, "
                           "asked with the table: which inbound links it takes, "
                           "which of two links to one peer survives.")
@@ -166,7 +172,7 @@ class Greeter:
         from the table, made of reason."""
         waiter = self.waiters.pop(link, None)
         if waiter is not None and not waiter.called:
-            if peer is not None and peer in self.table.links:
+            if peer is not None and self.table.linkTo(peer) is not None:
                 waiter.callback(peer)
             else:
                 waiter.errback(reason)
@@ -191,7 +197,7 @@ class Greeter:
         made on each call)."""
         keyed = {link: handshake.key for link, handshake in self.handshakes.items()
                  if handshake.key is not None}
-        keyed.update((link, link.key) for link in self.table.links.values()
+        keyed.update((link, link.key) for link in self.table.linkEnds()
                      if link.key is not None)
         return keyed
 
@@ -277,7 +283,7 @@ class Greeter:
             if purpose not in budgets:
                 link.refuse("wtf", f"this node takes no {purpose} links")
                 return
-            existing = table.links.get(peer)
+            existing = table.linkTo(peer)
             # Neither the link this one would replace nor this one (a
             # punched connection's link comes with its purpose) holds a
             # slot another would want.
@@ -347,7 +353,7 @@ class Greeter:
         state = self.handshakes.pop(link)
         state.establish()
         link.key = state.key
-        existing = table.links.get(peer)
+        existing = table.linkTo(peer)
         if existing is not None and table.admission.usurps(table, link, existing, peer):
             return
         if existing is not None and not table.admission.replaces(table, link, existing, peer):
@@ -367,7 +373,7 @@ class Greeter:
         if link.inbound and link.key is None:
             link.send(node.introduction(STATUS if link.purpose == OPERATOR
                                         else link.purpose))
-        table.links[peer] = link
+        table.holdLink(peer, link)
         if existing is not None:
             existing.retire("replaced by a newer link")
         link.address = (hello.host or peerHost(link.transport), hello.port)

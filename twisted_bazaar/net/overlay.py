@@ -114,7 +114,11 @@ def _remembered(peers, peer_id):
 @implementer(ILinkOwner, IGreetingTable)
 class Overlay:
     """
-    @ivar links: peer id -> established L{Link}.
+    @ivar _links: peer id -> established L{Link}, in the order they were
+        identified: read through L{linkTo}, L{linkEnds}, L{linkedPeers} and
+        L{linkedCount}, written only here and by the greeter
+        (L{holdLink}), so that what stands for a link in it is this
+        table's own to choose.
     @ivar news: the link purposes whose links' coming and going is logged
         at info (L{_levelOf}); others at debug.
     @ivar greeter: the L{Greeter} that runs the links' handshakes and
@@ -137,7 +141,7 @@ class Overlay:
 
     # Slots, not a dict: a simulation holds one a node (and the dict of
     # sixteen fields took 48 bytes more than these).
-    __slots__ = ("node", "admission", "_connections", "links", "greeter", "handlers",
+    __slots__ = ("node", "admission", "_connections", "_links", "greeter", "handlers",
                  "since", "_partners", "_closed_waiters", "stopping", "recent",
                  "peer_log", "useless_peers", "_punched", "news", "linkContext")
 
@@ -154,7 +158,7 @@ class Overlay:
         #: The node's L{ConnectionManager}, made when first asked for
         #: (L{connections}): most simulated nodes never evict anyone.
         self._connections = None
-        self.links = {}
+        self._links = {}
         self.greeter = Greeter(self)
         #: Who takes each message class (see Node.takeFrom): a
         #: L{Handlers}, whose table nodes with the same parts share.
@@ -227,7 +231,7 @@ class Overlay:
         link.purpose = purpose
         link.identified(peer)
         self.setPurpose(link, purpose)
-        self.links[peer] = link
+        self._links[peer] = link
         link.key = key
         link.address = address
         if link.inbound:
@@ -242,7 +246,7 @@ class Overlay:
             self.greeter.introduce(link)
             return
         takesAPlace = (self._punched is not None
-                       and self._punched.takesAPlace(link, self.links))
+                       and self._punched.takesAPlace(link, self.linkTo))
         if self.node.id is None:
             link.refuse("notiy", "this node has no id yet")
         elif self.stopping:
@@ -276,8 +280,10 @@ class Overlay:
             return
         if message.ROUTED and type(message) not in self.handlers.table.entries:
             # What a node relays: straight to its path router (the handlers'
-            # table read here, one call less for every message relayed).
-            self.node.paths.received(link, message)
+            # table read here, one call less for every message relayed),
+            # with the table for its next hop (one more; the table itself,
+            # not its bound get, which was an object made a message).
+            self.node.paths.received(link, message, self._links)
         elif not self.handlers.dispatch(type(message), link, message):
             unhandled(self, link, message)
 
@@ -308,9 +314,9 @@ class Overlay:
         peer = link.peer_id
         if greeter.waiters:
             greeter.lost(link, NotConnected(inWords(reason)), peer)
-        if peer is None or self.links.get(peer) is not link:
+        if peer is None or self._links.get(peer) is not link:
             return
-        del self.links[peer]
+        del self._links[peer]
         self.node.paths.forgetVia(peer)
         self.linkLine(link, "link to {who} closed", peer=peer, who=named(link, peer))
         self.node.events.linkRemoved(peer)
@@ -386,7 +392,7 @@ class Overlay:
 
     def linkCount(self):
         """Links open or opening; one already closing holds no slot."""
-        return (sum(1 for link in self.links.values() if not link.closing)
+        return (sum(1 for link in self._links.values() if not link.closing)
                 + sum(1 for link in self.greeter.pending if not link.closing))
 
     def count(self, purpose):
@@ -405,13 +411,13 @@ class Overlay:
         """purpose -> established links of it, every purpose this node
         takes links for included (0 for one it has none of)."""
         counts = dict.fromkeys(self.budgets, 0)
-        for link in list(self.links.values()):
+        for link in list(self._links.values()):
             counts[link.purpose] = counts.get(link.purpose, 0) + 1
         return counts
 
     def addressOf(self, peer_id):
         """See L{twisted_bazaar.core.node.Node.addressOf}."""
-        link = self.links.get(peer_id)
+        link = self._links.get(peer_id)
         return ("", 0) if link is None else link.address
 
     @property
@@ -419,11 +425,41 @@ class Overlay:
         """peer id -> (host, port) each linked peer introduced (a view,
         made on each call: each established link keeps its own, as
         L{twisted_bazaar.net.link.Link.address})."""
-        return {peer: link.address for peer, link in self.links.items()}
+        return {peer: link.address for peer, link in self._links.items()}
+
+    def linkTo(self, peer_id):
+        """The established link to peer_id, or None."""
+        return self._links.get(peer_id)
+
+    def linkEnds(self):
+        """Every established link, in the order they were identified: an
+        iterator of the table itself (list it to close links as it goes)."""
+        return iter(self._links.values())
+
+    def linkedPeers(self):
+        """The peer id of every established link, in the same order."""
+        return iter(self._links)
+
+    def peersOf(self, purpose):
+        """The peer id of every established link of purpose, in the
+        table's order (a list: a scheme's neighbours, a leaf's
+        super-peers)."""
+        return [peer for peer, link in self._links.items() if link.purpose == purpose]
+
+    def linkedCount(self):
+        """How many links are established."""
+        return len(self._links)
+
+    def holdLink(self, peer_id, link):
+        """link is established to peer_id (the greeter's handshake is
+        done), in place of any link to it before."""
+        self._links[peer_id] = link
 
     def established(self):
-        """peer id -> established link: the table itself, to read."""
-        return self.links
+        """peer id -> established link: the table itself, for tests to
+        read and arrange (the node's parts read it through L{linkTo} and
+        L{linkEnds})."""
+        return self._links
 
     # -- opening a link -------------------------------------------------------------
 
@@ -445,7 +481,7 @@ class Overlay:
             L{NotConnected}; cancelling it abandons the link and its dial.
         """
         node = self.node
-        existing = self.links.get(peer_id) if peer_id is not None else None
+        existing = self._links.get(peer_id) if peer_id is not None else None
         if existing is not None and (purpose != OVERLAY or existing.purpose == OVERLAY):
             return defer.succeed(peer_id)
         refused = self.admission.refusesDial(self, purpose)
@@ -518,7 +554,7 @@ class Overlay:
         """Say dc on every link and close them; open no new ones."""
         self.stopping = True
         self.peer_log.close()
-        for link in list(self.links.values()) + list(self.greeter.pending):
+        for link in list(self._links.values()) + list(self.greeter.pending):
             link.disconnect("node shutting down")
 
     def whenClosed(self):
@@ -532,7 +568,7 @@ class Overlay:
         return d
 
     def _checkClosed(self):
-        if not self._closed_waiters or self.links or self.greeter.pending:
+        if not self._closed_waiters or self._links or self.greeter.pending:
             return
         waiters, self._closed_waiters = self._closed_waiters, ()
         for d in waiters:

@@ -27,16 +27,16 @@ class PunchedLinks:
         """link is the connection punched to shared's peer."""
         self._punched[shared] = link
 
-    def takesAPlace(self, link, links):
+    def takesAPlace(self, link, linkTo):
         """Whether link, inbound and connected now, is the connection
         punched to the peer of a shared link still established (the one
-        ``links``, peer id -> link, holds): it takes that link's place."""
+        ``linkTo(peer id)`` gives): it takes that link's place."""
         punched = self._punched
         for shared, each in punched.items():
             if each is link:
                 del punched[shared]
                 return (not shared.closing and shared.peer_id is not None
-                        and links.get(shared.peer_id) is shared)
+                        and linkTo(shared.peer_id) is shared)
         return False
 
     def forget(self, shared):

@@ -217,10 +217,10 @@ class Dialer:
         sources = self._sources
         return sources is not None and sources.toPeers
 
-    @property
-    def links(self):
-        """peer id -> the node's established link (its link table's)."""
-        return self.overlay.established()
+    def linkTo(self, peer_id):
+        """The node's established link to peer_id (its link table's), or
+        None."""
+        return self.overlay.linkTo(peer_id)
 
     def advertised(self):
         """The paths this node's transports name of themselves
@@ -272,7 +272,7 @@ class Dialer:
             L{NotConnected} at once when the book knows no way to peer_id
             and no link to it is up.
         """
-        if peer_id not in self.links and asksFirst(self, peer_id):
+        if self.linkTo(peer_id) is None and asksFirst(self, peer_id):
             return self._askFirst(peer_id).addCallback(
                 lambda _: self._linkAsBooked(peer_id, purpose))
         return self._linkAsBooked(peer_id, purpose)
@@ -289,7 +289,7 @@ class Dialer:
         found = where.linkAddress(peer_id)
         relay = where.relayOf(peer_id)
         if found is None:
-            if relay is None and peer_id not in self.links:
+            if relay is None and self.linkTo(peer_id) is None:
                 return defer.fail(NotConnected(
                     f"no address known for node {shortId(peer_id)}: none was heard "
                     "or named for it"))
@@ -566,7 +566,7 @@ class Dialer:
     def ready(self, peer_id):
         """Whether a link to peer_id is up and no punch under way may
         replace it (what is sent to the peer can go at once)."""
-        return peer_id in self.links and not self.waitsFor(peer_id)
+        return self.linkTo(peer_id) is not None and not self.waitsFor(peer_id)
 
     def waitsFor(self, peer_id):
         """Whether a link to peer_id waits for a punch that may replace it
@@ -591,7 +591,7 @@ class Dialer:
 
     def direct(self, peer_id):
         """Whether the link to peer_id is up and no relay carries it."""
-        link = self.links.get(peer_id)
+        link = self.linkTo(peer_id)
         return link is not None and IRelayedTransport(link.transport, None) is None
 
     def settle(self, peer_id):

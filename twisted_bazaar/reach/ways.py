@@ -103,7 +103,7 @@ class Lan:
             return False
         if peer.relay is None and not _behindOwnRouter(dialer.whereabouts, peer):
             return False
-        if protocol is None and peer.id in dialer.links:
+        if protocol is None and dialer.linkTo(peer.id) is not None:
             # The link is up: the relayed way hands it over, nothing dialled.
             return False
         where = dialer.whereabouts

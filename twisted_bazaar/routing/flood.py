@@ -89,7 +89,7 @@ class FloodRouter:
         node.takeFrom(self, {message_type: FloodRouter.received})
 
     def links(self):
-        return [link for link in self.node.links.values() if self.linkFilter(link)]
+        return [link for link in self.node.linkEnds() if self.linkFilter(link)]
 
     def start(self, message):
         """Flood a message this node originates (return_path is just this

@@ -106,9 +106,9 @@ class PathRouter:
         @return: True if it left, False if there is no link to the next hop.
         """
         next_hop = message.path[1] if len(message.path) > 1 else None
-        # The overlay's table itself, as in L{received}: two calls less
-        # for every answer a seller sends.
-        link = self.node.overlay.links.get(next_hop)
+        # The overlay's own lookup, as in L{received}: a call less for
+        # every answer a seller sends.
+        link = self.node.overlay.linkTo(next_hop)
         if link is None:
             self._noLink(message, next_hop)
             return False
@@ -132,9 +132,15 @@ class PathRouter:
                                         "cannot send {type} to node {next}: no link",
                                         type=message.TYPE, next=shortId(next_hop))
 
-    def received(self, link, message):
+    def received(self, link, message, links=None):
         """A routed message came in on link: deliver it here, or pass it on
-        unchanged (the received bytes go on as they came)."""
+        unchanged (the received bytes go on as they came).
+
+        @param links: what the overlay hands with every message it relays
+            for its next hop, peer id -> link through its C{get} (its
+            table: no call of Python's, and no bound method made, a
+            message); None for the overlay's
+            L{linkTo<twisted_bazaar.net.overlay.Overlay.linkTo>}."""
         node = self.node
         path = message.path
         try:
@@ -173,9 +179,10 @@ class PathRouter:
             # To the handlers of its type, with the link it came on.
             node.events.deliver(link, message)
             return
-        # The overlay's table itself (what L{Node.links} gives): one call
-        # less for every message this node relays.
-        next_hop = node.overlay.links.get(path[here + 1])
+        if links is None:
+            next_hop = node.overlay.linkTo(path[here + 1])
+        else:
+            next_hop = links.get(path[here + 1])
         if next_hop is None:
             link.peerLine(LogLevel.info, "dropping {type} from {peer}: no link to next "
                           "hop {next}", self.log, type=message.TYPE,

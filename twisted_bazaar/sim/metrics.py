@@ -203,7 +203,7 @@ def tally(sim):
     trade_types = tradeTypes()
     over, buy_ids = _sold(sim)
     return {
-        "link_ends": sum(len(node.links) for node in alive),
+        "link_ends": sum(node.overlay.linkedCount() for node in alive),
         "floods": sim.record.floods,
         "stats": stats,
         # Counted here, where the scheme's messages are known (L{tradeTypes}

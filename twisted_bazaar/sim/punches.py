@@ -89,7 +89,7 @@ class _Moves(NodeObserver):
             counts.failed[key] = counts.failed.get(key, 0) + 1
 
     def linkReplaced(self, peer_id):
-        link = self.node.links.get(peer_id)
+        link = self.node.linkTo(peer_id)
         if (link is not None and not link.inbound
                 and isinstance(link.transport, MemoryTransport)
                 and link.transport.punched):

@@ -458,7 +458,7 @@ class Pair:
 def _relayedWith(node, peer_id):
     """Whether a relayed link of node's with peer_id stands, now."""
     def stands():
-        link = node.links.get(peer_id)
+        link = node.linkTo(peer_id)
         return link is not None and isRelayed(link)
     return stands
 

@@ -233,7 +233,7 @@ def indexLeaf(superpeer, leaf_id, address, stock, records):
     address, indexed with its stock and records, its address checked."""
     index = superpeer.discovery.side
     index.index.register(leaf_id, address, stock, records, listed=True,
-                         group=groupOf(superpeer.links[leaf_id]))
+                         group=groupOf(superpeer.linkTo(leaf_id)))
     index.addressChecked(leaf_id, address)
 
 
@@ -330,7 +330,7 @@ def placeRing(network, nodes, records=True):
     tables = ringTables(ids, length)
     addresses = {}
     for opener, acceptor in ringPairs(ids, tables):
-        if acceptor not in by_id[opener].links:
+        if by_id[opener].linkTo(acceptor) is None:
             # A link of the graph serves the ring as it is, as in a cold start.
             establish(network, by_id[opener], by_id[acceptor], CHORD, addresses)
 

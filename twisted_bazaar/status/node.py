@@ -106,6 +106,11 @@ class _Charges:
         self.operatorFrames = Reserve(OPERATOR_FRAMES)
 
 
+def _peerOf(link):
+    """An established link's peer id: the key its node's links are told in."""
+    return link.peer_id
+
+
 class NodeStatus:
     """
     Answers ``state`` on any established link.
@@ -134,7 +139,8 @@ class NodeStatus:
         """This node's whole L{NodeState}, as its operator is told it."""
         node = self.node
         links = []
-        for peer_id, link in sorted(node.links.items()):
+        for link in sorted(node.linkEnds(), key=_peerOf):
+            peer_id = link.peer_id
             host, port = node.addressOf(peer_id)
             links.append((peer_id, host, port, link.purpose or OVERLAY,
                           isRelayed(link), isQuic(link)))

@@ -74,6 +74,9 @@ class FakeNode:
     def isProven(self, link):
         return link in self.proven
 
+    def linkTo(self, peer_id):
+        return self.links.get(peer_id)
+
     def linkReady(self, peer_id):
         return peer_id in self.links and peer_id not in self.waiting
 

@@ -135,7 +135,7 @@ class Doubts:
     def groupOf(self, pending):
         """The address group a buy's doubt is charged to: its seller's
         (L{sellerGroup})."""
-        return sellerGroup(self.node.links, pending.seller, pending.path)
+        return sellerGroup(self.node.linkTo, pending.seller, pending.path)
 
     def _holdEnded(self, record, hold):
         if record.holding is not hold:
@@ -213,7 +213,7 @@ class Doubts:
         direct = self.sender.direct(ask, offer)
 
         def again():
-            if self.node.links.get(pending.seller) is link and not link.closing:
+            if self.node.linkTo(pending.seller) is link and not link.closing:
                 self.sender.send(direct)
             else:
                 probe.answered()

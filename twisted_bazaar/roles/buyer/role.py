@@ -112,9 +112,9 @@ class Buyer(Role):
         a file content that could not be fetched."""
         if self.fetcher is not None:
             offers = self.fetcher.fetchable(offers)
-        links = self.node.links
+        linkTo = self.node.linkTo
         return self.sellers.order(
-            offers, lambda offer: sellerGroup(links, offer.seller, offer.route))
+            offers, lambda offer: sellerGroup(linkTo, offer.seller, offer.route))
 
     def lookFor(self, item, offers):
         """Before buying item from offers: a Deferred of the path of a

@@ -14,16 +14,16 @@ from twisted_bazaar.net.eviction import groupOf
 FAILED_LIMIT = 1024
 
 
-def sellerGroup(links, seller, route):
+def sellerGroup(linkTo, seller, route):
     """
     The address group of a seller, as far as this node can tell: that of
-    its link (links: peer id -> link), or else of the neighbour its route
+    its link (``linkTo(peer id)``: the node's link to it, or None), or else of the neighbour its route
     goes through (an address this node reached or was reached from, not
     one the seller names); "" when neither is linked now.
     """
-    link = links.get(seller)
+    link = linkTo(seller)
     if link is None and len(route) > 1:
-        link = links.get(route[1])
+        link = linkTo(route[1])
     if link is None or link.transport is None:
         return ""
     return groupOf(link)

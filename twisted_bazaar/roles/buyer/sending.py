@@ -70,7 +70,7 @@ class Sender:
         its way (L{INode.linkReady}: a punch to replace a relayed link):
         then once the node hands it over (the punched link is up, or the
         punch failed)."""
-        linked = offer.seller in self.node.links
+        linked = self.node.linkTo(offer.seller) is not None
         if linked and self.node.linkReady(offer.seller):
             self._send(self.direct(buy, offer))
         elif linked or (offer.host and offer.port):
@@ -81,7 +81,7 @@ class Sender:
     def sendAgain(self, buy, offer, onRefused):
         """Send a buy (or an ask) again: see above (and L{sendFirst} on a
         link a punch is about to replace)."""
-        linked = offer.seller in self.node.links
+        linked = self.node.linkTo(offer.seller) is not None
         if linked and self.node.linkReady(offer.seller):
             self._send(self.direct(buy, offer))
             return
@@ -116,7 +116,7 @@ class Sender:
     def provenLink(self, seller):
         """The link to seller, if it is up and seller proved its key on
         it (docs/protocol.md §6), else None."""
-        link = self.node.links.get(seller)
+        link = self.node.linkTo(seller)
         if link is None or link.closing or not self.node.isProven(link):
             return None
         return link

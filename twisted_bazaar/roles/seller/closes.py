@@ -183,7 +183,7 @@ class Closes:
         node = self.node
         relayed = len(message.path) > 2
         if relayed:
-            own = node.links.get(message.path[0])
+            own = node.linkTo(message.path[0])
             if own is not None and node.isProven(own):
                 link, relayed = own, False
         group = groupOf(link) if link is not None else ""

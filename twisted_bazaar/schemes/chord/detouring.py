@@ -134,7 +134,7 @@ class Detouring:
         link if there is none), or None if there is none within a hop's
         wait."""
         node = self.host.node
-        link = node.links.get(peer.id)
+        link = node.linkTo(peer.id)
         if link is not None:
             return defer.succeed(link)
         node.heard(peer.id, peer.host, peer.port, namedBy=self.host.naming.namerOf(peer))
@@ -144,7 +144,7 @@ class Detouring:
         def done(result):
             if timer.active():
                 timer.cancel()
-            return node.links.get(peer.id)
+            return node.linkTo(peer.id)
 
         return connecting.addBoth(done)
 

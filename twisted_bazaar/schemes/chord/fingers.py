@@ -100,7 +100,7 @@ class FingerRepair:
         check = self._checking = Question(nonce, checked, timer, finger.id)
 
         def ask(_=None):
-            link = node.links.get(finger.id)
+            link = node.linkTo(finger.id)
             if link is None:
                 self._checked(nonce, None)
             elif self._checking is check:
@@ -109,7 +109,7 @@ class FingerRepair:
         def failed(reason):
             self._checked(nonce, None)
 
-        if finger.id in node.links:
+        if node.linkTo(finger.id) is not None:
             ask()
         else:
             node.heard(finger.id, finger.host, finger.port,

@@ -131,14 +131,14 @@ class Holding:
     def _frameLimit(self, path):
         """The frame limit of the link an answer along path leaves on (the
         default one if it leaves on none: it is for this node)."""
-        return frameLimit(self.host.node.links.get(path[1]) if len(path) > 1 else None)
+        return frameLimit(self.host.node.linkTo(path[1]) if len(path) > 1 else None)
 
     def _origin(self, return_path):
         """The address group a request came from: that of the link it
         came over (L{OWN} for this node's own, "" for none linked)."""
         if not return_path:
             return OWN
-        link = self.host.node.links.get(return_path[-1])
+        link = self.host.node.linkTo(return_path[-1])
         return groupOf(link) if link is not None else ""
 
     def _take(self, record, lifetime, now, origin, what, seller=None, item=None):
@@ -200,9 +200,9 @@ class Holding:
         <twisted_bazaar.schemes.chord.upkeep.Upkeep._linked>}): else it
         would keep none, and the key one replica fewer."""
         if peers and len(self.host.records):
-            held, links = self._held(), self.host.node.links
+            held, node = self._held(), self.host.node
             for peer in peers if held else ():
-                if peer.id in links:
+                if node.linkTo(peer.id) is not None:
                     self.sendRecords(peer, held)
                 else:
                     self.host.ensureLink(peer)
@@ -213,7 +213,7 @@ class Holding:
         signed records of long names are large); with confirm, each asks
         for a chordTransferred.  Returns their nonces."""
         node = self.host.node
-        link = node.links.get(peer.id)
+        link = node.linkTo(peer.id)
         if link is None or not records:
             return []
         now = wallSeconds(node.clock)

@@ -43,20 +43,21 @@ class Leaving:
         once the handover is confirmed or timed out (None if there is
         nothing to wait for)."""
         host = self.host
-        node, ring, links = host.node, host.ring, host.node.links
+        node, ring = host.node, host.ring
         now = wallSeconds(node.clock)
         host.publisher.withdrawAll()
         host.router.quitting()
-        live = [peer for peer in ring.successors if peer.id in links]
+        live = [peer for peer in ring.successors if node.linkTo(peer.id) is not None]
         if not live:
             return None
         succ, pred = live[0], ring.predecessor
         held = [record for record in host.records.records(now) if record.seller != node.id]
         nonces = set(host.sendRecords(succ, held, confirm=True))
         quit = ChordQuit(pred, tuple(live))
-        links[succ.id].send(quit)
-        if pred is not None and pred.id in links and pred.id != succ.id:
-            links[pred.id].send(quit)
+        node.linkTo(succ.id).send(quit)
+        if pred is not None and pred.id != succ.id and (
+                to_pred := node.linkTo(pred.id)) is not None:
+            to_pred.send(quit)
         host.log.info("quitting the chord ring: {records} handed to node {succ}",
                       n=len(held), records=plural(len(held), "record"),
                       succ=shortId(succ.id))

@@ -168,8 +168,8 @@ class KeyRouter:
         request = build(lookup_id)
         if via is None:
             self.arrived(request, None)
-        elif via in node.links:
-            node.links[via].send(attr.evolve(request, return_path=(node.id,)))
+        elif (link := node.linkTo(via)) is not None:
+            link.send(attr.evolve(request, return_path=(node.id,)))
         return finished
 
     def reachable(self):
@@ -240,7 +240,7 @@ class KeyRouter:
         if sender is None:
             self.log.info(format, **fields)
             return
-        link = self.node.links.get(sender)
+        link = self.node.linkTo(sender)
         if link is None:
             self.node.overlay.peer_log.emit(self.log, LogLevel.info, NO_LINK_GROUP,
                                             format, **fields)
@@ -316,7 +316,7 @@ class KeyRouter:
                 return
             hops = (hop,)
         for hop in hops:
-            link = node.links.get(hop.id)
+            link = node.linkTo(hop.id)
             if link is not None:
                 link.send(attr.evolve(request, return_path=path + (node.id,)))
             else:
@@ -390,7 +390,7 @@ class KeyRouter:
             # Given up (see _dialTooLong), or this node is stopping.
             return None
         ring = self.ring
-        if hop.id not in self.node.links:
+        if self.node.linkTo(hop.id) is None:
             if (reason.check(Unreachable) and ring is not None
                     and hop not in ring.watched()):
                 # A finger nothing listens at: forget it; finger repair
@@ -404,7 +404,7 @@ class KeyRouter:
     def _resume(self, waiting, hop):
         """Send the requests that waited for hop on its link, or, if there
         is none after all, on to the next best hop."""
-        link = self.node.links.get(hop.id)
+        link = self.node.linkTo(hop.id)
         for request, key, path, avoid in waiting:
             if link is not None:
                 link.send(attr.evolve(request, return_path=path + (self.node.id,)))
@@ -427,7 +427,7 @@ class KeyRouter:
         here = not path or path[0] == node.id
         if here:
             back = (node.id,)
-        elif path[0] in node.links:
+        elif node.linkTo(path[0]) is not None:
             back = (node.id, path[0])
         else:
             back = (node.id,) + path[::-1]

@@ -261,7 +261,7 @@ class Upkeep:
     def ensureLink(self, peer):
         """Open a ring link to peer unless there is one (or one coming)."""
         node = self.host.node
-        if (self.host.stopped or peer.id == node.id or peer.id in node.links
+        if (self.host.stopped or peer.id == node.id or node.linkTo(peer.id) is not None
                 or peer.id in self._connecting or node.stopping):
             return
         node.heard(peer.id, peer.host, peer.port, namedBy=self.host.namerOf(peer))
@@ -274,11 +274,12 @@ class Upkeep:
         self._connecting.pop(peer.id, None)
         ring = self.host.ring
         if ring is not None and not self.host.stopped:
-            if self._awaiting.get(peer.id, 0) is None and peer.id in self.host.node.links:
+            link = self.host.node.linkTo(peer.id)
+            if self._awaiting.get(peer.id, 0) is None and link is not None:
                 # A neighbour linked for its ping: ping it now, not a round
                 # later.
                 nonce = own(self, "_awaiting")[peer.id] = self.host.newNonce()
-                self.host.node.links[peer.id].send(
+                link.send(
                     ChordPing(nonce, True if peer == ring.predecessor else None))
         if ring is not None and peer in ring.successors:
             # Records could not be copied to it before it was linked.
@@ -320,8 +321,8 @@ class Upkeep:
         longer its successors or predecessor (the peer reopens one if it
         needs it; finger links close themselves when idle)."""
         watched = {peer.id for peer in self.host.ring.watched()}
-        for peer, link in list(self.host.node.links.items()):
-            if link.purpose == CHORD and not link.inbound and peer not in watched:
+        for link in list(self.host.node.linkEnds()):
+            if link.purpose == CHORD and not link.inbound and link.peer_id not in watched:
                 link.disconnect("no longer a ring neighbour")
 
     def linkRemoved(self, peer_id):
@@ -349,7 +350,7 @@ class Upkeep:
         succ = self.host.ring.successor
         if succ is None:
             return
-        link = self.host.node.links.get(succ.id)
+        link = self.host.node.linkTo(succ.id)
         if link is None:
             self.ensureLink(succ)
             return
@@ -422,7 +423,7 @@ class Upkeep:
         its pong, the next round comes one base period later, to count a
         miss soon.
         """
-        ring, links, pace = self.host.ring, self.host.node.links, self.paces["ping"]
+        ring, node, pace = self.host.ring, self.host.node, self.paces["ping"]
         watched = ring.pinged()
         awaiting = self._awaiting = {peer.id: self._awaiting[peer.id] for peer in watched
                                      if peer.id in self._awaiting}
@@ -441,7 +442,7 @@ class Upkeep:
                     continue
             elif peer.id in heard:
                 continue
-            link = links.get(peer.id)
+            link = node.linkTo(peer.id)
             if link is None:
                 awaiting[peer.id] = None
                 self.ensureLink(peer)

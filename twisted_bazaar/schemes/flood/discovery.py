@@ -117,7 +117,7 @@ class FloodDiscovery(SlotService, NodeObserver):
         for shop in self.shops:
             if not shop.offerTo(item, buyer, via):
                 continue
-            if buyer in node.links:
+            if node.linkTo(buyer) is not None:
                 path = (node.id, buyer)
             else:
                 path = search.return_path[::-1]
@@ -132,7 +132,7 @@ class FloodDiscovery(SlotService, NodeObserver):
     # -- buying ------------------------------------------------------------------
 
     def canFind(self):
-        return any(overlayLinks(link) for link in self.node.links.values())
+        return any(overlayLinks(link) for link in self.node.linkEnds())
 
     def find(self, item, wait):
         node = self.node

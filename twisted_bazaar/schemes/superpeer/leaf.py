@@ -158,7 +158,7 @@ class LeafSide(NodeObserver):
         node.addObserver(self)
 
     def superpeers(self):
-        return [peer for peer, link in self.node.links.items() if link.purpose == LEAF]
+        return self.node.peersOf(LEAF)
 
     def _next(self):
         self._seq += 1
@@ -198,7 +198,7 @@ class LeafSide(NodeObserver):
         ownSet(self, "registered" if registered else "quiet").add(peer_id)
 
     def linkAdded(self, peer_id):
-        link = self.node.links.get(peer_id)
+        link = self.node.linkTo(peer_id)
         if link is None or link.purpose != LEAF:
             return
         if self.inventory():
@@ -243,7 +243,7 @@ class LeafSide(NodeObserver):
 
     def _unacknowledged(self, peer):
         awaited = self._awaited.pop(peer)
-        link = self.node.links.get(peer)
+        link = self.node.linkTo(peer)
         if link is not None and link.purpose == LEAF:
             self.log.info("super-peer {peer} did not acknowledge {seq}; registering "
                           "again", peer=shortId(peer), seq=awaited.seq)
@@ -270,7 +270,7 @@ class LeafSide(NodeObserver):
         self._tell(changes)
         if self.told and self.quiet:
             for peer in sorted(self.quiet):
-                self._register(self.node.links[peer])
+                self._register(self.node.linkTo(peer))
         self._renewLater()
 
     def _tell(self, changes):
@@ -279,12 +279,12 @@ class LeafSide(NodeObserver):
         with its record."""
         superpeers = [peer for peer in self.superpeers() if peer not in self.quiet]
         if changes and superpeers:
-            limit = min(frameLimit(self.node.links[peer]) for peer in superpeers)
+            limit = min(frameLimit(self.node.linkTo(peer)) for peer in superpeers)
             for items, records in parts(changes, self.records(changes), limit,
                                         LeafUpdate(wire.ID_LIMIT - 1, {}, {})):
                 update = LeafUpdate(self._next(), items, records)
                 for peer in superpeers:
-                    self.node.links[peer].send(update)
+                    self.node.linkTo(peer).send(update)
                     self._await(peer, update.seq)
 
     def start(self):
@@ -305,7 +305,7 @@ class LeafSide(NodeObserver):
         """The node is reached another way: it registers again with each
         super-peer, naming the relay (or none), each record too."""
         for peer in sorted(self.registered | set(self._registering)):
-            link = self.node.links.get(peer)
+            link = self.node.linkTo(peer)
             if link is not None:
                 self._register(link)
 
@@ -380,7 +380,7 @@ class LeafSide(NodeObserver):
             self._answer(query_id, ())
             return
         find.superpeer = self.standing().choose(choices, self.node.rng)
-        self.node.links[find.superpeer].send(LeafQuery(query_id, find.item))
+        self.node.linkTo(find.superpeer).send(LeafQuery(query_id, find.item))
 
     def standing(self):
         """This leaf's L{Standing} of its super-peers."""
@@ -388,7 +388,7 @@ class LeafSide(NodeObserver):
             node = self.node
             self._standing = Standing(
                 node.unreachable,
-                lambda peer: peer in node.links and node.links[peer].purpose == LEAF)
+                lambda peer: (link := node.linkTo(peer)) is not None and link.purpose == LEAF)
         return self._standing
 
     def soldNothing(self, seller_id):

@@ -95,10 +95,10 @@ class QueryFlood:
         sellers = self.lookup(query.item, MAX_HITS)
         if sellers:
             origin = query.return_path[0]
-            link = self.node.links.get(origin)
+            link = self.node.linkTo(origin)
             path = ((self.node.id, origin) if link is not None and superLinks(link)
                     else query.return_path[::-1])
-            limit = frameLimit(self.node.links.get(path[1]))
+            limit = frameLimit(self.node.linkTo(path[1]))
             self.node.route(fittedSellers(SpHit(query.id, query.item, path,
                                                 tuple(sellers)), limit))
 

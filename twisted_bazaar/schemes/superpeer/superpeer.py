@@ -181,7 +181,7 @@ class SuperPeerSide(NodeObserver):
         holding fewer: it is told, and its link goes."""
         self._stopChecking(leaf)
         self._checked.pop(leaf, None)
-        link = self.node.links.get(leaf)
+        link = self.node.linkTo(leaf)
         if link is not None:
             self._refuse(link, Refused("full", "your entries were dropped to make "
                                        "room for a leaf of an address group holding "

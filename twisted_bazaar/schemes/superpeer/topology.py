@@ -106,8 +106,7 @@ class SuperPeerLinks(SlotService, NodeObserver):
 
     def peers(self):
         """Peers linked for this purpose."""
-        return [peer for peer, link in self.node.links.items()
-                if link.purpose == self.purpose]
+        return self.node.peersOf(self.purpose)
 
     # -- node events -------------------------------------------------------------
 
@@ -147,7 +146,7 @@ class SuperPeerLinks(SlotService, NodeObserver):
         @return: False, keeping the link, for a super-peer the operator
             named (``--superpeer-neighbour``); else True.
         """
-        link = self.node.links.get(peer_id)
+        link = self.node.linkTo(peer_id)
         if link is None or link.purpose != self.purpose:
             return False
         if peer_id in self._named_ids.values():

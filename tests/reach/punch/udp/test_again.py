@@ -4,6 +4,8 @@ budget refused, asked again when the budget has room and its relayed
 link still stands, on a fake clock.
 """
 
+from types import SimpleNamespace
+
 from twisted.internet.task import Clock
 from twisted.trial.unittest import SynchronousTestCase
 from zope.interface import implementer
@@ -54,7 +56,8 @@ class PunchRetriesTests(SynchronousTestCase):
         self.links = {7: _Link(), 8: _Link()}
         self.runs = {}
         self.wanted = WantedPunches(self.clock, self.asked.append)
-        self.retries = PunchRetries(self.clock, self.budget, self.links, self.runs,
+        self.retries = PunchRetries(self.clock, self.budget,
+                                    SimpleNamespace(linkTo=self.links.get), self.runs,
                                     self.wanted, self.asked.append)
         self.budget.admit(HOST, 1000)
 

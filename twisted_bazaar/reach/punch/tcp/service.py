@@ -124,7 +124,6 @@ class Punching(Service, NodeObserver):
         self.enabled = enabled
         self.labels = labels
         self._overlay = overlay
-        self._links = overlay.established()
         self._whereabouts = whereabouts
         self._events = events
         self._sources = sources
@@ -192,7 +191,7 @@ class Punching(Service, NodeObserver):
         this node's reservation); a dialler waiting on a link that none
         will replace goes on."""
         for peer_id, link in list(self._shared.items()):
-            if self._links.get(peer_id) is link:
+            if self._overlay.linkTo(peer_id) is link:
                 self._start(peer_id, link)
             if not self.waitsFor(peer_id):
                 self._settled(peer_id)
@@ -246,7 +245,7 @@ class Punching(Service, NodeObserver):
         the link sent: a retry replaces it)."""
         peer_id = link.peer_id
         if (self.enabled and self.puncher.mapping.punchable and relayedFrom(link)
-                and self._links.get(peer_id) is link
+                and self._overlay.linkTo(peer_id) is link
                 and not self.seen.named(peer_id)):
             # Asked again if the tracker named none: a peer at home is
             # named once its reservation is held, which it waits for
@@ -273,7 +272,7 @@ class Punching(Service, NodeObserver):
     def _told(self, peer_id):
         """The tracker said where peer_id is: the punchConnect held for
         it is answered, and this node's punch started."""
-        link = self._links.get(peer_id)
+        link = self._overlay.linkTo(peer_id)
         held = self._held.pop(peer_id, None)
         if held is not None and held[0] is link:
             self.puncher.connectReceived(link, held[1])
@@ -293,7 +292,7 @@ class Punching(Service, NodeObserver):
         link's dialler, through the dialer, or the node): a relayed one
         whose relay said where the peer is, seen the first time, is
         punched."""
-        link = self._links.get(peer_id)
+        link = self._overlay.linkTo(peer_id)
         if link is not None and relayedFrom(link) and self._shared.get(peer_id) is not link:
             self._shared[peer_id] = link
             if self.enabled and (self.puncher.mapping.punchable
@@ -308,7 +307,7 @@ class Punching(Service, NodeObserver):
         that punch is under way (the punched link replaced the relayed
         one: it goes on)."""
         old = self._shared.get(peer_id)
-        if old is not None and self._links.get(peer_id) is not old:
+        if old is not None and self._overlay.linkTo(peer_id) is not old:
             del self._shared[peer_id]
             self._held.pop(peer_id, None)
             self.puncher.linkLost(old)
@@ -401,7 +400,7 @@ class Punching(Service, NodeObserver):
             (no direct link to the peer with that key, or this node cannot
             punch), said nowhere: the caller goes through the relay.
         """
-        link = self._links.get(peer_id)
+        link = self._overlay.linkTo(peer_id)
         if (link is None or isRelayed(link) or link.key != key
                 or not self.puncher.mapping.punchable):
             return None
@@ -413,7 +412,7 @@ class Punching(Service, NodeObserver):
         """Whether the link to peer_id is a relayed one that a punch under
         way (this node's or the peer's) may replace, or that waits for the
         tracker's check to start this node's."""
-        link = self._links.get(peer_id)
+        link = self._overlay.linkTo(peer_id)
         if link is None or not relayedFrom(link):
             return False
         if link.inbound:
@@ -426,7 +425,7 @@ class Punching(Service, NodeObserver):
         """Whether a punch with peer_id's relayed link is under way: this
         node's (it has an address to dial and asked the peer), or the
         peer's it answers; not one that waits for the tracker."""
-        link = self._links.get(peer_id)
+        link = self._overlay.linkTo(peer_id)
         if link is None or not relayedFrom(link):
             return False
         if link.inbound:

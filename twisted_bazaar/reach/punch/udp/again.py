@@ -42,11 +42,12 @@ class PunchRetries:
     docstring.
     """
 
-    def __init__(self, clock, budget, links, runs, wanted, ask):
+    def __init__(self, clock, budget, overlay, runs, wanted, ask):
         """
         @param budget: the node's
             L{ProbeBudget <twisted_bazaar.reach.punch.budgets.probes.ProbeBudget>}.
-        @param links: the node's links, by peer id (read only).
+        @param overlay: the node's link table, asked its link to a peer
+            (L{twisted_bazaar.net.overlay.Overlay.linkTo}).
         @param runs: peer id -> the punch with it under way or met (read
             only; a met one has a C{path}).
         @param wanted: the node's
@@ -56,7 +57,7 @@ class PunchRetries:
         """
         self.clock = clock
         self.budget = budget
-        self.links = links
+        self.overlay = overlay
         self.runs = runs
         self.wanted = wanted
         self.ask = ask
@@ -78,7 +79,7 @@ class PunchRetries:
             no window could hold the plan).
         """
         tries = self._tries.get(peer_id, 0) + 1
-        link = self.links.get(peer_id)
+        link = self.overlay.linkTo(peer_id)
         wait = self.budget.wait(plan.host, plan.sends, None if link is None else link.key)
         if wait is None or tries > RETRIES:
             self.cancel(peer_id)
@@ -104,7 +105,7 @@ class PunchRetries:
     def mayPunch(self, peer_id):
         """Whether a punch with peer_id may still come: its link is relayed
         and no path met."""
-        link = self.links.get(peer_id)
+        link = self.overlay.linkTo(peer_id)
         run = self.runs.get(peer_id)
         return (link is not None and isRelayed(link)
                 and (run is None or run.path is None))
@@ -112,7 +113,7 @@ class PunchRetries:
     def mayAskAgain(self, peer_id):
         """Whether a punch with peer_id is to be wanted again now: its
         relayed link stands, and no punch with it runs or is wanted."""
-        link = self.links.get(peer_id)
+        link = self.overlay.linkTo(peer_id)
         return (link is not None and isRelayed(link) and peer_id not in self.runs
                 and peer_id not in self.wanted)
 
@@ -121,7 +122,7 @@ class PunchRetries:
         this side, whichever opened the link), if it still may."""
         del self._timers[peer_id]
         if self.mayAskAgain(peer_id):
-            self.wanted.want(peer_id, self.links[peer_id])
+            self.wanted.want(peer_id, self.overlay.linkTo(peer_id))
             self.ask(peer_id)
 
     def met(self, peer_id):

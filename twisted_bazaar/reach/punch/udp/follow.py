@@ -23,9 +23,10 @@ class FollowUps:
     """The punches a node wants, and what waits for them: see the
     module's docstring."""
 
-    def __init__(self, links, whereabouts, table, wanted, retries, sources, ask, log):
+    def __init__(self, overlay, whereabouts, table, wanted, retries, sources, ask, log):
         """
-        @param links: the node's links, by peer id (read only).
+        @param overlay: the node's link table, asked its link to a peer
+            (L{twisted_bazaar.net.overlay.Overlay.linkTo}).
         @param whereabouts: the node's word on where its peers are: is a
             peer reached with no punch (L{directPath
             <twisted_bazaar.reach.whereabouts.Whereabouts.directPath>})?
@@ -43,7 +44,7 @@ class FollowUps:
             <twisted_bazaar.reach.punch.udp.tracker.TrackerAsks.ask>}).
         @param log: the logger of the node's punching.
         """
-        self._links = links
+        self._overlay = overlay
         self._whereabouts = whereabouts
         self._table = table
         self._wanted = wanted
@@ -66,7 +67,7 @@ class FollowUps:
         peer it can dial).  One that fails while an early punch runs or
         is asked leaves that punch a follow-up (L{followUp})."""
         if (why is None or link.inbound or not isRelayed(link)
-                or self._links.get(link.peer_id) is not link):
+                or self._overlay.linkTo(link.peer_id) is not link):
             return
         direct = self._whereabouts.directPath(link.peer_id)
         if direct is not None:
@@ -105,7 +106,7 @@ class FollowUps:
         if peer_id not in self._followed:
             return
         self._followed.discard(peer_id)
-        link = self._links.get(peer_id)
+        link = self._overlay.linkTo(peer_id)
         if (link is not None and isRelayed(link) and not link.inbound
                 and not self._retries.waiting(peer_id)):
             self._want(peer_id, link)
@@ -161,7 +162,7 @@ class FollowUps:
     def waitsFor(self, peer_id):
         """Whether a link to peer_id is a relayed one a UDP punch under
         way, or to follow, may replace."""
-        link = self._links.get(peer_id)
+        link = self._overlay.linkTo(peer_id)
         if link is None or not isRelayed(link):
             return False
         run = self._table.get(peer_id)
@@ -184,7 +185,7 @@ class FollowUps:
         run = self._table.get(peer_id)
         if run is not None:
             if run.path is not None:
-                link = self._links.get(peer_id)
+                link = self._overlay.linkTo(peer_id)
                 return (self._table.linking(peer_id) and link is not None
                         and isRelayed(link))
             # A patient punch meets 32 s in at the soonest: the relay

@@ -42,7 +42,7 @@ class Runs:
     """The runs of a node's punches over UDP: see the module's docstring."""
 
     def __init__(self, clock, table, sockets, opened, budget, limits, retries, keptFresh,
-                 book, links, sources, overlay, followUps, log, sounder=Sounding,
+                 book, sources, overlay, followUps, log, sounder=Sounding,
                  tell=None):
         """
         @param table: the runs (L{RunTable
@@ -60,13 +60,12 @@ class Runs:
         @param keptFresh: the mapping kept fresh for a peer's ask again
             (L{KeptFresh <twisted_bazaar.reach.punch.udp.fresh.KeptFresh>}).
         @param book: the node's book of paths, where a met path is written.
-        @param links: the node's links, by peer id (read only).
         @param sources: the node's dialer's sources of paths
             (L{twisted_bazaar.reach.sources.Sources}): told the path met,
             which the dialer dials the QUIC link over, and that a punch
             changed.
-        @param overlay: the node's link table, whose punched link that
-            dial makes.
+        @param overlay: the node's link table: its link to a peer, and
+            the punched link that dial makes.
         @param followUps: told a run met or ended, and what waited for it
             is given up or followed up (L{FollowUps
             <twisted_bazaar.reach.punch.udp.follow.FollowUps>}).
@@ -86,7 +85,6 @@ class Runs:
         self._retries = retries
         self._keptFresh = keptFresh
         self._book = book
-        self._links = links
         self._sources = sources
         self._overlay = overlay
         self._followUps = followUps
@@ -200,7 +198,7 @@ class Runs:
         run.closeExtra(self._sockets, self._opened, kept)
         run.path = Path(UDP, met.host, met.port, word=SEEN, via=kept, lost=self._pathLost)
         self._book.add(run.peer_id, run.path)
-        shared = self._links.get(run.peer_id)
+        shared = self._overlay.linkTo(run.peer_id)
         # The side that opened the relayed link standing now dials: where
         # the two had linked each other at once, both kept the link of the
         # lower id's opener, maybe not the one the punch was asked on
@@ -240,7 +238,7 @@ class Runs:
                       "({why}): dropped", peer=shortId(peer_id), host=path.host,
                       port=path.port, why=why)
         self.end(run)
-        _dropOver(self._links.get(peer_id), path)
+        _dropOver(self._overlay.linkTo(peer_id), path)
 
     def _linkFailed(self, failure, run):
         if self._table.get(run.peer_id) is run:
@@ -251,7 +249,7 @@ class Runs:
     def _punchFailed(self, failure, run):
         why = run.why or failure.getErrorMessage()
         plan = run.punch.plan
-        linked = self._links.get(run.peer_id) is not None
+        linked = self._overlay.linkTo(run.peer_id) is not None
         if not run.why and failure.check(udppunch.BudgetRefused, udppunch.LimitsRefused):
             # The other side's probes met silence: both sides' next punch
             # is patient, and the other side may ask it first (the tracker
@@ -304,7 +302,7 @@ class Runs:
         self._sources.changed(run.peer_id)
 
     def _lingered(self, run):
-        if self._links.get(run.peer_id) is None:
+        if self._overlay.linkTo(run.peer_id) is None:
             if run.path is None:
                 run.link.peerLine(LogLevel.info, NONE, self.log, why=(
                     f"its link closed, and no other came within {UNLINKED:g} s: the "

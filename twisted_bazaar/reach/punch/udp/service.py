@@ -125,10 +125,10 @@ class UdpPunching(Service, NodeObserver):
         @param sounder: makes a punch's sounding (L{Sounding}; a fake's in
             tests).
         """
-        links, log = overlay.established(), self.log
+        log = self.log
         self._clock = clock
         self._rng = rng
-        self._links = links
+        self._overlay = overlay
         self._whereabouts = whereabouts
         self._udpPort = udpPort
         self.budget = ProbeBudget(clock)
@@ -139,14 +139,14 @@ class UdpPunching(Service, NodeObserver):
         wanted = WantedPunches(clock, self.ask)
         #: The punches refused by this side's bounds, or missed, asked
         #: again when they may.
-        self.retries = PunchRetries(clock, self.budget, links, self.table, wanted,
+        self.retries = PunchRetries(clock, self.budget, overlay, self.table, wanted,
                                     self.ask)
-        self.followUps = FollowUps(links, self._whereabouts, self.table, wanted,
+        self.followUps = FollowUps(overlay, self._whereabouts, self.table, wanted,
                                    self.retries, sources, self.ask, log)
         self.check = MappingCheck(clock, self._unchecked, self.freshen)
         self.earlyGoes = EarlyGoes(clock, self.take)
         self.tracker = TrackerAsks(whereabouts.tracker(), self.check, self.earlyGoes,
-                                   sockets, self.table, wanted, links, self.followUps,
+                                   sockets, self.table, wanted, overlay, self.followUps,
                                    sources, self.take, log,
                                    lambda *near: self.punches.told(*near))
         #: The peers whose punch got nothing back: this node's mapping is
@@ -154,7 +154,7 @@ class UdpPunching(Service, NodeObserver):
         self.keptFresh = KeptFresh(clock, self.freshen, self.retries.mayPunch)
         self.punches = Runs(clock, self.table, sockets, self.opened, self.budget, limits,
                             self.retries, self.keptFresh, self._whereabouts.book,
-                            links, sources, overlay, self.followUps, log, sounder,
+                            sources, overlay, self.followUps, log, sounder,
                             self.tracker.tellNear)
         #: Whether the tracker's address check told this node what its
         #: router does (until then its TCP punches wait: L{linkAdded}).
@@ -205,7 +205,7 @@ class UdpPunching(Service, NodeObserver):
     def take(self, go):
         """Run this side of the punch go starts, or say why not."""
         peer_id = go.id
-        shared = self._links.get(peer_id)
+        shared = self._overlay.linkTo(peer_id)
         why = (_RUNS if peer_id in self.table
                else _NO_LINK if shared is None or not isRelayed(shared) else None)
         if why is not None:
@@ -273,7 +273,7 @@ class UdpPunching(Service, NodeObserver):
         before it (L{EarlyGoes
         <twisted_bazaar.reach.punch.udp.earlygo.EarlyGoes>}) is taken now.
         A punched path lingering for a link has one."""
-        link = self._links.get(peer_id)
+        link = self._overlay.linkTo(peer_id)
         self.punches.linkCame(peer_id)
         go = self.earlyGoes.take(peer_id)
         relayed = link is not None and isRelayed(link)
@@ -292,7 +292,7 @@ class UdpPunching(Service, NodeObserver):
 
     def linkReplaced(self, peer_id):
         """The QUIC link took the relayed one's place: whoever waited goes on."""
-        link = self._links.get(peer_id)
+        link = self._overlay.linkTo(peer_id)
         if link is not None and not isRelayed(link):
             self.followUps.giveUp(peer_id, None)
 

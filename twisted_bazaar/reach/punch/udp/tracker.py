@@ -37,7 +37,7 @@ class TrackerAsks:
         (L{TrackerRequests}).
     """
 
-    def __init__(self, membership, check, earlyGoes, sockets, table, wanted, links,
+    def __init__(self, membership, check, earlyGoes, sockets, table, wanted, overlay,
                  followUps, sources, take, log, near=None):
         """
         @param membership: the node's tracker session: it sends, and takes
@@ -55,7 +55,8 @@ class TrackerAsks:
             <twisted_bazaar.reach.punch.udp.run.RunTable>}, read only).
         @param wanted: the punches wanted of the tracker (L{WantedPunches
             <twisted_bazaar.reach.punch.udp.wanted.WantedPunches>}).
-        @param links: the node's links, by peer id (read only).
+        @param overlay: the node's link table, asked its link to a peer
+            (L{twisted_bazaar.net.overlay.Overlay.linkTo}).
         @param followUps: what waits for the punches wanted, given up
             when the tracker cannot start them (L{FollowUps
             <twisted_bazaar.reach.punch.udp.follow.FollowUps>}).
@@ -74,7 +75,7 @@ class TrackerAsks:
         self._sockets = sockets
         self._table = table
         self._wanted = wanted
-        self._links = links
+        self._overlay = overlay
         self._followUps = followUps
         self._sources = sources
         self._take = take
@@ -149,7 +150,7 @@ class TrackerAsks:
         link = self._wanted.links.get(peer_id)
         if link is None or peer_id in self._table or self._wanted.waitsToAsk(peer_id):
             return
-        if self._links.get(peer_id) is not link:
+        if self._overlay.linkTo(peer_id) is not link:
             self._followUps.giveUp(peer_id, "its relayed link is gone")
             return
         fresh = self.freshen()
@@ -173,7 +174,7 @@ class TrackerAsks:
         it yet, once its relayed link comes (L{EarlyGoes
         <twisted_bazaar.reach.punch.udp.earlygo.EarlyGoes>})."""
         self.requests.answered(go.id)
-        if (go.id not in self._table and self._links.get(go.id) is None
+        if (go.id not in self._table and self._overlay.linkTo(go.id) is None
                 and self._earlyGoes.keep(go)):
             self.log.debug("the tracker's go {nonce} for a UDP punch with node {peer} "
                            "came before its link: kept for it", nonce=go.nonce,
