@@ -15,8 +15,6 @@ from twisted_bazaar.core.market import Offer
 from twisted_bazaar.core.records import MAX_MS, Record, signRecord
 from twisted_bazaar.identity.keys import Identity
 
-from tests.helpers import clockStartMs
-
 #: A SHA-256, for records of files.
 SHA = "ab" * 32
 
@@ -60,7 +58,10 @@ def signed(who, item="apple", host="h", port=9001, issued=None, lifetime=600.0,
     ``lifetime`` seconds (0: a withdrawal); ``file``: (size, sha256,
     transfer) of a shared file."""
     who = identity(who) if isinstance(who, int) else who
-    issued = clockStartMs() if issued is None else issued
+    if issued is None:
+        from tests.helpers import clockStartMs  # tests.helpers imports this module
+
+        issued = clockStartMs()
     described = dict(zip(("size", "sha256", "transfer"), file)) if file else None
     return signRecord(who, item, host, port, issued, issued + round(lifetime * 1000),
                       described)
