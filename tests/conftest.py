@@ -166,10 +166,34 @@ def unbufferedLog(beginner=None, publisher=None):
         publisher.removeObserver(temporary)
 
 
+def pytest_addoption(parser):
+    parser.addoption(
+        "--clock-start", type=float, default=None, metavar="SECONDS",
+        help="start every task.Clock at SECONDS, not 0: a daemon's clocks never"
+             " read 0 (its wall clock an epoch, 1.8e9; its monotonic one a"
+             " machine's uptime, 1.728e7 after 200 days)")
+
+
+def clockStart(seconds, clock=None):
+    """
+    Start every C{task.Clock} made from now on at C{seconds} (its class's
+    C{rightNow}, which a clock keeps until it is advanced).  A test that
+    holds only at 0 (a fixture signed at 0 ms, an absolute time in an
+    assert) hides what a daemon, whose clocks never read 0, does:
+    C{--clock-start} runs the suite so.
+    """
+    from twisted.internet import task
+
+    (clock or task.Clock).rightNow = float(seconds)
+
+
 def pytest_configure(config):
     # Before xdist starts its workers, which inherit it with the daemons.
     bytecodeCache(os.environ)
     unbufferedLog()
+    start = config.getoption("clock_start", None)
+    if start is not None:
+        clockStart(start)
 
 
 def pytest_xdist_make_scheduler(config, log):

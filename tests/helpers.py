@@ -213,6 +213,14 @@ class Recorder(NodeObserver):
         self.events.append(("nodeStopping",))
 
 
+def clockStartMs():
+    """Where a fresh C{task.Clock} starts, in ms: 0, unless the suite runs
+    with C{--clock-start} (tests/conftest.py), which a fixture's signed
+    times (a buy's expiry, a record's issue) count from to hold there
+    too."""
+    return int(task.Clock().seconds() * 1000)
+
+
 def makeNode(node_id=1, seed=0, identity=None, connector=None, transports=None,
              clock=None, **config):
     """

@@ -51,12 +51,17 @@ def identityOf(node_id):
                           "give the test's peer a key from there") from None
 
 
-def signed(who, item="apple", host="h", port=9001, issued=0, lifetime=600.0,
+def signed(who, item="apple", host="h", port=9001, issued=None, lifetime=600.0,
            file=None):
     """``who``'s (an Identity, or a seed) record of item, issued at
-    ``issued`` ms, for ``lifetime`` seconds (0: a withdrawal); ``file``:
-    (size, sha256, transfer) of a shared file."""
+    ``issued`` ms (where the tests' clocks start if not given), for
+    ``lifetime`` seconds (0: a withdrawal); ``file``: (size, sha256,
+    transfer) of a shared file."""
     who = identity(who) if isinstance(who, int) else who
+    if issued is None:
+        from tests.helpers import clockStartMs  # tests.helpers imports this module
+
+        issued = clockStartMs()
     described = dict(zip(("size", "sha256", "transfer"), file)) if file else None
     return signRecord(who, item, host, port, issued, issued + round(lifetime * 1000),
                       described)

@@ -2,8 +2,9 @@
 Tests of tests/conftest.py's order of the suite (L{interleaved}): the
 end-to-end modules spread among the others, each module whole, none lost;
 of its units of work (L{groupOf}): a group's files one unit; and of the
-bytecode its processes keep apart (L{bytecodeCache}); and of the global
-log that keeps no test's objects alive (L{unbufferedLog}).
+bytecode its processes keep apart (L{bytecodeCache}); of the global
+log that keeps no test's objects alive (L{unbufferedLog}); and of the
+clocks' start (L{clockStart}).
 """
 
 import gc
@@ -17,7 +18,8 @@ from types import SimpleNamespace
 from twisted.logger import LogBeginner, LogPublisher, globalLogPublisher
 from twisted.trial.unittest import SynchronousTestCase
 
-from tests.conftest import GROUPS, GroupScheduling, bytecodeCache, groupOf, interleaved, unbufferedLog
+from tests.conftest import (GROUPS, GroupScheduling, bytecodeCache, clockStart, groupOf,
+                            interleaved, unbufferedLog)
 
 #: The suite's folder, and a function of a module's own that keeps what
 #: it computed for the rest of the process.
@@ -128,3 +130,19 @@ class UnbufferedLogTests(SynchronousTestCase):
     def test_suiteKeepsNoEvent(self):
         """The suite's own global log lets a test's objects go."""
         self.assertFalse(sourceOutlives(globalLogPublisher))
+
+
+class ClockStartTests(SynchronousTestCase):
+    def test_everyClockStartsThere(self):
+        """C{--clock-start}'s clocks read its seconds until advanced, each
+        its own; its class is left as found."""
+        from twisted.internet import task
+
+        class Clock(task.Clock):
+            pass
+
+        clockStart(1.8e9, Clock)
+        first, second = Clock(), Clock()
+        first.advance(5)
+        self.assertEqual((first.seconds(), second.seconds()), (1.8e9 + 5, 1.8e9))
+        self.assertEqual(task.Clock.rightNow, task.Clock().seconds())

@@ -19,10 +19,15 @@ class DeadlinesTests(SynchronousTestCase):
         self.clock = task.Clock()
         self.deadlines = Deadlines(self.clock)
         self.ran = []
+        self.start = self.clock.seconds()
+
+    def now(self):
+        """The seconds since the test began (its clock need not start at 0)."""
+        return self.clock.seconds() - self.start
 
     def later(self, delay, name):
         return self.deadlines.callLater(delay, lambda: self.ran.append(
-            (name, self.clock.seconds())))
+            (name, self.now())))
 
     def test_oneCallForMany(self):
         """However many deadlines wait, the clock holds one call, and each
@@ -41,7 +46,7 @@ class DeadlinesTests(SynchronousTestCase):
         timers: a peer's ping waiting there is heard before a deadline of
         silence judges it."""
         self.later(10, "silence")
-        self.clock.callLater(20, lambda: self.ran.append(("read", self.clock.seconds())))
+        self.clock.callLater(20, lambda: self.ran.append(("read", self.now())))
         self.clock.advance(10 + ASLEEP + 10)
         self.assertEqual(self.ran, [("read", 25.0), ("silence", 25.0)])
         self.assertEqual(self.clock.getDelayedCalls(), [])
@@ -50,7 +55,7 @@ class DeadlinesTests(SynchronousTestCase):
         """A call less than ASLEEP late (a busy reactor) runs its deadlines
         at once."""
         self.later(10, "silence")
-        self.clock.callLater(12, lambda: self.ran.append(("read", self.clock.seconds())))
+        self.clock.callLater(12, lambda: self.ran.append(("read", self.now())))
         self.clock.advance(10 + ASLEEP - 1)
         self.assertEqual(self.ran, [("silence", 14.0), ("read", 14.0)])
 
@@ -146,7 +151,7 @@ class RunEntryTests(SynchronousTestCase):
         """A resident runs only at the time it is due, once; one let go
         of does not run."""
         ran = []
-        resident = Resident("r", ran, task.Clock())
+        resident = Resident("r", ran, lambda: 0)
         wokenAt(resident, 2.0)
         runEntry(resident, 1.0)
         runEntry(resident, 2.0)
@@ -166,12 +171,12 @@ class RunEntryTests(SynchronousTestCase):
 class Resident:
     """What a link is to its deadlines: it waits itself, as a resident."""
 
-    def __init__(self, name, ran, clock):
-        self.name, self.ran, self.clock = name, ran, clock
+    def __init__(self, name, ran, now):
+        self.name, self.ran, self.now = name, ran, now
         self._due = None
 
     def _expire(self):
-        self.ran.append((self.name, self.clock.seconds()))
+        self.ran.append((self.name, self.now()))
 
 
 class ResidentTests(SynchronousTestCase):
@@ -182,16 +187,21 @@ class ResidentTests(SynchronousTestCase):
         self.clock = task.Clock()
         self.deadlines = Deadlines(self.clock)
         self.ran = []
+        self.start = self.clock.seconds()
+
+    def now(self):
+        """The seconds since the test began (its clock need not start at 0)."""
+        return self.clock.seconds() - self.start
 
     def resident(self, name):
-        return Resident(name, self.ran, self.clock)
+        return Resident(name, self.ran, self.now)
 
     def test_inOrderWithDeadlines(self):
         first, second = self.resident("r1"), self.resident("r2")
         self.deadlines.wake(first, 2)
-        self.deadlines.callLater(2, lambda: self.ran.append(("d", self.clock.seconds())))
+        self.deadlines.callLater(2, lambda: self.ran.append(("d", self.now())))
         self.deadlines.wake(second, 1)
-        self.assertEqual((first._due, second._due), (2, 1))
+        self.assertEqual((first._due, second._due), (self.start + 2, self.start + 1))
         self.assertEqual(len(self.clock.getDelayedCalls()), 1)
         self.clock.pump([1, 1])
         self.assertEqual(self.ran, [("r2", 1), ("r1", 2), ("d", 2)])
@@ -239,7 +249,7 @@ class ResidentTests(SynchronousTestCase):
         self.deadlines.unwake(gone)
         self.deadlines._arm()
         [call] = self.clock.getDelayedCalls()
-        self.assertEqual(call.getTime(), 5)
+        self.assertEqual(call.getTime(), self.start + 5)
 
     def test_compacted(self):
         """Many let go of: the buckets are rebuilt without them, and the

@@ -193,7 +193,8 @@ class HeardTests(SynchronousTestCase):
         claim = Path(DIRECT, "203.0.113.7", 9001, word=CLAIMED)
         self.assertEqual(book.paths(PEER), (claim,))
         self.assertEqual(book.linkAddress(PEER), (claim, "198.51.0.0/16"))
-        self.assertEqual(book.linkAddress(PEER)[0].expires, HEARD_FOR)
+        self.assertEqual(book.linkAddress(PEER)[0].expires,
+                         book.where.clock.seconds() + HEARD_FOR)
         self.assertEqual(book._claims, {PEER: "198.51.0.0/16"})
         book.where.clock.advance(HEARD_FOR)
         self.assertEqual((book.paths(PEER), book.linkAddress(PEER)), ((), None))
@@ -206,7 +207,8 @@ class HeardTests(SynchronousTestCase):
         book.trackerNamed(wire.NodeReply(PEER, "203.0.113.8", 9001))
         seen = Path(DIRECT, "203.0.113.8", 9001, word=SEEN)
         self.assertEqual(book.linkAddress(PEER), (seen, None))
-        self.assertEqual(book.linkAddress(PEER)[0].expires, NAMED_FOR)
+        self.assertEqual(book.linkAddress(PEER)[0].expires,
+                         book.where.clock.seconds() + NAMED_FOR)
         book.heard(PEER, "203.0.113.9", 9001)
         self.assertEqual(book.linkAddress(PEER),
                          (Path(DIRECT, "203.0.113.9", 9001, word=CLAIMED), None))

@@ -33,6 +33,7 @@ from tests.helpers import (
     NODE_HOST,
     NODE_PORT,
     FakeConnector,
+    clockStartMs,
     feed,
     linkPeer,
     makeNode,
@@ -40,10 +41,12 @@ from tests.helpers import (
 )
 
 LEASE = 10.0
-#: When the test buys expire, in ms on the tests' clocks (which start at 0).
-EXPIRES = 300_000
-#: The latest expiry a close made at 0 covers: every buy sellable then.
-COVERED = int(seller_module.MAX_EXPIRY_AHEAD * 1000)
+#: Where the tests' clocks start, in ms; the test buys' lifetime from there.
+START, LIFETIME = clockStartMs(), 300_000
+#: When the test buys expire, in ms on the tests' clocks.
+EXPIRES = START + LIFETIME
+#: The latest expiry a close made at the start covers: every buy sellable then.
+COVERED = START + int(seller_module.MAX_EXPIRY_AHEAD * 1000)
 
 
 def offer(search_id, path):
@@ -162,7 +165,7 @@ class SellerTests(SynchronousTestCase):
         self.clock.advance(3)
         self.assertEqual(self.buy(50), [trade.BuyOK(50, "apple", (1, 2, 9))])
         self.assertEqual((seller.stock["apple"], seller.free("apple")), (1, 1))
-        self.assertEqual(seller.ledger, {(None, 50): Sale(50, "apple", 9, 3.0)})
+        self.assertEqual(seller.ledger, {(None, 50): Sale(50, "apple", 9, START / 1000 + 3.0)})
         self.clock.advance(LEASE)
         self.assertEqual((seller.stock["apple"], seller.free("apple")), (1, 1))
 
@@ -254,7 +257,7 @@ class SellerTests(SynchronousTestCase):
         self.assertEqual([entry.buy_id for entry in seller.closed], [61, 62])
         self.clock.advance(seller_module.MAX_EXPIRY_AHEAD + seller_module.CLOSED_GRACE + 1)
         feed(self.relay, trade.Ask(64, "apple", (9, 2, 1),
-                                   expires=EXPIRES + int(self.clock.seconds() * 1000)))
+                                   expires=LIFETIME + int(self.clock.seconds() * 1000)))
         self.assertEqual([m.code for m in sent(self.relay)], ["unsold"])
         self.assertEqual([entry.buy_id for entry in seller.closed], [64])
         self.assertEqual(self.node.store.closed(), list(seller.closed))
@@ -281,14 +284,14 @@ class SellerTests(SynchronousTestCase):
         closed: the same id with a later expiry (the buyer's word too)
         sells nothing either."""
         seller = self.sellerWith(apple=2)
-        self.clock.advance(EXPIRES / 1000)
+        self.clock.advance(LIFETIME / 1000)
         [expired] = self.buy(50)
         self.assertEqual((expired.code, expired.id, expired.path),
                          ("expired", 50, (1, 2, 9)))
         feed(self.relay, trade.Buy(51, "apple", (9, 2, 1)))
         [none] = sent(self.relay)
         self.assertEqual((none.code, none.id), ("expired", 51))
-        covered = EXPIRES + COVERED
+        covered = LIFETIME + COVERED
         self.assertEqual(list(seller.closed), [Closed(None, 50, covered),
                                                Closed(None, 51, covered)])
         feed(self.relay, *(trade.Buy(buy_id, "apple", (9, 2, 1), expires=covered)
@@ -301,7 +304,7 @@ class SellerTests(SynchronousTestCase):
         notyet and sells nothing; an ask about it too.  Once that much is
         left, it sells."""
         seller = self.sellerWith(apple=2)
-        ahead = int(seller_module.MAX_EXPIRY_AHEAD * 1000)
+        ahead = START + int(seller_module.MAX_EXPIRY_AHEAD * 1000)
         far = trade.Buy(50, "apple", (9, 2, 1), expires=ahead + 1)
         feed(self.relay, far, trade.Ask(50, "apple", (9, 2, 1), expires=ahead + 1))
         self.assertEqual([m.code for m in sent(self.relay)], ["notyet", "notyet"])
@@ -318,13 +321,13 @@ class SellerTests(SynchronousTestCase):
         ask's expiry is its buyer's word, not the buy's, so a buy of the
         same id that expires later sells nothing either."""
         seller = self.sellerWith(apple=2)
-        self.clock.advance(EXPIRES / 1000)
+        self.clock.advance(LIFETIME / 1000)
         [expired] = self.ask(60)
         self.assertEqual((expired.code, expired.id), ("expired", 60))
         feed(self.relay, trade.Ask(61, "apple", (9, 2, 1)))
         self.assertEqual([(m.code, m.id) for m in sent(self.relay)], [("expired", 61)])
         self.assertEqual([entry.buy_id for entry in seller.closed], [60, 61])
-        later = EXPIRES + COVERED
+        later = LIFETIME + COVERED
         feed(self.relay, *(trade.Buy(buy_id, "apple", (9, 2, 1), expires=later)
                            for buy_id in (60, 61)))
         self.assertEqual([m.code for m in sent(self.relay)], ["soldout", "soldout"])

@@ -11,11 +11,11 @@ from twisted_bazaar.roles.seller import Seller
 from twisted_bazaar.store.sqlite import SQLiteStore
 from twisted_bazaar.wire import trade
 
-from tests.helpers import feed, flooded, linkPeer, makeNode, sent
+from tests.helpers import clockStartMs, feed, flooded, linkPeer, makeNode, sent
 from tests.store.pipedwriter import PipedWriter
 from tests.store.test_stores import scratchDir
 
-EXPIRES = 300_000
+EXPIRES = clockStartMs() + 300_000
 
 
 class NotWritingYetTests(SynchronousTestCase):

@@ -28,7 +28,7 @@ class TradeLogTests(SynchronousTestCase):
         for buy_id in (1, 2, 3):
             self.clock.advance(1)
             self.log.note(buy_id, "item", 1, [10, 20])
-        self.assertEqual(self.log.entries(4.0),
+        self.assertEqual(self.log.entries(self.clock.seconds() + 1),
                          ((2000, 2, "item", 1, (10, 20)), (1000, 3, "item", 1, (10, 20))))
 
     def test_aTradeHoldsAListOfItsOwn(self):
