@@ -33,13 +33,8 @@ from twisted.internet.protocol import Factory, Protocol
 from twisted.logger import Logger, LogLevel
 
 from twisted_bazaar.net.link import ClosedHere
+from twisted_bazaar.base.words import roundSeconds as roundDelay
 from twisted_bazaar.net.timers import sleptLately
-
-
-def roundDelay(seconds):
-    """A delay as a person reads it: tenths under 10 s, whole seconds
-    above."""
-    return f"{seconds:.1f}" if seconds < 10 else f"{seconds:.0f}"
 
 
 def inWords(failure):
