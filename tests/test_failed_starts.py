@@ -453,6 +453,19 @@ class FailedStartTests(SynchronousTestCase):
                     walked.append(option.name)
         self.assertIn("transfer-port", walked)
 
+    def test_aFailedStartAnnouncesNoLaterPort(self):
+        """A seller's --transfer-port taken ends the daemon; its relay and
+        QUIC ports, started after it, logged "listening" after the error
+        line, to close at once (issue 96 LOW): they are not started."""
+        share = os.path.join(self.folder, "share")
+        os.mkdir(share)
+        with capturedLogs() as events:
+            self.node(["--role", "seller", "--share", share, "--transfer-port",
+                       str(TAKEN)], ("tcp", TAKEN), f"--transfer-port {TAKEN}: ")
+        self.assertEqual([line for line in map(formatEvent, events)
+                          if "listening on" in (line or "")
+                          and not line.startswith("node listening on")], [])
+
     def test_nodeRelayPort(self):
         self.node(["--relay-port", str(TAKEN)], ("tcp", TAKEN),
                   f"relay cannot listen on --relay-port {TAKEN}: ")

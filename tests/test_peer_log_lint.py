@@ -95,7 +95,7 @@ ALLOWED = {
     # -- the tracker the operator named ----------------------------------------------
     "core/membership.py: Membership._accepted: registered with the tracker as node {sho":
         "once per registration with the tracker the operator named",
-    "core/membership.py: _said: tracker says {code}: {info}":
+    "core/membership.py: _said: {what}: {info}":
         "the tracker the operator named; an error about the link counts against "
         "its error budget (20 in 60 s, then the link is cut, and the node backs off)",
     "core/membership.py: Membership.trackerSilent: leaving the tracker{at}: {why}":

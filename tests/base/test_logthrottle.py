@@ -130,6 +130,14 @@ class PeerLogTests(SynchronousTestCase):
         self.assertEqual([event["log_level"] for event in self.events[-2:]],
                          [LogLevel.info, LogLevel.warn])
 
+    def test_oneLineNotLoggedIsOneLine(self):
+        """A summary of one line says "1 more line", not "1 more lines"."""
+        for _ in range(PEER_BURST + 1):
+            self.emit("10.0.0.0/16")
+        self.clock.advance(10)
+        self.assertEqual(self.lines()[-1], "1 more line like '{peer} says {what}' from "
+                         "10.0.0.0/16 in the last 10 s, not logged")
+
     def test_theLatestStateIsLoggedAfterItsSummary(self):
         """A line that says what the node now holds: the last one not
         logged is logged after the summary, so the log ends on the state

@@ -734,6 +734,26 @@ class RenderTests(SynchronousTestCase):
                                                              "scheme": "flood"}]}),
                          "1 live node\n  node          7  h:1  flood")
 
+    def test_soldOutItemsSaySo(self):
+        """An item every seller sold out of (kept in its stock at 0) was
+        listed "pear: 0 units, sellers: -" under "in stock", as if still
+        on offer (issue 96 LOW): it says it is sold out."""
+        states = [NodeState(7, "h", 1, "flood", (), {"pear": 0, "apple": 2}, {}, 0, (),
+                            ())]
+        self.assertEqual(renderList(listObject({}, states)).splitlines(), [
+            "in stock (live query of every node):", "  apple: 2 units, sellers: 7",
+            "  pear: sold out (0 units at every node that answered)"])
+
+    def test_theIndexSaysWhatItCounts(self):
+        """The index's counts are built once for every asker, of the
+        sellers the tracker names to any buyer: a LAN-only seller, named
+        to its classmates alone, is not counted, and the heading says so
+        (issue 96 LOW: inside a class its sellers seemed missing)."""
+        self.assertEqual(renderList({"items": {}, "index": {"apple": 1},
+                                     "unreachable": []}).splitlines()[1:], [
+            "in the tracker's index (sellers per item it names to every buyer; not "
+            "those reached only on a LAN):", "  apple: 1"])
+
     def test_lanOnlyNodesCounted(self):
         """The live nodes the tracker named nobody here (LAN-only nodes
         behind another router) are said, not left out without a word."""

@@ -173,9 +173,13 @@ class QuestionTests(MembershipCase):
         with capturedLogs() as events:
             self.tracker.say({"type": "error", "code": "norelay", "info": "none"})
             self.tracker.say({"type": "error", "code": "noslots", "info": "full"})
+            self.tracker.say({"type": "error", "code": "noudp", "info": "too fast"})
         self.assertEqual(told, [wire.Error("norelay", "none")])
+        # A refusal of the normal run in words, not by its wire code
+        # (issue 96 LOW: "tracker says noudp: ...").
         self.assertEqual([formatEvent(event) for event in events],
-                         ["tracker says norelay: none", "tracker says noslots: full"])
+                         ["tracker says norelay: none", "tracker says noslots: full",
+                          "the tracker refused a UDP check or punch: too fast"])
         self.assertEqual(self.tracker.heard(), [])
 
     def test_trackerLostTold(self):

@@ -103,6 +103,17 @@ class KeepaliveTests(SynchronousTestCase):
         self.assertEqual(link.said, [wire.Ping(1), wire.Ping(2),
                                      ("drop", "silent for 30 s")])
 
+    def test_theSilenceInWholeSeconds(self):
+        """A peer found silent as its check ran late (this node busy, or
+        just resumed) was cut 'silent for 39.4375 s' (issue 96 LOW): the
+        seconds as a person reads them."""
+        link, keepalive = self.started(handshake_timeout=5, ping_interval=10)
+        link.peer_id = 2
+        keepalive.watchSilence()
+        self.clock.advance(10)
+        self.clock.advance(29.4375)
+        self.assertEqual(link.said[-1], ("drop", "silent for 39 s"))
+
     def test_idleLinkSaysDc(self):
         """With an idle timeout, a link without trade says dc when it runs
         out, not at the next tick after."""

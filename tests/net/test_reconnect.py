@@ -134,6 +134,34 @@ class ReconnectorTests(SynchronousTestCase):
             "lost the tracker at 127.0.0.1:7700: Connection was closed cleanly: the "
             "QUIC connection closed"])
 
+    def test_aCloseAsThisNodeResumesIsLikelyItsSilence(self):
+        """A node resumed after a stop (kill -STOP 30 s, then -CONT) that
+        finds its tracker closed the connection said the tracker "stopped,
+        restarted or crashed" (issue 96 LOW): its deadlines saw it did not
+        run, so it says the likely cause, its own silence; once it has run
+        a while, a close is the peer's again."""
+        from twisted_bazaar.net.timers import deadlinesFor
+
+        self.reconnector.start()
+        deadlines = deadlinesFor(self.clock)
+        deadlines.callLater(10, lambda: None)
+        self.clock.advance(40)   # stopped from 0 to 40: 30 s late
+        self.clock.advance(0)
+        for failure in (error.ConnectionDone(), error.ConnectionLost()):
+            self.endpoint.attempts[-1].callback(_protocol())
+            self.reconnector.lost(Failure(failure))
+            self.clock.advance(1)
+        self.clock.advance(100)
+        self.endpoint.attempts[-1].callback(_protocol())
+        self.reconnector.lost(Failure(error.ConnectionDone()))
+        self.assertEqual([line.split("; trying")[0] for line in self.lines()], [
+            "lost the tracker at 127.0.0.1:7700: it closed the connection, likely for "
+            "this node's silence: this node did not run for at least 30 s (the machine "
+            "asleep, or the process stopped), past the time a peer waits on a silent link",
+            "lost the tracker at 127.0.0.1:7700, for the same reason as before",
+            "lost the tracker at 127.0.0.1:7700: it closed the connection (it stopped, "
+            "restarted or crashed)"])
+
     def test_aKeyRefusedIsAWarningOnce(self):
         """A tracker that does not prove the key pinned for it will not
         cure itself: the first line is a warning (it was an info retry

@@ -22,6 +22,7 @@ from twisted.logger import Logger
 
 from twisted_bazaar.base.limitregistry import declare
 from twisted_bazaar.base.text import FIELD_LIMIT, shown
+from twisted_bazaar.base.words import plural
 
 #: Seconds in one interval, and the events logged one by one in each.
 DEFAULT_INTERVAL = 10.0
@@ -217,14 +218,15 @@ class PeerLog:
     def _summarize(self, counts, interval):
         for key, count in sorted(counts.items(), key=_order):
             if key is None:
-                self.log.warn("{count} more lines from other address groups in the "
+                self.log.warn("{lines} from other address groups in the "
                               "last {interval:g} s, not logged", count=count,
-                              interval=interval)
+                              lines=plural(count, "more line"), interval=interval)
                 continue
             group, level, format = key
-            self.log.emit(level, "{count} more lines like {line!r} from {group} in "
+            self.log.emit(level, "{lines} like {line!r} from {group} in "
                           "the last {interval:g} s, not logged", count=count,
-                          line=format, group=group, interval=interval)
+                          lines=plural(count, "more line"), line=format, group=group,
+                          interval=interval)
         latest, self._latest = self._latest, None
         for (level, format), (logger, fields) in (latest or {}).items():
             logger.emit(level, format, **peerFields(fields))

@@ -1,4 +1,4 @@
-"""Counts in a user's words: ``1 unit``, ``2 units``; ``apple x2``."""
+"""Counts in a user's words: ``1 unit``, ``2 units``; ``apple x2``; ``39 s``."""
 
 
 def plural(count, word, many=None):
@@ -12,3 +12,9 @@ def counted(item, units):
     name is not an English noun to put in the plural); one unit is the
     item alone."""
     return item if units == 1 else f"{item} x{units}"
+
+
+def roundSeconds(seconds):
+    """Seconds as a person reads them: tenths under 10 s, whole seconds
+    above (a clock's difference, 39.4375, is 39)."""
+    return f"{seconds:.1f}" if seconds < 10 else f"{seconds:.0f}"

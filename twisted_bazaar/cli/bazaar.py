@@ -634,7 +634,13 @@ def renderList(obj):
     if obj["items"]:
         lines.append(f"in stock ({query}):")
         for item, entry in obj["items"].items():
-            sellers = ", ".join(_short(s) for s in entry["sellers"]) or "-"
+            if not entry["units"]:
+                # A seller's stock keeps an item it sold out of: listed as
+                # "sellers: -", it read as an item still on offer.
+                lines.append(f"  {item}: sold out (0 units at every node that "
+                             "answered)")
+                continue
+            sellers = ", ".join(_short(s) for s in entry["sellers"])
             lines.append(f"  {item}: {plural(entry['units'], 'unit')}, sellers: "
                          f"{sellers}")
     else:
@@ -646,7 +652,10 @@ def renderList(obj):
             lines.append(f"  {entry['name']}: {byteSize(entry['size'])}, content id "
                          f"{entry[CONTENT_ID][:16]}…, sellers: {sellers}")
     if obj["index"]:
-        lines.append("in the tracker's index (sellers per item):")
+        # Built once for every asker: LAN-only sellers, named only to
+        # their classmates, are not counted (docs/running.md).
+        lines.append("in the tracker's index (sellers per item it names to every "
+                     "buyer; not those reached only on a LAN):")
         lines += [f"  {item}: {count}" for item, count in obj["index"].items()]
     for entry in obj["unreachable"]:
         lines.append(f"not answered: node {_short(entry['id'])} at {entry['host']}:"

@@ -461,8 +461,15 @@ _MOVES = {
 }
 
 
+#: The tracker's error codes a node's line says in words, not by the
+#: wire's name: its refusals in the normal run of a market (many nodes of
+#: one address group starting at once).
+_SAID = {"noudp": "the tracker refused a UDP check or punch"}
+
+
 def _said(session, link, error):
-    session.log.info("tracker says {code}: {info}", code=error.code, info=error.info)
+    what = _SAID.get(error.code) or f"tracker says {error.code}"
+    session.log.info("{what}: {info}", what=what, code=error.code, info=error.info)
 
 
 def _dc(session, link, message):

@@ -97,6 +97,8 @@ class EndpointConnector:
         self.timeout = timeout
         self.interface = interface
         self.onListenFailure = onListenFailure
+        #: Why the last L{listen} failed, if it did (the daemon ends).
+        self.failure = None
 
     def connect(self, host, port, protocol, expected=None):
         """
@@ -138,6 +140,7 @@ class EndpointConnector:
         return d
 
     def _notListening(self, reason, port):
+        self.failure = reason
         self.onListenFailure(port, reason)
         return reason
 
@@ -400,9 +403,16 @@ class NodeService(MultiService):
     def startService(self):
         Service.startService(self)
         for service in self:
-            if service is not self.membership and not startTold(
-                    service, self.onFailure, self.log):
+            if service is not self.membership and not (startTold(
+                    service, self.onFailure, self.log) and self._portsTaken()):
                 return  # the node ends: the rest need not start
+
+    def _portsTaken(self):
+        """Whether no port a part listens on through the node's connector
+        (a seller's --transfer-port) failed: one that did ends the
+        daemon, and the ports after it (relay, QUIC) would be said
+        listening after its error line, to close at once."""
+        return getattr(self.node.connector, "failure", None) is None
 
     def _listening(self, port):
         address = port.getHost()

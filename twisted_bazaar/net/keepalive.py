@@ -18,6 +18,7 @@ deadline object.
 """
 
 from twisted_bazaar import wire
+from twisted_bazaar.base.words import roundSeconds
 from twisted_bazaar.net.timers import Deadline
 
 #: Default seconds a new connection may take to say thisisme.
@@ -130,7 +131,7 @@ class Keepalive:
             return
         silent = now - self.lastHeard
         if interval and silent >= interval * DEAD_AFTER_INTERVALS:
-            self.drop(f"silent for {silent:g} s")
+            self.drop(f"silent for {roundSeconds(silent)} s")
             return
         if interval and silent >= interval:
             self.send(wire.Ping(self.nextNonce()))

@@ -33,12 +33,8 @@ from twisted.internet.protocol import Factory, Protocol
 from twisted.logger import Logger, LogLevel
 
 from twisted_bazaar.net.link import ClosedHere
-
-
-def roundDelay(seconds):
-    """A delay as a person reads it: tenths under 10 s, whole seconds
-    above."""
-    return f"{seconds:.1f}" if seconds < 10 else f"{seconds:.0f}"
+from twisted_bazaar.base.words import roundSeconds as roundDelay
+from twisted_bazaar.net.timers import sleptLately
 
 
 def inWords(failure):
@@ -315,7 +311,20 @@ class Reconnector:
                 # Closed by this client, to move back: no loss to tell.
                 self._schedule(f"left {self.what} to move back")
             else:
-                self._schedule(f"lost {self.what}", inWords(reason), lasting(reason))
+                self._schedule(f"lost {self.what}", self._lostWhy(reason),
+                               lasting(reason))
+
+    def _lostWhy(self, reason):
+        """Why the connection was lost, in words; a peer's close as this
+        node resumes from a stop or a suspend is likely its cut of a link
+        silent past its limit (the node's own silence), not its end."""
+        slept = sleptLately(self.clock)
+        if slept is not None and reason.check(error.ConnectionDone, error.ConnectionLost):
+            return (f"it closed the connection, likely for this node's silence: this "
+                    f"node did not run for at least {slept:.0f} s (the machine asleep, "
+                    f"or the process stopped), past the time a peer waits on a silent "
+                    f"link")
+        return inWords(reason)
 
     def _schedule(self, what, reason=None, lasting=False):
         """Log what happened (and why, C{reason}: said in full the first

@@ -57,6 +57,20 @@ def deadlinesFor(clock):
 _NO_SLOT = object()
 
 
+def sleptLately(clock):
+    """
+    Seconds the node just did not run (a stopped process, a suspended
+    laptop), as the deadlines of clock saw on resuming, if it resumed in
+    the last L{ASLEEP} seconds; else None.  What a peer did meanwhile (cut
+    the node's links as silent) is then likely this node's doing.
+    """
+    deadlines = getattr(clock, "deadlines", None) or _byClock.get(id(clock))
+    resumed = getattr(deadlines, "resumed", None)
+    if resumed is None or clock.seconds() - resumed[0] >= ASLEEP:
+        return None
+    return resumed[1]
+
+
 def delayTo(now, when):
     """
     The delay a clock at ``now`` is given for a call at ``when``: one it
@@ -170,7 +184,8 @@ class Deadlines:
     @ivar live: deadlines set and not yet run or cancelled.
     """
 
-    __slots__ = ("clock", "_times", "_buckets", "_held", "live", "_call", "_at", "__weakref__")
+    __slots__ = ("clock", "_times", "_buckets", "_held", "live", "_call", "_at",
+                 "resumed", "__weakref__")
 
     log = Logger()
 
@@ -187,6 +202,10 @@ class Deadlines:
         self.live = 0
         self._call = None
         self._at = None
+        #: (when, seconds) of the last time a call of these deadlines ran
+        #: L{ASLEEP} seconds late or more: the node did not run for about
+        #: that long (None: never).
+        self.resumed = None
 
     def _push(self, when, entry):
         """Put entry in the bucket of when; returns the bucket's time (an
@@ -310,6 +329,7 @@ class Deadlines:
         not silent (keepalive's C{silent for 33 s} as a node resumed)."""
         now = self.clock.seconds()
         if now - self._at >= ASLEEP:
+            self.resumed = (now, now - self._at)
             # Run again after one turn of the reactor: its timers run
             # before it reads its sockets, a call of 0 s after.
             self._at = now

@@ -35,3 +35,43 @@ class QuitNewsTests(SynchronousTestCase):
         node's side of the ring, quitting changes nothing here."""
         self.assertEqual(self.quitLines(CLIENT),
                          [(LogLevel.debug, f"node {CLIENT} quit the chord ring")])
+
+
+class NeighboursQuittingAtOnceTests(SynchronousTestCase):
+    """Two ring neighbours stopped at the same moment (issue 96 LOW): the
+    first's handover reached the second after its own quit had gone; it
+    said "took N records" and held them for nobody, its stop about to
+    drop them.  It hands them on to its own successor, and says so."""
+
+    def test_aHandoverToANodeThatQuitsIsPassedOn(self):
+        from tests.schemes.chord.market import SETTLE, addChord
+        from twisted_bazaar.base.wallclock import wallSeconds
+        from twisted_bazaar.schemes.chord.ring import place
+        from twisted_bazaar.testing import Market
+        from twisted_bazaar.wire.ids import shortId
+
+        market = Market(seed=0)
+        nodes = [addChord(market) for _ in range(6)]
+        addChord(market, seller={"stock": {f"item{n}": 1 for n in range(12)}})
+        market.run(SETTLE * 2)
+        ring = sorted(nodes, key=lambda node: place(node.id))
+        first, second = ring[0], ring[1]
+        onward = next(peer for peer in second.discovery.ring.successors
+                      if peer.id != first.id)
+        [third] = [node for node in market.nodes if node.id == onward.id]
+        now = wallSeconds(first.clock)
+        handed = {(held.item, held.seller)
+                  for held in first.discovery.records.records(now)}
+        self.assertTrue(handed)
+        with capturedLogs() as events:
+            market.services.pop(first).stopService()
+            market.services.pop(second).stopService()
+            market.run(5)
+        took = [formatEvent(event) for event in events
+                if formatEvent(event).startswith("took ")]
+        self.assertEqual(took[0], f"took {len(handed)} records from node "
+                         f"{shortId(first.id)}; this node quits too: passed on to node "
+                         f"{shortId(third.id)}")
+        now = wallSeconds(third.clock)
+        self.assertLessEqual(handed, {(held.item, held.seller)
+                                      for held in third.discovery.records.records(now)})

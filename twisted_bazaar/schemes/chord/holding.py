@@ -234,18 +234,42 @@ class Holding:
     def transferred(self, link, message):
         """Records handed over (replicas, or a leaver's): each checked and
         held; a handover is confirmed."""
-        now = wallSeconds(self.host.node.clock)
+        host = self.host
+        now = wallSeconds(host.node.clock)
         origin = groupOf(link)
-        for handed in message.records:
-            self._take(handed.record, handed.lifetime, now, origin, "a chordTransfer")
+        taken = [handed.record for handed in message.records
+                 if self._take(handed.record, handed.lifetime, now, origin,
+                               "a chordTransfer")]
         if message.nonce is not None:
             if message.records:
                 # A handover: as many as a peer sends, so bounded per group.
-                link.peerLine(LogLevel.info, "took {records} from node {id}",
-                              logger=self.host.log, n=len(message.records),
-                              records=plural(len(message.records), "record"),
-                              id=shortId(link.peer_id))
+                link.peerLine(LogLevel.info, "took {records} from node {id}{onward}",
+                              logger=host.log, n=len(taken),
+                              records=plural(len(taken), "record"),
+                              id=shortId(link.peer_id),
+                              onward=self._passOn(link.peer_id, taken, now))
             link.send(ChordTransferred(message.nonce, len(message.records)))
+
+    def _passOn(self, sender, records, now):
+        """
+        A handover that came once this node quit too (two neighbours
+        stopped at once): the records are handed on to its first linked
+        successor but the sender, whose handover this node's own quit
+        already went to, rather than held by a node about to stop; the
+        words that say so, for the line.
+        """
+        host = self.host
+        if not (host.stopped and records and host.ring is not None):
+            return ""
+        links = host.node.links
+        onward = next((peer for peer in host.ring.successors
+                       if peer.id in links and peer.id != sender), None)
+        if onward is None:
+            return "; this node quits too, and no other successor is linked to take them"
+        held = [host.records.held(record.item, record.seller) for record in records]
+        host.sendRecords(onward, [each for each in held if each is not None
+                                  and each.expires > now])
+        return f"; this node quits too: passed on to node {shortId(onward.id)}"
 
     def _purge(self):
         """Drop expired records, and copy the held ones to the successors
