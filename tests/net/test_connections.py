@@ -291,3 +291,39 @@ class UselessPeersTests(SynchronousTestCase):
         self.assertEqual(sent(first), [wire.Dc()])
         self.assertTrue(first.transport.disconnecting)
         self.assertFalse(second.transport.disconnecting)
+
+
+class RoomForTests(SynchronousTestCase):
+    """L{Node.roomFor}: a part that dials a purpose's links gives up its
+    own link to a peer it has no use for when the slots are full."""
+
+    def setUp(self):
+        self.node = makeNode(1, direct_slots=2)
+        self.dial = lambda peer: UselessPeersTests.dial(self, peer)
+
+    def test_quietestSpareGivesWay(self):
+        first, second = self.dial(7), self.dial(8)
+        self.node.clock.advance(1)
+        # A message that is not a keepalive: the first carried one since.
+        first.send(wire.Error("wtf", "a message of the trade"))
+        sent(first)
+        self.assertTrue(self.node.roomFor(DIRECT, lambda peer: True))
+        self.assertEqual((sent(first), sent(second)), ([], [wire.Dc()]))
+
+    def test_nothingSpareNothingRetired(self):
+        """Too few spare links to make room: none is retired."""
+        first, second = self.dial(7), self.dial(8)
+        self.assertFalse(self.node.roomFor(DIRECT, lambda peer: False))
+        self.assertEqual((sent(first), sent(second)), ([], []))
+
+    def test_dialInItsHandshakeHoldsASlot(self):
+        self.dial(7)
+        linkAt(self.node, "10.0.8.1", 5008, 8, DIRECT)
+        self.assertFalse(self.node.roomFor(DIRECT, lambda peer: False))
+
+    def test_linksPeersOpenedAreNotRetired(self):
+        first = inbound(self.node, 7, ATTACKER, DIRECT)
+        second = inbound(self.node, 8, ATTACKER, DIRECT)
+        sent(first), sent(second)
+        self.assertFalse(self.node.roomFor(DIRECT, lambda peer: True))
+        self.assertEqual((sent(first), sent(second)), ([], []))

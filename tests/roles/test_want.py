@@ -383,3 +383,21 @@ class StrandedTests(_BuyerCase):
                   if "seller 6 is" in formatEvent(event)]
         self.assertEqual(line, "seller 6 is silent; waiting on the buys in doubt, which "
                          "may fill the want")
+
+
+class NoSlotTests(_BuyerCase):
+    """A buy that could not leave for want of a direct slot of the
+    buyer's own (all hold buys still out) is no attempt of its seller's:
+    the want sends it again at each timeout, never giving up on a seller
+    it never reached (before L{Want.noSlot}, every such send was one of
+    its attempts, and the want gave up on the seller as silent)."""
+
+    def test_notCountedAsAnAttempt(self):
+        self.offered(NEAR, FAR, store=MemoryStore())
+        buy_id = self.want.buy_id
+        for _ in range(machine.BUY_ATTEMPTS + 2):
+            self.want.noSlot(buy_id)
+            self.nextCall()
+        self.assertEqual((self.want.state, self.want.buy_id, self.want.offer.seller),
+                         (machine.BUYING, buy_id, 6))
+        self.assertEqual(self.want.attempts, 1)

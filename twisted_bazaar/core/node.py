@@ -253,6 +253,11 @@ class INode(Interface):
         """The peer proved of no use: a link this node opened to it gives
         way first when the node needs the slot for another peer."""
 
+    def roomFor(purpose, spare):
+        """Whether a link of purpose may be opened now as far as its slots
+        go, a link this node opened of it, to a peer ``spare(peer_id)``
+        says is of no use now, retired to make room if they are full."""
+
     def provenKey(link):
         """The key link's peer proved, or None."""
 
@@ -453,6 +458,10 @@ class Node(Registration):
         """peer_id proved of no use to a part of this node (a seller whose
         buy is in doubt): see L{Overlay.useless}."""
         self.overlay.useless(peer_id)
+
+    def roomFor(self, purpose, spare):
+        """See L{Admission.roomFor <twisted_bazaar.net.admission.Admission.roomFor>}."""
+        return self.overlay.roomFor(purpose, spare)
 
     @property
     def connections(self):

@@ -12,7 +12,8 @@ link, and when two links to one peer meet.
    L{twisted_bazaar.net.connections.ConnectionManager}); a purpose that
    is recycled retires the quietest link of its own; a link to a peer
    that proved useless gives way when this node dials with the
-   purpose's slots full.
+   purpose's slots full; so does a link of its own whose peer the part
+   that dials says it has no use for now (L{Admission.roomFor}).
  - **Duplicates**: of two links to one peer, which survives.
 
 An L{Admission} is the terms (budgets, idle timeouts, recycled
@@ -294,6 +295,35 @@ class Admission:
         if quietest is None:
             return False
         quietest.retire(f"its {purpose} slot is wanted for a peer of more use")
+        return True
+
+    def roomFor(self, table, purpose, spare):
+        """
+        Whether this node may open a link of purpose now as far as that
+        purpose's slots go, its own dials still in their handshake
+        counted (each takes a slot once it is up: counted only then, a
+        buyer of 20 sellers at once held 19 direct links of 8), making
+        room if they are full: its own links of purpose whose peers
+        ``spare(peer_id)`` says it has no use for now (a buyer's direct
+        link to a seller it has no buy out with) are retired, the
+        quietest first, as many as it takes, or none if that is not
+        enough.  Links peers opened are never retired for it: what
+        protects them (L{evict}) is not this node's need to say.
+        """
+        over = (self.count(table, purpose) - self.budgets.get(purpose, 0) + 1
+                + sum(1 for link in table.pending
+                      if not link.inbound and link.purpose == purpose
+                      and not link.closing))
+        if over <= 0:
+            return True
+        spared = sorted((link for link in table.links.values()
+                         if link.purpose == purpose and not link.inbound
+                         and not link.closing and spare(link.peer_id)),
+                        key=lambda link: link.lastTraffic)
+        if len(spared) < over:
+            return False
+        for link in spared[:over]:
+            link.retire(f"its {purpose} slot is wanted for another peer")
         return True
 
     def evict(self, table, purpose=None, asker=None):

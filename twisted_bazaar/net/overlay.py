@@ -214,6 +214,10 @@ class Overlay:
         """
         self.useless_peers = _remembered(self.useless_peers, peer_id)
 
+    def roomFor(self, purpose, spare):
+        """See L{twisted_bazaar.core.node.Node.roomFor}."""
+        return self.admission.roomFor(self, purpose, spare)
+
     def keepRecent(self):
         """See L{twisted_bazaar.core.node.Node.keepRecent}."""
         if self.recent is None:

@@ -173,6 +173,12 @@ class Want:
         """A connection to the seller of buy_id failed."""
         self._input("refused", buy_id)
 
+    def noSlot(self, buy_id):
+        """buy_id could not leave for want of a direct slot of this node's
+        own (all hold buys still out): no attempt of the seller's, so
+        not counted; the want's timer sends it again."""
+        self._input("noSlot", buy_id)
+
     def unreachable(self, buy_id, why="nothing listens at its address"):
         """Nothing listens at the seller's address (``why``, in words), and
         buy_id never left this node: nothing can have been sold, so the
@@ -443,6 +449,9 @@ class Want:
     def _countRefusal(self, buy_id):
         self.refusals += 1
 
+    def _notSent(self, buy_id):
+        self.attempts -= 1
+
     def _searchAfter(self, buy_id, why, wait):
         self.timer = self.buyer.node.clock.callLater(min(wait, RETRY_MAX),
                                                      self.timerFired)
@@ -584,6 +593,8 @@ TRANSITIONS = {
         *_givenUp(Want._failed, BACKOFF, Want._searchAfter)),
     (BUYING, "refused"): _rows(
         ((Want._if_isCurrent,), BUYING, (Want._countRefusal,))),
+    (BUYING, "noSlot"): _rows(
+        ((Want._if_isCurrent,), BUYING, (Want._notSent,))),
     (BUYING, "unreachable"): _rows(
         ((Want._if_isCurrent, Want._if_offersLeft), SAVING,
          (Want._logStranded, Want._dropCurrent, Want._takeNextOffer)),

@@ -9,6 +9,7 @@ import random
 from twisted.internet import defer, task
 
 from twisted_bazaar.base.logthrottle import PeerLog
+from twisted_bazaar.core.market import Offer
 from twisted_bazaar.roles.trades import TradeLog
 from twisted_bazaar.store import MemoryStore, PendingBuy
 
@@ -61,9 +62,26 @@ class FakeNode:
         self.peer_log = PeerLog(self.clock)
         #: Peers whose link waits for a better one (a punch under way).
         self.waiting = set()
+        #: The peers of the links filling every direct slot (none: a slot
+        #: is free), and those given up to make room (L{roomFor}).
+        self.full = []
+        self.retired = []
 
     def useless(self, peer_id):
         self.useless_peers.append(peer_id)
+
+    def roomFor(self, purpose, spare):
+        """A direct slot is free unless a test took them all
+        (L{full}: the peers of the links in them); else one whose
+        peer is spare is given up, as the overlay gives it up."""
+        spared = next((peer for peer in self.full if spare(peer)), None)
+        if spared is not None:
+            self.full.remove(spared)
+            self.retired.append(spared)
+        return not self.full or spared is not None
+
+    def slotsFor(self, purpose):
+        return 8
 
     def route(self, message):
         if message.path[1] in self.unlinked:
@@ -127,7 +145,7 @@ class RecordingWant:
 
     def __init__(self, pending):
         self.pending = pending
-        self.offer = object()
+        self.offer = Offer(pending.seller, pending.path)
         self.inputs = []
 
     def pendingBuy(self):

@@ -1,6 +1,7 @@
 """Tests of L{twisted_bazaar.roles.buyer.sending}, on a recording node."""
 
 from twisted.internet.error import ConnectionRefusedError
+from twisted.logger import capturedLogs, formatEvent
 from twisted.python.failure import Failure
 from twisted.trial.unittest import SynchronousTestCase
 
@@ -8,7 +9,7 @@ from twisted_bazaar.base.deferreds import Outstanding
 from twisted_bazaar.core.market import Offer
 from twisted_bazaar.core.node import Unreachable
 from twisted_bazaar.roles.buyer.book import BuyBook
-from twisted_bazaar.roles.buyer.sending import Sender, Stranded
+from twisted_bazaar.roles.buyer.sending import NoSlot, Sender, Stranded
 from twisted_bazaar.roles.want import BUY_LIFETIME
 from twisted_bazaar.wire.trade import Ask, Buy
 
@@ -172,6 +173,50 @@ class SenderTests(SynchronousTestCase):
         self.assertEqual(self.node.routed, [buy])
         self.node.connecting[0][1].errback(Failure(Unreachable("gone")))
         self.assertEqual(self.refused, [7])
+
+    def test_slotOfASpareSellerGivenUp(self):
+        """Every direct slot taken, one by a seller no buy is out with:
+        that link gives way, and the seller is dialled."""
+        buy = Buy(7, "apple", (1, SELLER))
+        self.book.record(7).want = RecordingWant(pendingBuy())
+        self.book.record(8).want = RecordingWant(pendingBuy(8, seller=6))
+        self.node.full = [6, 9]
+        self.sender.sendFirst(buy, Offer(SELLER, (1, SELLER), "10.0.0.5", 5005),
+                              self.onRefused)
+        self.assertEqual(self.node.retired, [9])
+        self.assertEqual([where[2] for where, _ in self.node.connecting], [SELLER])
+
+    def test_everySlotInUseWaits(self):
+        """Every direct slot holds a buy still out and the offer has no
+        path: the buy waits (L{NoSlot}), said once, at its first send;
+        nothing is dialled or routed, and the seller is not blamed."""
+        buy = Buy(7, "apple", (1, SELLER))
+        self.book.record(7).want = RecordingWant(pendingBuy())
+        self.book.record(8).want = RecordingWant(pendingBuy(8, seller=6))
+        self.node.full = [6]
+        reasons = []
+        offer = Offer(SELLER, (1, SELLER), "10.0.0.5", 5005)
+        with capturedLogs() as logged:
+            self.sender.sendFirst(buy, offer, lambda *args: reasons.append(args))
+            self.sender.sendAgain(buy, offer, lambda *args: reasons.append(args))
+        self.assertEqual([(buy_id, reason.check(NoSlot)) for buy_id, reason in reasons],
+                         [(7, NoSlot), (7, NoSlot)])
+        self.assertEqual([formatEvent(event) for event in logged],
+                         ["buy 7 of apple waits for a direct slot: all 8 hold a buy or "
+                          "an ask still out (--direct-slots)"])
+        self.assertEqual((self.node.connecting, self.node.routed), ([], []))
+        self.assertFalse(self.book.get(7).routed)
+
+    def test_everySlotInUseGoesAlongThePath(self):
+        """With a path to take, a buy finding no direct slot goes there."""
+        buy = Buy(7, "apple", (1, 3, SELLER))
+        offer = Offer(SELLER, (1, 3, SELLER), "10.0.0.5", 5005)
+        self.book.record(7).want = RecordingWant(pendingBuy())
+        self.book.record(8).want = RecordingWant(pendingBuy(8, seller=6))
+        self.node.full = [6]
+        self.sender.sendFirst(buy, offer, self.onRefused)
+        self.assertEqual((self.node.routed, self.refused, self.node.connecting),
+                         ([buy], [], []))
 
     def test_connectedLateForAForgottenBuy(self):
         """A connection made after the buy was forgotten carries nothing."""

@@ -111,6 +111,15 @@ class BuyBook:
                 and (seller is None or record.unresolved.seller == seller)
                 and (item is None or record.unresolved.item == item)]
 
+    def outWith(self, seller):
+        """Whether a want holds a buy from seller, or an ``ask`` about one
+        is out to it: the buyer's link to it is in use."""
+        return any((record.want is not None and record.want.offer is not None
+                    and record.want.offer.seller == seller)
+                   or (record.asking is not None and record.unresolved is not None
+                       and record.unresolved.seller == seller)
+                   for record in self.records.values())
+
     def stopAll(self):
         for record in self.records.values():
             record.stopProbes()

@@ -30,7 +30,7 @@ from twisted_bazaar.roles.buyer.answers import Answers
 from twisted_bazaar.roles.buyer.book import BuyBook, FieldView
 from twisted_bazaar.roles.buyer.doubts import Doubts
 from twisted_bazaar.roles.buyer.sellers import SellerMemory, sellerGroup
-from twisted_bazaar.roles.buyer.sending import Sender, Stranded
+from twisted_bazaar.roles.buyer.sending import NoSlot, Sender, Stranded
 from twisted_bazaar.roles.probe import ANSWER_GRACE
 from twisted_bazaar.roles.trades import TradeLog
 from twisted_bazaar.roles.want import DOUBT_LIMIT, DONE, Want
@@ -267,7 +267,9 @@ class Buyer(Role):
         record = self.book.get(buy_id)
         if record is None or record.want is None:
             return
-        if reason.check(Unreachable, Stranded) and not record.routed:
+        if reason.check(NoSlot):
+            record.want.noSlot(buy_id)
+        elif reason.check(Unreachable, Stranded) and not record.routed:
             record.want.unreachable(buy_id, reason.getErrorMessage())
         else:
             record.want.refused(buy_id)

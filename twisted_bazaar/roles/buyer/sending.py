@@ -18,6 +18,15 @@ offer's path has no link to go on.  It never left, so nothing was sold:
 the want takes its next offer at once, as for a dead address, rather
 than resend into no link until its attempts run out.
 
+A buy for a seller this node has no link to, when every direct slot
+(``--direct-slots``) is taken, first makes room: the buyer's own direct
+link to a seller it has no buy or ask out with is retired (the quietest;
+L{Node.roomFor <twisted_bazaar.core.node.Node.roomFor>}), since waiting
+for it to idle out (``--direct-idle``) stalled the buy for 30 s.  With
+every slot holding a buy still out, the buy goes along the offer's path
+if it has one, else it waits for a slot (L{NoSlot}): the seller is not
+to blame, and is not counted as refusing.
+
 A buy that left may have been sold (L{BuyRecord.routed}).  A buy sent
 straight to a seller that proved its key is watched: a ping follows it
 (L{twisted_bazaar.roles.probe}), and a seller that read it and did not
@@ -26,6 +35,7 @@ answer within the grace is reported to the buy's want at once.
 
 import attr
 from twisted.internet import defer
+from twisted.logger import Logger
 from twisted.python.failure import Failure
 
 from twisted_bazaar.base.wallclock import wallSeconds
@@ -42,6 +52,11 @@ class Stranded(Exception):
     to be had, and none along its path."""
 
 
+class NoSlot(Exception):
+    """A buy that cannot leave this node yet: no link to its seller, and
+    every direct slot holds a link in use (a buy or an ask still out)."""
+
+
 class Sender:
     """
     Sends the buyer's buys and asks.
@@ -50,6 +65,8 @@ class Sender:
     @ivar book: the buyer's L{BuyBook}.
     @ivar outstanding: the buyer's L{Outstanding} Deferreds (connections).
     """
+
+    log = Logger()
 
     def __init__(self, node, book, outstanding, answer_grace=ANSWER_GRACE):
         self.node = node
@@ -74,7 +91,10 @@ class Sender:
         if linked and self.node.linkReady(offer.seller):
             self._send(self.direct(buy, offer))
         elif linked or (offer.host and offer.port):
-            self._connect(buy, offer, onRefused, self._firstConnectFailed)
+            if linked or self._room():
+                self._connect(buy, offer, onRefused, self._firstConnectFailed)
+            elif not (self._alongPath(buy) and self._send(buy)):
+                self._noSlot(buy, onRefused, first=True)
         elif not (self._alongPath(buy) and self._send(buy)):
             self._stranded(buy, onRefused)
 
@@ -87,7 +107,10 @@ class Sender:
             return
         left = self._alongPath(buy) and self._send(buy)
         if linked or (offer.host and offer.port):
-            self._connect(buy, offer, onRefused, self._connectFailed, left)
+            if linked or self._room():
+                self._connect(buy, offer, onRefused, self._connectFailed, left)
+            elif not left:
+                self._noSlot(buy, onRefused)
         elif not left:
             self._stranded(buy, onRefused)
 
@@ -105,6 +128,20 @@ class Sender:
             if len(message.path) == 2:
                 self._watch(message)
         return True
+
+    def _room(self):
+        """Whether a direct link may be opened now, room made if every
+        slot is taken (see above)."""
+        return self.node.roomFor(DIRECT, lambda peer: not self.book.outWith(peer))
+
+    def _noSlot(self, buy, onRefused, first=False):
+        """Tell onRefused the buy waits for a direct slot (said once, at
+        its first send)."""
+        if first:
+            self.log.info("buy {id} of {item} waits for a direct slot: all {slots} "
+                          "hold a buy or an ask still out (--direct-slots)",
+                          id=buy.id, item=buy.item, slots=self.node.slotsFor(DIRECT))
+        onRefused(buy.id, Failure(NoSlot("every direct slot is in use")))
 
     def _stranded(self, buy, onRefused, refusal=None):
         """Tell onRefused the buy cannot leave (refusal: the connection's

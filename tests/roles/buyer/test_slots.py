@@ -1,0 +1,69 @@
+"""
+A buyer of more sellers than it has direct slots (``--direct-slots``):
+it makes room by retiring its own direct link to a seller it has no buy
+out with, and a buy that finds every slot holding a buy still out waits
+for one, the seller not blamed (docs/protocol.md §6, "Link purposes").
+"""
+
+from twisted.logger import capturedLogs, formatEvent
+from twisted.trial.unittest import SynchronousTestCase
+
+from twisted_bazaar.core.node import DIRECT, NodeConfig
+from twisted_bazaar.testing.market import Market
+
+SELLERS = 3
+SLOTS = 2
+
+
+class DirectSlotsTests(SynchronousTestCase):
+    def setUp(self):
+        self.market = Market()
+
+    def node(self, slots=8, **roles):
+        config = NodeConfig(direct_slots=slots, link=self.market.link_settings)
+        return self.market.addNode(config, discovery="index", **roles)
+
+    def buyer(self, items, slots=SLOTS):
+        return self.node(slots, buyer={"wants": items, "buy_timeout": 2.0})
+
+    def bag(self, buyer):
+        return sorted(p.item for p in self.market.role(buyer, "buyer").bag)
+
+    def test_moreSellersThanSlots(self):
+        """A buyer with two direct slots buys from two sellers; a third
+        seller of its third want comes later: it is bought within
+        seconds of the buyer's next search, not once a link idle since
+        its buy closes after --direct-idle (30 s), and no seller is said
+        to be unreachable."""
+        items = [f"item{n}" for n in range(SELLERS)]
+        for item in items[:SLOTS]:
+            self.node(seller={"stock": {item: 1}})
+        self.market.run(1)
+        with capturedLogs() as logged:
+            buyer = self.buyer(items)
+            self.market.run(3)
+            self.assertEqual(self.bag(buyer), items[:SLOTS])
+            self.node(seller={"stock": {items[SLOTS]: 1}})
+            self.market.run(12)
+        self.assertEqual(self.bag(buyer), items)
+        lines = [formatEvent(event) for event in logged]
+        self.assertEqual([line for line in lines if "unreachable" in line
+                          or "cannot be reached" in line], [])
+        self.assertLessEqual(buyer.overlay.count(DIRECT), SLOTS)
+
+    def test_dialsInTheirHandshakeHoldSlots(self):
+        """Three sellers and a buyer of all three with two direct slots,
+        all at once: its dials still in their handshake hold slots, so it
+        never holds more direct links than it has slots (it held three:
+        a dial was counted only once up), and the third buy waits for
+        one, then is bought."""
+        items = [f"item{n}" for n in range(SELLERS)]
+        for item in items:
+            self.node(seller={"stock": {item: 1}})
+        self.market.run(1)
+        buyer = self.buyer(items)
+        most = 0
+        for _ in range(80):
+            self.market.run(0.1)
+            most = max(most, buyer.overlay.count(DIRECT))
+        self.assertEqual((self.bag(buyer), most), (items, SLOTS))
