@@ -316,7 +316,7 @@ class Admission:
                       and not link.closing))
         if over <= 0:
             return True
-        spared = sorted((link for link in table.links.values()
+        spared = sorted((link for link in table.linkEnds()
                          if link.purpose == purpose and not link.inbound
                          and not link.closing and spare(link.peer_id)),
                         key=lambda link: link.lastTraffic)

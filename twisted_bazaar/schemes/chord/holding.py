@@ -261,9 +261,9 @@ class Holding:
         host = self.host
         if not (host.stopped and records and host.ring is not None):
             return ""
-        links = host.node.links
+        node = host.node
         onward = next((peer for peer in host.ring.successors
-                       if peer.id in links and peer.id != sender), None)
+                       if peer.id != sender and node.linkTo(peer.id) is not None), None)
         if onward is None:
             return "; this node quits too, and no other successor is linked to take them"
         held = [host.records.held(record.item, record.seller) for record in records]
