@@ -8,6 +8,7 @@ from twisted.logger import capturedLogs, formatEvent
 from twisted.trial.unittest import SynchronousTestCase
 
 from twisted_bazaar.files.hashing import Hasher
+from twisted_bazaar.files import share as sharemodule
 from twisted_bazaar.files.share import SharedFolder
 from tests.files.helpers import fileId as sha, scratchDir, Recorder, touch, writeFile
 
@@ -35,6 +36,19 @@ class SharedFolderTests(SynchronousTestCase):
         path, digest = self.share.byHash(sha(b"hello"))
         self.assertEqual((path, digest.size), (os.path.join(self.share.folder,
                                                             "a.txt"), 5))
+
+    def test_hashingEndsWithTheHasher(self):
+        """Each file is read with its hasher's stopping event, so that a
+        seller's stop ends the read of a large file rather than wait for
+        its end (L{Hasher.stopping})."""
+        given = []
+        real = sharemodule.digestFile
+        self.patch(sharemodule, "digestFile",
+                   lambda path, *rest: given.append(rest) or real(path, *rest))
+        writeFile(self.folder, "a.txt", b"hello")
+        self.start()
+        self.clock.advance(0.5)
+        self.assertEqual(given, [(self.share.hasher.stopping,)])
 
     def test_addedLater(self):
         self.start()

@@ -299,7 +299,8 @@ class SharedFolder(Service):
 
     def _hash(self, name, key):
         self._hashing[name] = key
-        d = self.hasher.run(digestFile, os.path.join(self.folder, self._disk[name]))
+        d = self.hasher.run(digestFile, os.path.join(self.folder, self._disk[name]),
+                            self.hasher.stopping)
         d.addCallbacks(self._hashed, self._notHashed, callbackArgs=(name, key),
                        errbackArgs=(name, key))
 
