@@ -50,6 +50,20 @@ class SharedFolderTests(SynchronousTestCase):
         self.clock.advance(0.5)
         self.assertEqual(given, [(self.share.hasher.stopping,)])
 
+    def test_aLargeFileIsSaidAsItIsHashed(self):
+        """A file of 1 GiB or more is said as its read starts (a seller of
+        a 5 GB file said nothing for the 20 s it read it); a smaller one is
+        said only once offered."""
+        self.patch(sharemodule, "SAY_HASHING", 10)
+        writeFile(self.folder, "big.bin", b"x" * 10)
+        writeFile(self.folder, "small.txt", b"x" * 9)
+        with capturedLogs() as events:
+            self.start()
+            self.clock.advance(0.5)
+        self.assertEqual([formatEvent(event) for event in events
+                          if event["log_format"].startswith("hashing")],
+                         ["hashing big.bin (10 bytes): it is offered once read"])
+
     def test_addedLater(self):
         self.start()
         self.clock.advance(3)

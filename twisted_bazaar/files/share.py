@@ -37,6 +37,9 @@ from twisted_bazaar.files.names import fileSystemEncoding, isPlainName, nameFaul
 DEFAULT_SETTLE = 0.5
 #: Default seconds between polls of the folder (without inotify).
 DEFAULT_POLL = 1.0
+#: Size from which a file's hashing is said as it starts: a file of
+#: gigabytes takes seconds to read, and the seller said nothing meanwhile.
+SAY_HASHING = 2**30
 #: With inotify, seconds between safety polls (events can be missed when
 #: the kernel queue overflows).
 INOTIFY_POLL = 30.0
@@ -299,6 +302,9 @@ class SharedFolder(Service):
 
     def _hash(self, name, key):
         self._hashing[name] = key
+        if key[0] >= SAY_HASHING:
+            self.log.info("hashing {name} ({size} bytes): it is offered once read",
+                          name=name, size=key[0])
         d = self.hasher.run(digestFile, os.path.join(self.folder, self._disk[name]),
                             self.hasher.stopping)
         d.addCallbacks(self._hashed, self._notHashed, callbackArgs=(name, key),
