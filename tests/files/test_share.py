@@ -64,6 +64,33 @@ class SharedFolderTests(SynchronousTestCase):
                           if event["log_format"].startswith("hashing")],
                          ["hashing big.bin (10 bytes): it is offered once read"])
 
+    def test_subfoldersAreSaid(self):
+        """A folder of album folders was shared as nothing, without a word:
+        its subfolders are said once, and again only as a new one
+        appears."""
+        for name in ("b", "a", "d", "c"):
+            os.mkdir(os.path.join(self.folder, name))
+        writeFile(self.folder, "song.ogg", b"x")
+        with capturedLogs() as events:
+            self.start()
+            self.clock.pump([1, 1])
+        said = [formatEvent(event) for event in events
+                if event["log_format"].startswith("not sharing")]
+        self.assertEqual(said, [f"not sharing the files in the subfolders of "
+                                f"{self.share.folder} (a, b, c, …): only the files "
+                                f"directly in it are offered"])
+        os.rmdir(os.path.join(self.folder, "d"))
+        os.rmdir(os.path.join(self.folder, "c"))
+        with capturedLogs() as events:
+            self.clock.pump([1, 1])
+            os.mkdir(os.path.join(self.folder, "e"))
+            self.clock.pump([1, 1])
+        self.assertEqual([formatEvent(event) for event in events
+                          if event["log_format"].startswith("not sharing")],
+                         [f"not sharing the files in the subfolders of "
+                          f"{self.share.folder} (a, b, e): only the files "
+                          f"directly in it are offered"])
+
     def test_addedLater(self):
         self.start()
         self.clock.advance(3)

@@ -120,6 +120,10 @@ class SharedFolder(Service):
         self._unreadable = {}
         #: Names in the folder not shared -> why, said once each.
         self._refused = {}
+        #: Names of the subfolders seen at the last scan, said as they
+        #: appear: a library of album folders was shared as nothing, without
+        #: a word.
+        self._folders = frozenset()
         #: Offered name (NFC) -> the file's name in the folder.
         self._disk = {}
         self._call = None
@@ -209,6 +213,7 @@ class SharedFolder(Service):
         self._missing = False
         refused = {}
         disk = {}
+        folders = set()
         for entry in sorted(entries, key=lambda entry: entry.name):
             if not isPlainName(entry.name):
                 if not entry.name.startswith("."):
@@ -220,6 +225,8 @@ class SharedFolder(Service):
                 st = entry.stat(follow_symlinks=False)
             except OSError:
                 continue
+            if stat.S_ISDIR(st.st_mode):
+                folders.add(entry.name)
             if not stat.S_ISREG(st.st_mode):
                 continue
             offered = unicodedata.normalize("NFC", entry.name)
@@ -235,8 +242,21 @@ class SharedFolder(Service):
             self.log.info("not sharing {name}: {why}", name=shown(name),
                           why=refused[name])
         self._refused = refused
+        self._sayFolders(frozenset(folders))
         self._disk = disk
         return found
+
+    def _sayFolders(self, folders):
+        """Say the subfolders once, as new ones appear: none of their
+        files is offered."""
+        if folders - self._folders:
+            names = sorted(folders)
+            listed = ", ".join(shown(name) for name in names[:3]) + (
+                ", …" if len(names) > 3 else "")
+            self.log.info("not sharing the files in the subfolders of {folder} "
+                          "({names}): only the files directly in it are offered",
+                          folder=shown(self.folder), names=listed)
+        self._folders = folders
 
     def scan(self):
         """Compare the folder with what is on offer and act on the
