@@ -395,6 +395,10 @@ ALLOWED = {
         _OWN + "once per file of the operator's folder",
     "files/share.py: SharedFolder._list: not sharing {name}: {why}":
         _OWN + "once per name of the operator's folder, while it is there",
+    "files/share.py: SharedFolder._sayFolders: not sharing the files in the subfolders ":
+        _OWN + "once per new subfolder of the operator's folder",
+    "files/share.py: SharedFolder._hash: hashing {name} ({size} bytes): it is off":
+        _OWN + "once per large file of the operator's folder",
 }
 
 #: Lines a peer can cause that do not go through a peer log yet, in

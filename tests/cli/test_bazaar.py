@@ -718,6 +718,28 @@ class RenderTests(SynchronousTestCase):
         self.assertEqual(obj["index"], {"apple": 1, "song.ogg": 2})
         self.assertIn(f"  song.ogg: 4.9 KiB, content id {sha[:16]}…, sellers: 7, 8",
                       renderList(obj).splitlines())
+    def test_aCutFileListIsSaidSo(self):
+        """A node whose answer held only its first files (4,000 shared, 512
+        fit) is named, with both counts, in bazaar list and bazaar node:
+        before, both showed 512 files as if they were all."""
+        sha = "cd" * 32
+        files = tuple(("f%03d" % n, 10, sha, 0) for n in range(2))
+        states = [NodeState(7, "h", 1, "flood", (), {}, {}, 0, (), files,
+                            files_shared=4000),
+                  NodeState(8, "h", 2, "flood", (), {}, {}, 0, (), files,
+                            files_shared=2)]
+        obj = listObject({}, states)
+        self.assertEqual(obj["filesCut"], [{"id": "7", "listed": 2, "shared": 4000}])
+        self.assertEqual(renderList(obj).splitlines()[-1],
+                         "  and more: node 7 shares 4,000 files, its answer held the "
+                         "first 2 by name (all that fit)")
+        self.assertNotIn("filesCut", listObject({}, states[1:]))
+        shown = nodeObject(states[0])
+        self.assertEqual(shown["filesShared"], 4000)
+        self.assertIn("shared files: 4,000 (the first 2 by name: all that fit in its "
+                      "answer)", renderNode(shown).splitlines())
+        self.assertIn("shared files: 2", renderNode(nodeObject(states[1])).splitlines())
+
     def test_keyedIdsAreShortWherePeopleReadThem(self):
         """A key's id shows as its first 8 hex digits in the text output,
         and whole in --json (the object)."""

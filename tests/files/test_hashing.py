@@ -2,6 +2,7 @@
 
 import hashlib
 import os
+import threading
 
 from twisted.internet import task
 from twisted.internet.interfaces import IReactorThreads
@@ -101,6 +102,31 @@ class DigestTests(SynchronousTestCase):
         os.symlink(target, link)
         self.assertRaises(OSError, digestFile, link)
 
+    def test_stoppingEndsTheRead(self):
+        """A hasher that stops ends a file's read at its next chunk: its
+        pool's stop waits for the thread, and a seller stopped while it
+        hashed a file of 5 GB took 11 s to exit, not the 2 s promised."""
+        self.patch(hashing, "READ_SIZE", 4)
+        path = writeFile(self.folder, "f", bytes(40))
+        stopping = threading.Event()
+        reads, stopped = [], []
+        realRead = os.read
+
+        def read(fd, n):
+            reads.append(n)
+            if len(reads) == 2 and not stopped:
+                stopped.append(stopping.set())
+            return realRead(fd, n)
+
+        self.patch(os, "read", read)
+        error = self.assertRaises(hashing.HashingStopped, digestFile, path, stopping)
+        self.assertEqual(len(reads), 2)
+        self.assertIn("stopped after 8 of 40 bytes", str(error))
+        del reads[:]
+        stopping.clear()
+        self.assertEqual(digestFile(path, stopping).sha256, fileId(bytes(40), 16))
+        self.assertEqual(len(reads), 11)
+
     def test_hashRange(self):
         path = writeFile(self.folder, "f", b"abcdef")
         self.assertEqual(hashRange(path, 2, 3), hashlib.sha256(b"cde").digest())
@@ -121,8 +147,10 @@ class HasherTests(SynchronousTestCase):
         self.failureResultOf(hasher.run(len, b""), RuntimeError)
         hasher.startService()
         self.assertTrue(hasher.pool.started)
+        self.assertFalse(hasher.stopping.is_set())
         hasher.stopService()
         self.assertFalse(hasher.pool.started)
+        self.assertTrue(hasher.stopping.is_set())
 
 
 class ContentIdsTests(SynchronousTestCase):

@@ -8,6 +8,7 @@ from twisted.logger import capturedLogs, formatEvent
 from twisted.trial.unittest import SynchronousTestCase
 
 from twisted_bazaar.files.hashing import Hasher
+from twisted_bazaar.files import share as sharemodule
 from twisted_bazaar.files.share import SharedFolder
 from tests.files.helpers import fileId as sha, scratchDir, Recorder, touch, writeFile
 
@@ -35,6 +36,60 @@ class SharedFolderTests(SynchronousTestCase):
         path, digest = self.share.byHash(sha(b"hello"))
         self.assertEqual((path, digest.size), (os.path.join(self.share.folder,
                                                             "a.txt"), 5))
+
+    def test_hashingEndsWithTheHasher(self):
+        """Each file is read with its hasher's stopping event, so that a
+        seller's stop ends the read of a large file rather than wait for
+        its end (L{Hasher.stopping})."""
+        given = []
+        real = sharemodule.digestFile
+        self.patch(sharemodule, "digestFile",
+                   lambda path, *rest: given.append(rest) or real(path, *rest))
+        writeFile(self.folder, "a.txt", b"hello")
+        self.start()
+        self.clock.advance(0.5)
+        self.assertEqual(given, [(self.share.hasher.stopping,)])
+
+    def test_aLargeFileIsSaidAsItIsHashed(self):
+        """A file of 1 GiB or more is said as its read starts (a seller of
+        a 5 GB file said nothing for the 20 s it read it); a smaller one is
+        said only once offered."""
+        self.patch(sharemodule, "SAY_HASHING", 10)
+        writeFile(self.folder, "big.bin", b"x" * 10)
+        writeFile(self.folder, "small.txt", b"x" * 9)
+        with capturedLogs() as events:
+            self.start()
+            self.clock.advance(0.5)
+        self.assertEqual([formatEvent(event) for event in events
+                          if event["log_format"].startswith("hashing")],
+                         ["hashing big.bin (10 bytes): it is offered once read"])
+
+    def test_subfoldersAreSaid(self):
+        """A folder of album folders was shared as nothing, without a word:
+        its subfolders are said once, and again only as a new one
+        appears."""
+        for name in ("b", "a", "d", "c"):
+            os.mkdir(os.path.join(self.folder, name))
+        writeFile(self.folder, "song.ogg", b"x")
+        with capturedLogs() as events:
+            self.start()
+            self.clock.pump([1, 1])
+        said = [formatEvent(event) for event in events
+                if event["log_format"].startswith("not sharing")]
+        self.assertEqual(said, [f"not sharing the files in the subfolders of "
+                                f"{self.share.folder} (a, b, c, …): only the files "
+                                f"directly in it are offered"])
+        os.rmdir(os.path.join(self.folder, "d"))
+        os.rmdir(os.path.join(self.folder, "c"))
+        with capturedLogs() as events:
+            self.clock.pump([1, 1])
+            os.mkdir(os.path.join(self.folder, "e"))
+            self.clock.pump([1, 1])
+        self.assertEqual([formatEvent(event) for event in events
+                          if event["log_format"].startswith("not sharing")],
+                         [f"not sharing the files in the subfolders of "
+                          f"{self.share.folder} (a, b, e): only the files "
+                          f"directly in it are offered"])
 
     def test_addedLater(self):
         self.start()

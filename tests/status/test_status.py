@@ -179,3 +179,21 @@ class StatusTests(SynchronousTestCase):
         self.assertGreater(len(cut.files), 0)
         self.assertEqual(cut.files, files[:len(cut.files)])
         self.assertEqual(cut.downloads, downloads[:len(cut.downloads)])
+
+    def test_filesSharedCountsEveryFile(self):
+        """A seller of 4,000 files answered 512 of them, to fit a frame,
+        and nothing said there were more: bazaar node said ``shared files:
+        512``.  The answer carries how many it shares (``filesShared``),
+        cut or not, to its operator and to a stranger."""
+        node = self.market.services[self.seller].node
+        status = linkPeer(node, 2**33, purpose=STATUS)
+        [seller] = [role for role in node.roles if isinstance(role, Seller)]
+        rows = [("%04d-%s.txt" % (n, "f" * 100), n, "ab" * 32, 0) for n in range(4000)]
+        self.patch(seller, "sharedFiles", lambda: rows)
+        answer = askAsOperator(node, status)
+        self.assertLess(len(answer.files), 4000)
+        self.assertEqual(answer.files_shared, 4000)
+        self.assertEqual(wire.decode(wire.encode(answer)).files_shared, 4000)
+        public = self.market.services[self.seller].status.publicState()
+        self.assertEqual(public.files_shared, 4000)
+        self.assertEqual(public.asDict()["filesShared"], 4000)

@@ -206,7 +206,8 @@ def listObject(index, states, unreachable=()):
     """What is on offer: per item, units in stock over the nodes that
     answered and the sellers holding some; per shared file (a file is
     listed once, by name, never as units), its size, content id and
-    sellers;
+    sellers, and each node whose answer held only its first files
+    (``filesCut``: a seller of thousands, its answer cut to one frame);
     and the index's seller counts (a file's content item, ``sha256:``,
     left out: its name stands for it)."""
     items, files = {}, {}
@@ -220,11 +221,16 @@ def listObject(index, states, unreachable=()):
             entry = files.setdefault((name, content_id), {
                 "name": name, "size": size, CONTENT_ID: content_id, "sellers": []})
             entry["sellers"].append(wireId(state.id))
-    return {"items": dict(sorted(items.items())),
-            "files": [entry for _, entry in sorted(files.items())],
-            "index": {item: count for item, count in sorted(index.items())
-                      if itemHash(item) is None},
-            "unreachable": list(unreachable)}
+    obj = {"items": dict(sorted(items.items())),
+           "files": [entry for _, entry in sorted(files.items())],
+           "index": {item: count for item, count in sorted(index.items())
+                     if itemHash(item) is None},
+           "unreachable": list(unreachable)}
+    cut = [{"id": wireId(state.id), "listed": len(state.files), "shared": state.files_shared}
+           for state in states if (state.files_shared or 0) > len(state.files)]
+    if cut:
+        obj["filesCut"] = cut
+    return obj
 
 
 @defer.inlineCallbacks
@@ -384,6 +390,8 @@ def nodeObject(state, way=None):
            "scheme": state.scheme, "links": wired["links"],
            "stock": dict(state.stock), "files": list(map(shownFile, wired["files"])),
            "reach": state.reach}
+    if state.files_shared is not None:
+        obj["filesShared"] = state.files_shared
     if way is not None:
         obj["asked"] = {"path": way.kind, "at": way.where}
     if state.relay is not None:
@@ -645,12 +653,16 @@ def renderList(obj):
                          f"{sellers}")
     else:
         lines.append(f"in stock ({query}): nothing")
-    if obj.get("files"):
+    if obj.get("files") or obj.get("filesCut"):
         lines.append(f"shared files ({query}):")
         for entry in obj["files"]:
             sellers = ", ".join(_short(s) for s in entry["sellers"])
             lines.append(f"  {entry['name']}: {byteSize(entry['size'])}, content id "
                          f"{entry[CONTENT_ID][:16]}…, sellers: {sellers}")
+        for entry in obj.get("filesCut", ()):
+            lines.append(f"  and more: node {_short(entry['id'])} shares "
+                         f"{entry['shared']:,} files, its answer held the first "
+                         f"{entry['listed']:,} by name (all that fit)")
     if obj["index"]:
         # Built once for every asker: LAN-only sellers, named only to
         # their classmates, are not counted (docs/running.md).
@@ -753,12 +765,16 @@ def renderNode(obj):
     lines.append(f"stock: {counts(obj['stock'])}")
     if not public:
         lines += [f"bag: {counts(obj['bag'])}", f"pending buys: {obj['pending']}"]
-    if obj.get("files"):
-        lines.append(f"shared files: {len(obj['files'])}")
+    listed = obj.get("files", ())
+    shared = obj.get("filesShared", len(listed))
+    if shared:
+        lines.append(f"shared files: {shared:,}" + (
+            f" (the first {len(listed):,} by name: all that fit in its answer)"
+            if shared > len(listed) else ""))
         lines += [f"  {entry['name']}  {byteSize(entry['size'])}  content id "
                   f"{entry[CONTENT_ID][:16]}…"
                   + (f"  sold {entry['sold']}" if "sold" in entry else "")
-                  for entry in obj["files"]]
+                  for entry in listed]
     if obj.get("downloads"):
         lines.append(f"downloads: {len(obj['downloads'])}")
         lines += [f"  {downloadLine(entry)}" for entry in obj["downloads"]]

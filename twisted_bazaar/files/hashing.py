@@ -35,6 +35,10 @@ class FileChanged(Exception):
     """The file changed (or went) while it was being read."""
 
 
+class HashingStopped(Exception):
+    """The file was not read to its end: its hasher stopped meanwhile."""
+
+
 def pieceSize(size):
     """The piece size for a file of ``size`` bytes."""
     piece = MIN_PIECE
@@ -77,13 +81,17 @@ class FileDigest:
         return offset, min(self.piece_size, self.size - offset)
 
 
-def digestFile(path):
+def digestFile(path, stopping=None):
     """
     Read the regular file at ``path`` once and describe its content.
     Blocking: run it through a L{Hasher}.
 
+    @param stopping: a C{threading.Event} (L{Hasher.stopping}); once set,
+        the read ends where it is, so that a daemon's stop does not wait
+        for the rest of a file of gigabytes.
     @raise FileChanged: if it is not a regular file, or was modified while
         it was read.
+    @raise HashingStopped: if stopping was set before the end.
     @raise OSError: if it cannot be read.
     """
     # Without waiting: a FIFO in the file's place would hold the thread.
@@ -98,6 +106,8 @@ def digestFile(path):
         current = hashlib.sha256()
         filled = total = 0
         while True:
+            if stopping is not None and stopping.is_set():
+                raise HashingStopped(f"{path}: stopped after {total} of {size} bytes")
             data = os.read(fd, min(READ_SIZE, piece - filled))
             if not data:
                 break
@@ -187,6 +197,10 @@ class Hasher(Service):
 
     def __init__(self, reactor, threads=2):
         self.reactor = reactor
+        #: Set as the service stops: work that reads a whole file
+        #: (L{digestFile}) ends at its next read, not at the file's end,
+        #: since stopping the pool waits for its threads.
+        self.stopping = threading.Event()
         self.pool = None
         if IReactorThreads.providedBy(reactor):
             self.pool = ThreadPool(minthreads=0, maxthreads=threads,
@@ -199,6 +213,7 @@ class Hasher(Service):
 
     def stopService(self):
         super().stopService()
+        self.stopping.set()
         if self.pool is not None and self.pool.started:
             self.pool.stop()
 

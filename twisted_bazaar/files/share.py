@@ -37,6 +37,9 @@ from twisted_bazaar.files.names import fileSystemEncoding, isPlainName, nameFaul
 DEFAULT_SETTLE = 0.5
 #: Default seconds between polls of the folder (without inotify).
 DEFAULT_POLL = 1.0
+#: Size from which a file's hashing is said as it starts: a file of
+#: gigabytes takes seconds to read, and the seller said nothing meanwhile.
+SAY_HASHING = 2**30
 #: With inotify, seconds between safety polls (events can be missed when
 #: the kernel queue overflows).
 INOTIFY_POLL = 30.0
@@ -117,6 +120,10 @@ class SharedFolder(Service):
         self._unreadable = {}
         #: Names in the folder not shared -> why, said once each.
         self._refused = {}
+        #: Names of the subfolders seen at the last scan, said as they
+        #: appear: a library of album folders was shared as nothing, without
+        #: a word.
+        self._folders = frozenset()
         #: Offered name (NFC) -> the file's name in the folder.
         self._disk = {}
         self._call = None
@@ -206,6 +213,7 @@ class SharedFolder(Service):
         self._missing = False
         refused = {}
         disk = {}
+        folders = set()
         for entry in sorted(entries, key=lambda entry: entry.name):
             if not isPlainName(entry.name):
                 if not entry.name.startswith("."):
@@ -217,6 +225,8 @@ class SharedFolder(Service):
                 st = entry.stat(follow_symlinks=False)
             except OSError:
                 continue
+            if stat.S_ISDIR(st.st_mode):
+                folders.add(entry.name)
             if not stat.S_ISREG(st.st_mode):
                 continue
             offered = unicodedata.normalize("NFC", entry.name)
@@ -232,8 +242,21 @@ class SharedFolder(Service):
             self.log.info("not sharing {name}: {why}", name=shown(name),
                           why=refused[name])
         self._refused = refused
+        self._sayFolders(frozenset(folders))
         self._disk = disk
         return found
+
+    def _sayFolders(self, folders):
+        """Say the subfolders once, as new ones appear: none of their
+        files is offered."""
+        if folders - self._folders:
+            names = sorted(folders)
+            listed = ", ".join(shown(name) for name in names[:3]) + (
+                ", …" if len(names) > 3 else "")
+            self.log.info("not sharing the files in the subfolders of {folder} "
+                          "({names}): only the files directly in it are offered",
+                          folder=shown(self.folder), names=listed)
+        self._folders = folders
 
     def scan(self):
         """Compare the folder with what is on offer and act on the
@@ -299,7 +322,11 @@ class SharedFolder(Service):
 
     def _hash(self, name, key):
         self._hashing[name] = key
-        d = self.hasher.run(digestFile, os.path.join(self.folder, self._disk[name]))
+        if key[0] >= SAY_HASHING:
+            self.log.info("hashing {name} ({size} bytes): it is offered once read",
+                          name=name, size=key[0])
+        d = self.hasher.run(digestFile, os.path.join(self.folder, self._disk[name]),
+                            self.hasher.stopping)
         d.addCallbacks(self._hashed, self._notHashed, callbackArgs=(name, key),
                        errbackArgs=(name, key))
 

@@ -319,7 +319,9 @@ class NodeState(Message):
     buy id, item, units, path), the path the buy took, buyer first,
     oldest first.  ``roles``: the names of its roles (its role plugins',
     ``buyer``, ``seller``), in the order they were plugged in; None where
-    an older node does not say.
+    an older node does not say.  ``files_shared``: how many files it
+    shares in all, of which ``files`` may hold only the first (cut to fit
+    a frame, or to MAX_ITEMS); None where an older node does not say.
 
     A ``public`` state (a stranger's answer) holds only the public facts:
     its overlay links, its stock and its files, each without ``sold``
@@ -348,6 +350,7 @@ class NodeState(Message):
     relaying: tuple = field(checkRelayUse, default=None)
     trades: tuple = field(objectList(TRADE_KEYS, MAX_TRADES), default=())
     roles: tuple = field(_roleNames, default=None)
+    files_shared: int = field(_count, default=None)
 
     def asDict(self):
         out = {"type": "nodestate", "id": wireId(self.id), "host": self.host,
@@ -359,6 +362,8 @@ class NodeState(Message):
         if self.relay is not None:
             out["relay"] = self.relay
         files = [_fileDict(row) for row in self.files]
+        if self.files_shared is not None:
+            out["filesShared"] = self.files_shared
         if self.public:
             out.update(files=files, public=True)
             return out

@@ -170,7 +170,7 @@ class NodeStatus:
                          relaying=relayUse(self.relay),
                          trades=tuple(sorted(trades, key=lambda row: -row[0])[
                              -MAX_TRADES:]),
-                         roles=self.roles[:MAX_ROLES])
+                         roles=self.roles[:MAX_ROLES], files_shared=len(files))
 
     def publicState(self):
         """This node's public facts, as a stranger is told them: its
