@@ -194,6 +194,27 @@ class FailedStartTests(SynchronousTestCase):
         self.assertIn(f"kept in {data}/tracker.key", line)
         self.successResultOf(service.stopService())
 
+    def test_trackerThatNeverListenedSaysNoStop(self):
+        """A tracker whose --listen failed never ran: its log says why,
+        not also 'tracker stopping: no node is live' as if it had run and
+        stopped (s55-user, a new user's walk of the Exit status rows); one
+        that listened says it as it stops."""
+        with capturedLogs() as events:
+            self.tracker(["--listen", f"tcp:{TAKEN}"], ("tcp", TAKEN),
+                         "tracker cannot listen")
+        self.assertEqual([formatEvent(e) for e in events
+                          if "tracker stopping" in (formatEvent(e) or "")], [])
+        self.statuses.clear()
+        with capturedLogs() as events:
+            service, status, reactor = self.start(
+                makeTrackerService, ["--data-dir", os.path.join(self.folder, "t"),
+                                     "--no-udp"], ("tcp", -1), TrackerOptions)
+            reactor.runUp()
+            self.successResultOf(service.stopService())
+        self.assertEqual([formatEvent(e) for e in events
+                          if "tracker stopping" in (formatEvent(e) or "")],
+                         ["tracker stopping: no node is live"])
+
     # -- one state directory, one tracker (issue 96) ------------------------
 
     def runningTracker(self, args):

@@ -53,7 +53,7 @@ class SignalDuringStartTests(SynchronousTestCase):
             "bazaar-tracker", "--listen", LOOPBACK_LISTEN, "--start-delay", HOLD,
             "--data-dir", os.path.join(self.folder, "tracker-data")])
         tracker.waitFor(r"UDP reach listening on ports", TIMEOUT)
-        self.assertStoppedAsAnySigterm(tracker, r"tracker stopping: closing the links")
+        self.assertStoppedAsAnySigterm(tracker, r"tracker stopping: no node is live")
         # It had started: its state is kept, as after any SIGTERM.
         self.assertTrue(os.path.exists(os.path.join(self.folder, "tracker-data",
                                                     "tracker.key")))
@@ -93,7 +93,7 @@ class SignalDuringStartTests(SynchronousTestCase):
                         _read(logfile))
         self.assertTrue(_waitUntil(lambda: not os.path.exists(pidfile)), _read(logfile))
         log = _read(logfile)
-        self.assertIn("tracker stopping: closing the links", log)
+        self.assertIn("tracker stopping: no node is live", log)
         self.assertNotIn("Traceback", log)
 
 

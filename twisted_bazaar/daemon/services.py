@@ -481,7 +481,7 @@ class TrackerService(ListeningService):
         return d
 
     def stopService(self):
-        self.tracker.stop()
+        self.tracker.stop(ran=self.port is not None)
         stopped = [defer.maybeDeferred(super().stopService)]
         if self.relayService is not None and self.relayService.running:
             stopped.append(defer.maybeDeferred(self.relayService.stopService))

@@ -451,14 +451,17 @@ class Tracker:
         costs a stranger one registration, which is cheap."""
         self.member_log.emit(self.log, level, group, format, **fields)
 
-    def stop(self):
+    def stop(self, ran=True):
         """Cancel every check in flight or scheduled, and sum up the peers'
-        lines not logged; its nodes' links close with it."""
+        lines not logged; its nodes' links close with it.
+
+        @param ran: False for a tracker whose port never listened (a failed
+            start): it never ran, so it says nothing of stopping."""
         self.stopping = True
-        if self.live:
+        if ran and self.live:
             self.log.info("tracker stopping: closing the links of its {nodes}",
                           nodes=plural(self.live, "live node"))
-        else:
+        elif ran:
             self.log.info("tracker stopping: no node is live")
         self.checks.stopAll()
         self.reservations.stop()
