@@ -365,7 +365,7 @@ class BytesANodeTests(SynchronousTestCase):
         self.assertHoldsAtMost("index", 5_952)
 
     def test_superpeer(self):
-        self.assertHoldsAtMost("superpeer", 8_754)
+        self.assertHoldsAtMost("superpeer", 8_775)
 
     def test_chord(self):
         self.assertHoldsAtMost("chord", 10_482)
