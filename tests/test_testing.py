@@ -315,6 +315,23 @@ class MemoryNetworkTests(SynchronousTestCase):
         self.clock.advance(0.1)
         self.assertEqual(server.received, [b"hello"])
 
+    def test_aTimerDueAtAStepsEndRunsThenAtAnEpoch(self):
+        """
+        A timer set a whole number of steps ahead runs at the step that
+        ends at its time, with the clock at an epoch's 1.8e9 too, where
+        each 0.05 s step falls a rounding short: a paced seller's pieces
+        took a step more each (0.30 s, not 0.25 s) at an epoch only.
+        """
+        for start in (0.0, 1.8e9):
+            clock = task.Clock()
+            clock.advance(start)
+            network = MemoryNetwork(clock)
+            ran = []
+            clock.callLater(0.25, ran.append, True)
+            for _ in range(5):
+                network.run(0.05)
+            self.assertEqual(ran, [True], f"clock started at {start}")
+
     def test_writesArriveInOrder(self):
         """Random per-write latency never reorders a connection's bytes."""
         network = MemoryNetwork(self.clock, random.Random(3), latency=(0.0, 1.0))

@@ -42,7 +42,7 @@ from twisted_bazaar.identity.keys import Identity, signedBy, verify
 from twisted_bazaar.schemes.flood import messages  # noqa: F401
 from twisted_bazaar.schemes.index.messages import Found
 
-from tests.helpers import makeNode
+from tests.helpers import clockStartMs, makeNode
 from tests.records import PLAIN, PLAIN_WIRE, SHA, forged, identity, offerOf, signed
 
 SELLER, OTHER = identity(1), identity(2)
@@ -123,21 +123,24 @@ class WireTests(SynchronousTestCase):
 
 class FaultTests(SynchronousTestCase):
     def test_aGoodRecord(self):
-        self.assertIsNone(recordFault(signed(SELLER), 0.0, SELLER.id, "apple",
+        self.assertIsNone(recordFault(signed(SELLER), clockStartMs() / 1000, SELLER.id,
+                                      "apple",
                                       alive=True))
 
     def test_faults(self):
-        record = signed(SELLER, issued=10_000)
+        start = clockStartMs()
+        record = signed(SELLER, issued=start + 10_000)
+        at = start / 1000 + 10.0
         cases = [
-            ((record, 10.0, OTHER.id), f"it is node {shortId(SELLER.id)}'s record, not node "
-                                       f"{shortId(OTHER.id)}'s"),
-            ((record, 10.0, None, "pear"), "it is a record of another item"),
-            ((record, 10.0 - CLOCK_SKEW - 0.001), "it was issued in the future"),
-            ((signed(SELLER, lifetime=MAX_LIFETIME + 0.001), 0.0),
+            ((record, at, OTHER.id), f"it is node {shortId(SELLER.id)}'s record, not node "
+                                     f"{shortId(OTHER.id)}'s"),
+            ((record, at, None, "pear"), "it is a record of another item"),
+            ((record, at - CLOCK_SKEW - 0.001), "it was issued in the future"),
+            ((signed(SELLER, lifetime=MAX_LIFETIME + 0.001), start / 1000),
              "it lives longer than 3600 s"),
-            ((forged(record, port=1), 10.0),
+            ((forged(record, port=1), at),
              f"it is not signed by the key of node {shortId(SELLER.id)}"),
-            ((forged(signed(OTHER), seller=SELLER.id), 10.0),
+            ((forged(signed(OTHER), seller=SELLER.id), at),
              f"it is not signed by the key of node {shortId(SELLER.id)}"),
         ]
         for args, fault in cases:
@@ -147,13 +150,15 @@ class FaultTests(SynchronousTestCase):
         self.assertIsNone(recordFault(signed(SELLER, issued=70_000), 10.0))
 
     def test_alive(self):
+        start = clockStartMs()
+        at = start / 1000
         record = signed(SELLER, lifetime=10)
-        self.assertIsNone(recordFault(record, 10.0))
-        self.assertEqual(recordFault(record, 10.0, alive=True), "it has expired")
-        withdrawal = signed(SELLER, issued=5, lifetime=0)
+        self.assertIsNone(recordFault(record, at + 10.0))
+        self.assertEqual(recordFault(record, at + 10.0, alive=True), "it has expired")
+        withdrawal = signed(SELLER, issued=start + 5, lifetime=0)
         self.assertTrue(withdrawal.withdrawn)
-        self.assertEqual(recordFault(withdrawal, 0.0, alive=True), "it has expired")
-        self.assertEqual((live(record, 9.999), live(withdrawal, 0.0)), (True, False))
+        self.assertEqual(recordFault(withdrawal, at, alive=True), "it has expired")
+        self.assertEqual((live(record, at + 9.999), live(withdrawal, at)), (True, False))
 
     def test_newerWins(self):
         old, new = signed(SELLER, issued=1), signed(SELLER, issued=2)
@@ -166,6 +171,8 @@ class RecordBookTests(SynchronousTestCase):
     def setUp(self):
         self.clock = Clock()
         self.clock.advance(1000)
+        #: Where the clock started, in ms (tests/conftest.py's --clock-start).
+        self.start = clockStartMs()
         self.book = RecordBook(SELLER, self.clock)
 
     def test_signedOnceWhileNothingChanges(self):
@@ -174,14 +181,14 @@ class RecordBookTests(SynchronousTestCase):
         the next renewal at the latest."""
         first = self.book.record("song", "h", 1, SONG)
         self.assertEqual((first.seller, first.key, first.issued, first.expires,
-                          first.file), (SELLER.id, SELLER.key, 1_000_000, 1_600_000,
-                                        (5, SHA, 9100)))
+                          first.file), (SELLER.id, SELLER.key, self.start + 1_000_000,
+                                        self.start + 1_600_000, (5, SHA, 9100)))
         self.assertTrue(verified(first))
         self.clock.advance(149.999)
         self.assertIs(self.book.record("song", "h", 1, SONG), first)
         self.clock.advance(0.001)
         again = self.book.record("song", "h", 1, SONG)
-        self.assertEqual(again.issued, 1_150_000)
+        self.assertEqual(again.issued, self.start + 1_150_000)
         self.assertEqual(self.book.renewal, 300.0)
 
     def test_datedByTheWallClock(self):
@@ -192,7 +199,8 @@ class RecordBookTests(SynchronousTestCase):
         clock.advance(1000)
         clock.stepWall(-600)
         record = RecordBook(SELLER, clock).record("song", "h", 1, SONG)
-        self.assertEqual((record.issued, record.expires), (400_000, 1_000_000))
+        self.assertEqual((record.issued, record.expires),
+                         (self.start + 400_000, self.start + 1_000_000))
 
     def test_signedAnewWhenWhatItSaysChanges(self):
         first = self.book.record("song", "h", 1, SONG)
@@ -225,7 +233,7 @@ class RecordBookTests(SynchronousTestCase):
         withdrawal = self.book.withdrawal("song", "h", 1)
         back = self.book.record("song", "h", 1, SONG)
         self.assertEqual([r.issued for r in (record, withdrawal, back)],
-                         [1_000_000, 1_000_001, 1_000_002])
+                         [self.start + ms for ms in (1_000_000, 1_000_001, 1_000_002)])
         self.assertTrue(withdrawal.withdrawn and newer(withdrawal, record)
                         and newer(back, withdrawal))
 
@@ -243,12 +251,13 @@ class OfferTests(SynchronousTestCase):
     def test_offersOnlyFromTheSellersOwnLiveRecords(self):
         node = makeNode(identity(7).id, identity=identity(7))
         node.clock.advance(10)
-        good = signed(SELLER, "song", "10.0.0.4", 9004, issued=10_000,
+        issued = clockStartMs() + 10_000
+        good = signed(SELLER, "song", "10.0.0.4", 9004, issued=issued,
                       file=(5, SHA, 9100))
-        others = [signed(identity(7), "song", issued=10_000),
-                  forged(signed(OTHER, "song", issued=10_000), transfer=1),
+        others = [signed(identity(7), "song", issued=issued),
+                  forged(signed(OTHER, "song", issued=issued), transfer=1),
                   signed(OTHER, "song", lifetime=5),
-                  signed(OTHER, "tune", issued=10_000)]
+                  signed(OTHER, "tune", issued=issued)]
         offers = recordedOffers(node, "song", [(record, None, None, None)
                                                for record in others + [good]])
         self.assertEqual(offers, [Offer(SELLER.id, (node.id, SELLER.id), "10.0.0.4", 9004,

@@ -150,8 +150,10 @@ class SignedOfferTests(SynchronousTestCase):
         self.seller = Identity.fromRandom(random.Random(8))
         self.plain = Reply(5, "song.ogg", (self.seller.id, 42), self.seller.id,
                            "127.0.0.1", 9001)
+        # Issued at 0 ms whatever --clock-start: no clock reads it, and
+        # the canonical text below spells its times.
         self.record = records.signed(self.seller, "song.ogg", "127.0.0.1", 9001,
-                                     file=(5, self.SHA, 9002))
+                                     issued=0, file=(5, self.SHA, 9002))
         self.file = attr.evolve(self.plain, record=self.record)
 
     def test_canonicalNamesWhatTheMessageCarries(self):

@@ -32,6 +32,7 @@ class TableTests(SynchronousTestCase):
         connected (eviction's ties go by it), a lost one forgotten wherever
         it stood; an outbound link has no time."""
         clock = Clock()
+        start = clock.seconds()
         node = makeNode(1, clock=clock)
         first = linkPeer(node, 7)
         clock.advance(1)
@@ -40,11 +41,12 @@ class TableTests(SynchronousTestCase):
         third = linkPeer(node, 9)
         outbound = linkPeer(node, 11, inbound=False)
         self.assertEqual(list(node.overlay.connected()),
-                         [(first, 0.0), (second, 1.0), (third, 2.0)])
+                         [(first, start), (second, start + 1.0), (third, start + 2.0)])
         self.assertEqual((node.overlay.connectedAt(second), node.overlay.connectedAt(outbound)),
-                         (1.0, None))
+                         (start + 1.0, None))
         closeLink(second)
-        self.assertEqual(list(node.overlay.connected()), [(first, 0.0), (third, 2.0)])
+        self.assertEqual(list(node.overlay.connected()),
+                         [(first, start), (third, start + 2.0)])
         self.assertIsNone(node.overlay.connectedAt(second))
 
     def test_connectedTimesCostTheirEntries(self):

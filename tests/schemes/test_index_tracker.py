@@ -29,7 +29,7 @@ from twisted_bazaar.schemes.index.tracker import LISTING_TTL, IndexExtension
 from twisted_bazaar.tracker import Tracker, TrackerFactory
 
 from tests import records
-from tests.helpers import FakeConnector, feed, parseNetstrings, sent
+from tests.helpers import FakeConnector, clockStartMs, feed, parseNetstrings, sent
 
 
 def framed(payload):
@@ -549,14 +549,15 @@ class OwnedRecordTests(TrackerIndexCase):
     def test_recordsOutOfTheirTimeBoundsAreRefused(self):
         peer, _ = self.join(4001)
         self.clock.advance(1000)
+        start = clockStartMs()
         for record, why in (
-                (records.signed(peer.identity, "pear", issued=0, lifetime=900),
+                (records.signed(peer.identity, "pear", issued=start, lifetime=900),
                  "it has expired"),
-                (records.signed(peer.identity, "pear", issued=1_000_000, lifetime=0),
-                 "it has expired"),
-                (records.signed(peer.identity, "pear", issued=1_061_000 + 1),
+                (records.signed(peer.identity, "pear", issued=start + 1_000_000,
+                                lifetime=0), "it has expired"),
+                (records.signed(peer.identity, "pear", issued=start + 1_061_000 + 1),
                  "it was issued in the future"),
-                (records.signed(peer.identity, "pear", issued=1_000_000,
+                (records.signed(peer.identity, "pear", issued=start + 1_000_000,
                                 lifetime=3601), "it lives longer than 3600 s")):
             self.assertRefused(peer, indexmsg.Register("pear", record), why)
 
@@ -573,7 +574,8 @@ class OwnedRecordTests(TrackerIndexCase):
     def test_theSellersNewRecordReplacesItsDescription(self):
         peer, node_id = self.join(4001)
         for issued, sha in ((0, "ab" * 32), (5, "cd" * 32)):
-            peer.say(self.register(peer, "song", issued=issued, file=(5, sha, 9)))
+            peer.say(self.register(peer, "song", issued=clockStartMs() + issued,
+                                   file=(5, sha, 9)))
             self.assertEqual(peer.heard(), [indexmsg.Ack("song")])
         buyer, _ = self.join(0)
         buyer.say(indexmsg.Lookup("song"))

@@ -40,8 +40,10 @@ class LeafIndexTests(SynchronousTestCase):
         self.index = Index(per_leaf=4, total=6)
 
     def test_eachEntryHasTheLeafsRecordUntilItExpires(self):
-        records = {"apple": signed(1, "apple", lifetime=10),
-                   "pear": signed(1, "pear", lifetime=20)}
+        # Issued at 0 ms whatever --clock-start: the index is handed its
+        # times, from 0 here.
+        records = {"apple": signed(1, "apple", issued=0, lifetime=10),
+                   "pear": signed(1, "pear", issued=0, lifetime=20)}
         self.index.register(1, A, {"apple": 1, "pear": 1}, records)
         found = LeafIndex.lookup(self.index, "apple", 10, 9.0)
         self.assertEqual(found, [(1,) + A + (records["apple"],)])

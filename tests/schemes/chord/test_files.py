@@ -69,8 +69,9 @@ class HolderTests(SynchronousTestCase):
     def test_aReplicaKeepsTheRecord(self):
         record = song()
         feed(self.succ, ChordTransfer((Handed(2000, record),)))
-        [held] = self.scheme.records.sellers("song", 0.0)
-        self.assertEqual((held.record, held.expires), (record, 2.0))
+        now = self.node.clock.seconds()
+        [held] = self.scheme.records.sellers("song", now)
+        self.assertEqual((held.record, held.expires), (record, now + 2.0))
         feed(self.pred, ChordRequest(8, "song", (PRED,)))
         self.assertEqual(sent(self.pred)[0].sellers, (record,))
         self.scheme.replicate([Peer(SUCC, "s", 2)])

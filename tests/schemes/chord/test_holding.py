@@ -29,7 +29,8 @@ from twisted_bazaar.base.wallclock import wallSeconds
 from twisted_bazaar.testing import Market, MemoryNetwork
 from twisted_bazaar.testing.clocks import SplitClock
 
-from tests.helpers import feed, linkPeer, makeNode, parseNetstrings, sent, units
+from tests.helpers import (
+    clockStartMs, feed, linkPeer, makeNode, parseNetstrings, sent, units)
 from tests.records import identity, signed
 from tests.schemes.chord.market import (
     FAST,
@@ -177,9 +178,10 @@ class TransferTests(LinkedToOnePeer, SynchronousTestCase):
         fig, gone = signed(1, "fig"), signed(2, "gone", lifetime=0)
         feed(self.link, ChordTransfer((Handed(2000, fig), Handed(0, gone)), 11))
         self.assertEqual(sent(self.link), [ChordTransferred(11, 2)])
-        [held] = self.scheme.records.sellers("fig", 1.9)
-        self.assertEqual((held.record, held.expires), (fig, 2.0))
-        self.assertEqual(self.scheme.records.sellers("gone", 0), [])
+        now = self.node.clock.seconds()
+        [held] = self.scheme.records.sellers("fig", now + 1.9)
+        self.assertEqual((held.record, held.expires), (fig, now + 2.0))
+        self.assertEqual(self.scheme.records.sellers("gone", now), [])
         self.assertTrue(self.scheme.records.held("gone", identity(2).id).record.withdrawn)
 
     def test_transfersFitTheFrameLimit(self):
@@ -192,7 +194,7 @@ class TransferTests(LinkedToOnePeer, SynchronousTestCase):
         succ = linkPeer(node, SUCC, purpose="chord")
         many = [signed(n, "apple", host="h" * 200) for n in range(10)]
         for record in many:
-            scheme.records.put(record, 60.0, 0.0)
+            scheme.records.put(record, 60.0, node.clock.seconds())
         scheme.replicate([scheme.ring.successors[0]])
         payloads = parseNetstrings(succ.transport.value())
         self.assertGreater(len(payloads), 1)
@@ -219,11 +221,12 @@ class AnswerSizeTests(SynchronousTestCase):
         100 kB: on a link of 64 kB the holder sent nothing and the buyer
         found nobody."""
         records = self.scheme.records
+        now = self.node.clock.seconds()
         for n in range(64):
-            records.put(signed(100 + n, "apple", host="\x01" * 255), 600.0, 0.0,
+            records.put(signed(100 + n, "apple", host="\x01" * 255), 600.0, now,
                         origin="10.66")
         honest = signed(1, "apple", host="shop.example", port=99)
-        records.put(honest, 600.0, 1.0, origin="10.1")
+        records.put(honest, 600.0, now + 1.0, origin="10.1")
         feed(self.pred, ChordRequest(8, "apple", (42, PRED)))
         payloads = parseNetstrings(self.pred.transport.value())
         [payload] = payloads
@@ -319,7 +322,9 @@ class RefusedUncheckedTests(LinkedToOnePeer, SynchronousTestCase):
         checks = countedCalls(self, recordsModule, "verify")
         recordsModule.verified.cache_clear()
         self.addCleanup(recordsModule.verified.cache_clear)
-        pool = [ChordTransfer(tuple(Handed(600_000, signed(1, f"item{n}", issued=issued))
+        start = clockStartMs()
+        pool = [ChordTransfer(tuple(Handed(600_000, signed(1, f"item{n}",
+                                                           issued=start + issued))
                                     for n in range(8)))
                 for issued in range(10, 0, -1)]
         for _ in range(10):
@@ -329,4 +334,5 @@ class RefusedUncheckedTests(LinkedToOnePeer, SynchronousTestCase):
         # The newest of each item is taken (checked once); every older one
         # is refused unchecked, however often it comes.
         self.assertEqual(len(checks), 8)
-        self.assertEqual(self.scheme.records.held("item0", identity(1).id).record.issued, 10)
+        self.assertEqual(self.scheme.records.held("item0", identity(1).id).record.issued,
+                         start + 10)

@@ -9,9 +9,16 @@ from twisted_bazaar.core.records import CLOCK_SKEW, MAX_LIFETIME
 from twisted_bazaar.schemes.chord.records import RecordStore
 from twisted_bazaar.schemes.chord.ring import keyOf
 
-from tests.records import identity, signed
+from tests import records
+from tests.records import identity
 
 S, T, U = identity(1), identity(2), identity(3)
+
+
+def signed(who, item="apple", **fields):
+    """A record issued at 0 ms unless said: the store is handed its
+    times (from 0 here), not a clock's, whatever C{--clock-start}."""
+    return records.signed(who, item, **dict({"issued": 0}, **fields))
 
 
 def ids(held):

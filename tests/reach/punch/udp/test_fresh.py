@@ -7,6 +7,7 @@ from twisted.internet.task import Clock
 from twisted.trial.unittest import SynchronousTestCase
 
 from twisted_bazaar.reach.punch.udp.fresh import EVERY, KEEP_FOR, KeptFresh
+from tests.helpers import clockStartMs
 
 
 class KeptFreshTests(SynchronousTestCase):
@@ -14,7 +15,8 @@ class KeptFreshTests(SynchronousTestCase):
         self.clock = Clock()
         self.looks = []
         self.waits = {7, 8}
-        self.kept = KeptFresh(self.clock, lambda: self.looks.append(self.clock.seconds()),
+        self.kept = KeptFresh(self.clock, lambda: self.looks.append(
+                                  self.clock.seconds() - clockStartMs() / 1000),
                               self.waits.__contains__)
 
     def test_lookedAtUntilTheHorizon(self):

@@ -19,6 +19,7 @@ from twisted_bazaar.reach.punch.udp.mapping import (
     MappingCheck,
 )
 from twisted_bazaar.wire.udpreach import NO_UDP_PORTS, UdpReached
+from tests.helpers import clockStartMs
 
 #: The tracker's refusal of a check for its rate per address group.
 RATE = "your address group asked more than 1 udpcheck a second"
@@ -32,7 +33,7 @@ class MappingCheckTests(SynchronousTestCase):
         self.sent = []
 
     def send(self):
-        self.sent.append(self.clock.seconds())
+        self.sent.append(self.clock.seconds() - clockStartMs() / 1000)
         return True
 
     def test_checkedWhenStale(self):
@@ -47,7 +48,8 @@ class MappingCheckTests(SynchronousTestCase):
         self.clock.advance(FRESH)
         self.assertIs(self.check.freshen(self.send), False)
         self.assertEqual(self.sent, [0, FRESH])
-        self.assertEqual(self.clock.getDelayedCalls()[0].getTime(), FRESH + CHECK_TIMEOUT)
+        self.assertEqual(self.clock.getDelayedCalls()[0].getTime() - clockStartMs() / 1000,
+                         FRESH + CHECK_TIMEOUT)
 
     def test_logged(self):
         """A new mapping is logged with its kind, and the port seen at the
@@ -120,11 +122,12 @@ class RateRefusalTests(SynchronousTestCase):
         self.clock = task.Clock()
         self.again = []
         self.check = MappingCheck(self.clock, lambda: None,
-                                  lambda: self.again.append(self.clock.seconds()))
+                                  lambda: self.again.append(self.clock.seconds()
+                                                            - clockStartMs() / 1000))
         self.sent = []
 
     def send(self):
-        self.sent.append(self.clock.seconds())
+        self.sent.append(self.clock.seconds() - clockStartMs() / 1000)
         return True
 
     def test_askedAgainSoon(self):

@@ -88,6 +88,9 @@ class FakeSocket:
 class SoundingTests(SynchronousTestCase):
     def setUp(self):
         self.clock = Clock()
+        #: near is said in seconds from here, within a rounding of a
+        #: clock at an epoch (0.24 us at 1.8e9).
+        self.start = self.clock.seconds()
         self.near = []
         self.made = []
 
@@ -96,7 +99,7 @@ class SoundingTests(SynchronousTestCase):
             self.made.append((family, bind))
             return sock
         sounding = Sounding(self.clock, PEER, 6000, b"probe",
-                            lambda: self.near.append(self.clock.seconds()),
+                            lambda: self.near.append(self.clock.seconds() - self.start),
                             socket.AF_INET, "192.168.1.2", makeSocket)
         self.assertEqual(sounding.start(), "")
         return sounding
@@ -111,7 +114,8 @@ class SoundingTests(SynchronousTestCase):
         self.assertEqual(self.made, [(socket.AF_INET, ("192.168.1.2", 0))])
         self.assertEqual(self.near, [])
         self.clock.advance(READS[0])
-        self.assertEqual(self.near, [READS[0]])
+        [near] = self.near
+        self.assertAlmostEqual(near, READS[0], places=6)
         self.assertEqual(sounding.answer, Answer(PEER, 3, 3))
         self.assertTrue(sock.closed)
         self.assertEqual(self.clock.getDelayedCalls(), [])
@@ -140,10 +144,11 @@ class SoundingTests(SynchronousTestCase):
         sock = FakeSocket()
         self.sounding(sock)
         self.assertLess(READS[-1], SOUND)
-        for at in READS[:-1]:
-            self.clock.advance(at - self.clock.seconds())
+        # From read to read, as the sounding sets its timers.
+        for before, at in zip((0.0,) + READS[:-2], READS[:-1]):
+            self.clock.advance(at - before)
             self.assertFalse(sock.closed)
-        self.clock.advance(READS[-1] - self.clock.seconds())
+        self.clock.advance(READS[-1] - READS[-2])
         self.assertEqual(sock.reads, len(READS))
         self.assertTrue(sock.closed)
         self.assertEqual(self.near, [])
@@ -156,7 +161,8 @@ class SoundingTests(SynchronousTestCase):
         self.clock.advance(READS[1])
         sock.queue.append(icmp(PEER))
         self.clock.advance(READS[2] - READS[1])
-        self.assertEqual(self.near, [READS[2]])
+        [near] = self.near
+        self.assertAlmostEqual(near, READS[2], places=6)
 
     def test_stopped(self):
         """Stopped (its punch met or ended): no read, the socket closed."""
