@@ -184,34 +184,32 @@ class ServedTests(SynchronousTestCase):
 
 
 class TrackerMembersTests(SynchronousTestCase):
+    def liveAndShown(self, answer):
+        """The view's live count and the nodes it shows, the tracker
+        answering its memberlist question with answer."""
+        self.patch(webview, "askTracker", lambda *a, **kw: defer.succeed(answer))
+        view = MarketView(Clock())
+        members = webview.TrackerMembers(Clock(), "127.0.0.1:7700", 10, KeyPin("the tracker"),
+                                         view)
+        self.successResultOf(members.refresh())
+        view.membersSeen(members.members())
+        snapshot = view.snapshot()
+        return snapshot["live"], len(snapshot["nodes"])
+
     def test_theLiveCountIsTheTrackers(self):
         """A tracker's memberlist names 2 of its 900 live nodes (cut to one
         frame): the view counts 900 live (it said 2, `2 live nodes` on
         the page), and shows the 2 it can ask."""
         answer = MemberList(((7, "10.0.0.7", 5007, "flood"), (9, "10.0.0.9", 5009, "flood")),
                             900)
-        self.patch(webview, "askTracker", lambda *a, **kw: defer.succeed(answer))
-        view = MarketView(Clock())
-        members = webview.TrackerMembers(Clock(), "127.0.0.1:7700", 10, KeyPin("the tracker"),
-                                         view)
-        self.successResultOf(members.refresh())
-        view.membersSeen(members.members())
-        snapshot = view.snapshot()
-        self.assertEqual((snapshot["live"], len(snapshot["nodes"])), (900, 2))
+        self.assertEqual(self.liveAndShown(answer), (900, 2))
 
     def test_lanOnlyNodesCountedLive(self):
         """The tracker names 1 node and counts 2 LAN-only ones it names to
         nobody here (behind another router): the view counts 3 live (it
         counted 1, as if there were no more)."""
         answer = MemberList(((7, "10.0.0.7", 5007, "flood"),), 1, lanOnly=2)
-        self.patch(webview, "askTracker", lambda *a, **kw: defer.succeed(answer))
-        view = MarketView(Clock())
-        members = webview.TrackerMembers(Clock(), "127.0.0.1:7700", 10, KeyPin("the tracker"),
-                                         view)
-        self.successResultOf(members.refresh())
-        view.membersSeen(members.members())
-        snapshot = view.snapshot()
-        self.assertEqual((snapshot["live"], len(snapshot["nodes"])), (3, 1))
+        self.assertEqual(self.liveAndShown(answer), (3, 1))
 
     def test_aTrackerThatStopsAnsweringIsSaidSo(self):
         """The tracker stops (its nodes live on): the view shows its last
