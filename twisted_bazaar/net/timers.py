@@ -44,10 +44,7 @@ def deadlinesFor(clock):
     of clocks, held weakly (L{_byClock}: they go with the clock's last
     link and call).
     """
-    own = getattr(clock, "deadlines", _NO_SLOT)
-    if own is not _NO_SLOT:
-        return own
-    deadlines = _byClock.get(id(clock))
+    deadlines = _keptFor(clock)
     if deadlines is None:
         deadlines = _byClock[id(clock)] = Deadlines(clock)
     return deadlines
@@ -57,6 +54,13 @@ def deadlinesFor(clock):
 _NO_SLOT = object()
 
 
+def _keptFor(clock):
+    """The L{Deadlines} of clock if any were made (L{deadlinesFor}), else
+    None: the clock's own, or its entry in the table of clocks."""
+    own = getattr(clock, "deadlines", _NO_SLOT)
+    return _byClock.get(id(clock)) if own is _NO_SLOT else own
+
+
 def sleptLately(clock):
     """
     Seconds the node just did not run (a stopped process, a suspended
@@ -64,8 +68,7 @@ def sleptLately(clock):
     the last L{ASLEEP} seconds; else None.  What a peer did meanwhile (cut
     the node's links as silent) is then likely this node's doing.
     """
-    deadlines = getattr(clock, "deadlines", None) or _byClock.get(id(clock))
-    resumed = getattr(deadlines, "resumed", None)
+    resumed = getattr(_keptFor(clock), "resumed", None)
     if resumed is None or clock.seconds() - resumed[0] >= ASLEEP:
         return None
     return resumed[1]
