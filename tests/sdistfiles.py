@@ -6,6 +6,7 @@ git's own, and .ci/, which runs on a clone, not an sdist).
 
 import fnmatch
 import os
+import subprocess
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 #: Top-level names left out of the comparison, and why: what a clone has
@@ -37,8 +38,24 @@ def ignored(relpath, patterns=None):
     return False
 
 
+def trackedFiles():
+    """The files git tracks, as paths from the root, where the tree is a
+    repository (None where it is not: an unpacked sdist, a tarball): so
+    that what a developer's tools leave in it, ignored by a .gitignore of
+    their own (lint-imports' .import_linter_cache/) or not yet added, is
+    not taken for part of the project."""
+    if not os.path.exists(os.path.join(ROOT, ".git")):
+        return None
+    listed = subprocess.run(["git", "-C", ROOT, "ls-files"], capture_output=True,
+                            text=True, check=True).stdout.split("\n")
+    return {path for path in listed if path and path.split("/")[0] not in LEFT_OUT}
+
+
 def treeFiles():
     """Every file of the tree a clone holds, as paths from the root."""
+    tracked = trackedFiles()
+    if tracked is not None:
+        return tracked
     patterns = _ignorePatterns()
     found = set()
     for folder, folders, files in os.walk(ROOT):

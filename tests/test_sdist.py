@@ -9,11 +9,10 @@ file list; this checks MANIFEST.in against the tree's top level.
 """
 
 import os
-import subprocess
 
 from twisted.trial.unittest import SynchronousTestCase
 
-from tests.sdistfiles import LEFT_OUT, ROOT, ignored
+from tests.sdistfiles import ROOT, treeFiles
 
 #: What setuptools puts in every sdist of this setup.py by itself
 #: (setup.cfg: one it writes there).
@@ -22,14 +21,9 @@ BY_ITSELF = {"setup.py", "setup.cfg", "README.md", "MANIFEST.in", "twisted_bazaa
 
 
 def topLevel():
-    """The tree's top-level names a clone holds: git's own list where
-    there is a repository (so a developer's untracked scratch file is not
-    taken for part of the project), else every name .gitignore leaves."""
-    if os.path.isdir(os.path.join(ROOT, ".git")) or os.path.isfile(os.path.join(ROOT, ".git")):
-        listed = subprocess.run(["git", "-C", ROOT, "ls-files"], capture_output=True,
-                                text=True, check=True).stdout.split("\n")
-        return {path.split("/")[0] for path in listed if path} - set(LEFT_OUT)
-    return {name for name in os.listdir(ROOT) if name not in LEFT_OUT and not ignored(name)}
+    """The tree's top-level names a clone holds (L{treeFiles}: git's
+    list where there is a repository)."""
+    return {path.split("/")[0] for path in treeFiles()}
 
 
 def manifestNames():
