@@ -108,12 +108,13 @@ class LeafIndex:
     # -- changes -------------------------------------------------------------
 
     def register(self, leaf, address, items, records, listed=True, group=None,
-                 near=None):
+                 near=None, claims=True):
         """
         The leaf's whole inventory, replacing what it had; items with 0
         units are left out.  An unlisted leaf is named by no L{lookup}
         until L{list} is called for it; one listed ``near`` a host, only
-        to askers at that host (L{list}).  ``records`` holds the leaf's
+        to askers at that host (L{list}); a listed one claims its address
+        only with ``claims`` (L{list}).  ``records`` holds the leaf's
         record of each item it names with units above 0.  ``group`` is the
         address group the leaf's entries count against (the leaf alone, if
         None).  Returns the
@@ -142,7 +143,8 @@ class LeafIndex:
         if near is not None:
             self._near[leaf] = near
         elif listed:
-            self._claim(leaf)
+            if claims:
+                self._claim(leaf)
         else:
             self._unlisted.add(leaf)
         for item, units in sorted(stocked.items()):
@@ -182,16 +184,19 @@ class LeafIndex:
         self._dropped(victims)
         return len(stock)
 
-    def list(self, leaf, near=None):
+    def list(self, leaf, near=None, claims=True):
         """Name a registered leaf in lookups from now on: its address was
-        checked, and it claims that address.  With ``near`` (a host), a
+        checked, and it claims that address (not without ``claims``: a
+        leaf checked through its relay was not found at its address,
+        which the machines behind its router share).  With ``near`` (a host), a
         LAN-only leaf, whose address no check reached: named only to
         askers whose links come from that host, claiming nothing (so
         that it keeps no leaf a check finds there out)."""
         if leaf in self._unlisted:
             self._unlisted.discard(leaf)
             if near is None:
-                self._claim(leaf)
+                if claims:
+                    self._claim(leaf)
             else:
                 self._near[leaf] = near
 

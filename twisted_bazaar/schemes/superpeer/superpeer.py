@@ -123,7 +123,8 @@ class SuperPeerSide(NodeObserver):
         #: of nodes joining and leaving are (L{MEMBER_LINES} of a kind).
         self.leaf_log = PeerLog(node.clock, node.config.link.verbose,
                                 burst=MEMBER_LINES)
-        #: leaf -> the address it was found at by a check.
+        #: leaf -> (the address a check found it at, whether that check
+        #: went through its relay: then the address is not its alone).
         self._checked = {}
         #: leaf -> the relay it registered (None: dialled directly).
         self._relays = {}
@@ -201,14 +202,16 @@ class SuperPeerSide(NodeObserver):
         leaf, address = link.peer_id, (host, message.port)
         self._relays[leaf] = message.relay
         # Port 0 takes no connections: nothing to check (as at the tracker).
-        listed = not message.port or self._checked.get(leaf) == address
+        found, relayed = self._checked.get(leaf, (None, False))
+        listed = not message.port or found == address
         near = (host if message.relay is None and self._lanOnly.get(leaf) == address
                 else None)
         fresh = leaf not in self.index
         try:
             records = self._records(link, message.items, message.records)
             count = self.index.register(leaf, address, message.items, records,
-                                        listed=listed, group=groupOf(link), near=near)
+                                        listed=listed, group=groupOf(link), near=near,
+                                        claims=not relayed)
         except Refused as refused:
             self._refuse(link, refused)
             return
@@ -263,11 +266,12 @@ class SuperPeerSide(NodeObserver):
         """
         return self._floods.take(groupOf(link), self.node.clock.seconds())
 
-    def addressChecked(self, leaf, address):
-        """The leaf listens at address, as checked (or as a warm start,
-        which builds what a passed check leaves, knows): its later
-        registrations from there are listed at once."""
-        self._checked[leaf] = address
+    def addressChecked(self, leaf, address, relayed=False):
+        """The leaf listens at address, as checked (``relayed``: through
+        its relay), or as a warm start, which builds what a passed check
+        leaves, knows: its later registrations from there are listed at
+        once."""
+        self._checked[leaf] = (address, relayed)
 
     def _checkOnceListing(self, link, address, count):
         """An unlisted leaf with ``count`` entries at address: checked if
@@ -312,8 +316,11 @@ class SuperPeerSide(NodeObserver):
         host, port = address
         group = groupOf(link)
         if passed:
-            self.addressChecked(leaf, address)
-            self.index.list(leaf)
+            self.addressChecked(leaf, address, check.relayed)
+            # Through its relay, the check did not find the leaf at its
+            # address, which every machine behind its router may register
+            # (a class's, all at --listen tcp:9001): it claims none.
+            self.index.list(leaf, claims=not check.relayed)
             # Through the leaf's relay, the check reached a circuit, not its
             # address: the line says which way it was checked.
             self.leaf_log.emit(self.log, LogLevel.info, group,
