@@ -188,8 +188,8 @@ class LeafIndex:
         """Name a registered leaf in lookups from now on: its address was
         checked, and it claims that address (not without ``claims``: a
         leaf checked through its relay was not found at its address,
-        which the machines behind its router share).  With ``near`` (a host), a
-        LAN-only leaf, whose address no check reached: named only to
+        which the machines behind its router share).  With ``near`` (a
+        host), a LAN-only leaf, whose address no check reached: named only to
         askers whose links come from that host, claiming nothing (so
         that it keeps no leaf a check finds there out)."""
         if leaf in self._unlisted:
@@ -199,10 +199,6 @@ class LeafIndex:
                     self._claim(leaf)
             else:
                 self._near[leaf] = near
-
-    def near(self, leaf):
-        """The host a LAN-only leaf is named to askers at, or None."""
-        return self._near.get(leaf)
 
     def _claim(self, leaf):
         """The listed leaf holds its address (port 0 takes no connections:
