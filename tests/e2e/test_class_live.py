@@ -9,7 +9,10 @@ its subnet) and to nobody else: ``bazaar status`` at a machine of the
 class lists all 9 sellers, and outside, the 8 held at the relay and
 the LAN-only one counted (``lanOnly``); the
 buyer, of the index scheme, finds the LAN-only seller and buys from it
-over the LAN.
+over the LAN.  In the superpeer scheme, its super-peer on the public net
+(no relay of its own), the LAN-only seller's stock is named to the
+buyer of the class, who buys from it over the LAN, and to nobody
+outside: a buyer there is offered none of it.
 
 It needs root, ``ip`` and ``iptables``; without them it is skipped with
 the reason.  Run it under ``flock /tmp/netns.lock`` (fixed subnets).
@@ -49,10 +52,12 @@ class ClassTests(HomeMarketCase):
         self.assertEqual(done.returncode, 0, done.stderr)
         return json.loads(done.stdout)
 
-    def test_everyMachineOfTheClassTrades(self):
-        self.startTracker(TIMEOUT)
-        sellers = [self.node(f"seller{number}", desk.host, "--discovery", "index",
-                             "--role", "seller", "--sell", f"item{number}=1")
+    def classSellers(self, units, *discovery):
+        """The class's sellers (``units`` of item N at desk N), once the relay holds all
+        but one: (the sellers, id -> seller, the ids held, the LAN-only
+        one's)."""
+        sellers = [self.node(f"seller{number}", desk.host, *discovery,
+                             "--role", "seller", "--sell", f"item{number}={units}")
                    for number, desk in enumerate(self.desks[:SELLERS])]
         ids = {wireId(nodeId(seller, TIMEOUT)): seller for seller in sellers}
         # Which of them the relay holds is the order they asked in: one
@@ -64,11 +69,16 @@ class ClassTests(HomeMarketCase):
         waitUntil(sellers, lambda: len(held()) == SELLERS - 1 and refused(), TIMEOUT,
                   what=f"{SELLERS - 1} sellers held at the relay, one refused")
         [lan_only_id] = refused()
+        return sellers, ids, held(), lan_only_id
+
+    def test_everyMachineOfTheClassTrades(self):
+        self.startTracker(TIMEOUT)
+        sellers, ids, held, lan_only_id = self.classSellers(1, "--discovery", "index")
         inside = {node["id"] for node in self.bazaar(self.desks[0].host, "status")["nodes"]}
         seen_outside = self.bazaar(self.tracker_host, "status")
         outside = {node["id"] for node in seen_outside["nodes"]}
         self.assertEqual(inside, set(ids))
-        self.assertEqual((outside, seen_outside["lanOnly"]), (set(held()), 1))
+        self.assertEqual((outside, seen_outside["lanOnly"]), (set(held), 1))
         # The buyer is refused a reservation too: LAN-only, it finds and
         # buys from the LAN-only seller and from one the relay holds.
         lan_item = f"item{sellers.index(ids[lan_only_id])}"
@@ -78,5 +88,32 @@ class ClassTests(HomeMarketCase):
                           "--role", "buyer", "--want", lan_item, "--want", held_item)
         buyer.waitFor(rf"bought {lan_item} from {short(lan_only_id)}", TIMEOUT)
         buyer.waitFor(r"all wants met: 2 in the bag", TIMEOUT)
+        codes = self.market.stop()
+        self.assertEqual(set(codes.values()), {TERMINATED}, codes)
+
+    def test_aSuperPeerNamesTheLanOnlySellerInTheClassAlone(self):
+        """The super-peer's check of the LAN-only leaf reaches nothing (the
+        router does not forward): it keeps the leaf, and names it only to
+        the leaves whose links come from the router."""
+        self.startTracker(TIMEOUT)
+        superpeer = self.node("superpeer", self.bed.public("superpeer"), "--discovery",
+                              "superpeer", "--super", "--relay-reservations", "0")
+        nodeId(superpeer, TIMEOUT)
+        leaf = ("--discovery", "superpeer")
+        # Two units each: one left for the buyer outside not to be offered.
+        sellers, ids, held, lan_only_id = self.classSellers(2, *leaf)
+        superpeer.waitFor(rf"leaf {short(lan_only_id)}: no check reaches .*: LAN-only, "
+                          r"naming its items only to leaves whose links come from", TIMEOUT)
+        lan_item = f"item{sellers.index(ids[lan_only_id])}"
+        held_item = f"item{sellers.index(ids[held[0]])}"
+        buyer = self.node("buyer", self.desks[SELLERS].host, *leaf,
+                          "--role", "buyer", "--want", lan_item, "--want", held_item)
+        buyer.waitFor(rf"bought {lan_item} from {short(lan_only_id)}", TIMEOUT)
+        buyer.waitFor(r"all wants met: 2 in the bag", TIMEOUT)
+        outsider = self.node("outsider", self.bed.public("outsider"), *leaf,
+                             "--role", "buyer", "--want", held_item, "--want", lan_item)
+        outsider.waitFor(rf"bought {held_item} from {short(held[0])}", TIMEOUT)
+        outsider.waitFor(rf"no offer for {lan_item} yet", TIMEOUT)
+        self.assertEqual(outsider.matches(rf"bought {lan_item}"), [])
         codes = self.market.stop()
         self.assertEqual(set(codes.values()), {TERMINATED}, codes)

@@ -156,3 +156,33 @@ class LeafIndexTests(SynchronousTestCase):
         self.index.register(1, ("10.0.0.1", 0), {"apple": 1})
         self.index.register(2, ("10.0.0.1", 0), {"apple": 1})
         self.assertEqual(len(self.index), 2)
+
+
+class UnclaimedLeavesTests(SynchronousTestCase):
+    """A LAN-only leaf (listed ``near`` its router's host) and a leaf
+    checked through its relay (``claims=False``) hold no address: another
+    leaf at that address is taken."""
+
+    def setUp(self):
+        self.index = LeafIndex(per_leaf=4, total=8)
+
+    def sellers(self, near=None):
+        return [hit[0] for hit in self.index.lookup("apple", 5, 0.0, near)]
+
+    def test_lanOnlyNamedNearItsHostAlone(self):
+        self.index.register(1, A, {"apple": 1}, AnyRecords(), listed=False)
+        self.index.list(1, near=A[0])
+        self.index.register(2, A, {"apple": 1}, AnyRecords(), near=A[0])
+        self.assertEqual((sorted(self.sellers(A[0])), self.sellers(B[0]), self.sellers()),
+                         ([1, 2], [], []))
+        self.index.register(3, A, {"apple": 1}, AnyRecords())
+        self.assertEqual(self.sellers(), [3])
+
+    def test_relayCheckedClaimsNothing(self):
+        self.index.register(1, A, {"apple": 1}, AnyRecords(), listed=False)
+        self.index.list(1, claims=False)
+        self.index.register(2, A, {"apple": 1}, AnyRecords(), claims=False)
+        self.index.register(3, A, {"apple": 1}, AnyRecords())
+        self.assertEqual(sorted(self.sellers()), [1, 2, 3])
+        with self.assertRaises(Refused):
+            self.index.register(4, A, {"apple": 1}, AnyRecords())

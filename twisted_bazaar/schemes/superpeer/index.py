@@ -19,6 +19,7 @@ holding the most, so that no address, however many leaves it registers
 
 from collections import OrderedDict
 
+from twisted_bazaar.base.lan import sameHost
 from twisted_bazaar.base.limitregistry import declare
 from twisted_bazaar.core.records import live, oneOfEachGroup
 from twisted_bazaar.net.account import Account
@@ -76,6 +77,9 @@ class LeafIndex:
         #: Leaves whose entries are kept but not named (their address is
         #: not checked yet).
         self._unlisted = set()
+        #: LAN-only leaf -> the public host its link comes from: named
+        #: only to askers whose links come from there too.
+        self._near = {}
         #: leaf -> the address group its entries count against.
         self._groups = {}
 
@@ -103,11 +107,14 @@ class LeafIndex:
 
     # -- changes -------------------------------------------------------------
 
-    def register(self, leaf, address, items, records, listed=True, group=None):
+    def register(self, leaf, address, items, records, listed=True, group=None,
+                 near=None, claims=True):
         """
         The leaf's whole inventory, replacing what it had; items with 0
         units are left out.  An unlisted leaf is named by no L{lookup}
-        until L{list} is called for it.  ``records`` holds the leaf's
+        until L{list} is called for it; one listed ``near`` a host, only
+        to askers at that host (L{list}); a listed one claims its address
+        only with ``claims`` (L{list}).  ``records`` holds the leaf's
         record of each item it names with units above 0.  ``group`` is the
         address group the leaf's entries count against (the leaf alone, if
         None).  Returns the
@@ -133,8 +140,11 @@ class LeafIndex:
         self._addresses[leaf] = address
         self._stock[leaf] = {}
         self._records[leaf] = {}
-        if listed:
-            self._claim(leaf)
+        if near is not None:
+            self._near[leaf] = near
+        elif listed:
+            if claims:
+                self._claim(leaf)
         else:
             self._unlisted.add(leaf)
         for item, units in sorted(stocked.items()):
@@ -174,12 +184,21 @@ class LeafIndex:
         self._dropped(victims)
         return len(stock)
 
-    def list(self, leaf):
+    def list(self, leaf, near=None, claims=True):
         """Name a registered leaf in lookups from now on: its address was
-        checked, and it claims that address."""
+        checked, and it claims that address (not without ``claims``: a
+        leaf checked through its relay was not found at its address,
+        which the machines behind its router share).  With ``near`` (a
+        host), a LAN-only leaf, whose address no check reached: named only to
+        askers whose links come from that host, claiming nothing (so
+        that it keeps no leaf a check finds there out)."""
         if leaf in self._unlisted:
             self._unlisted.discard(leaf)
-            self._claim(leaf)
+            if near is None:
+                if claims:
+                    self._claim(leaf)
+            else:
+                self._near[leaf] = near
 
     def _claim(self, leaf):
         """The listed leaf holds its address (port 0 takes no connections:
@@ -194,6 +213,7 @@ class LeafIndex:
     def forget(self, leaf):
         """The leaf left (its link closed): every entry of it goes."""
         self._unlisted.discard(leaf)
+        self._near.pop(leaf, None)
         for item in list(self._stock.get(leaf, ())):
             self._unset(leaf, item)
         self._stock.pop(leaf, None)
@@ -250,21 +270,24 @@ class LeafIndex:
 
     # -- questions -----------------------------------------------------------
 
-    def lookup(self, item, limit, now):
+    def lookup(self, item, limit, now, near=None):
         """
         Up to ``limit`` leaves with the item, as (leaf, host, port,
         record), those whose record has expired at clock time ``now``
-        left out, one of each address group before a second of any (so
+        left out, and LAN-only ones but for an asker at host ``near``
+        (L{list}), one of each address group before a second of any (so
         that one address's many leaves crowd out nobody); the first one
         named moves to the back, so that the load is spread.
         """
         leaves = self._leaves.get(item)
         if not leaves or limit < 1:
             return []
-        unlisted, groups = self._unlisted, self._groups
+        unlisted, groups, lan = self._unlisted, self._groups, self._near
         firsts, rest, seen = [], [], set()
         for leaf in leaves:
             if leaf in unlisted or not live(self._records[leaf][item], now):
+                continue
+            if leaf in lan and not (near and sameHost(near, lan[leaf])):
                 continue
             group = groups.get(leaf)
             if group in seen:

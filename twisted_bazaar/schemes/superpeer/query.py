@@ -62,8 +62,9 @@ class QueryFlood:
     """
     One super-peer's part in queries.
 
-    @param lookup: C{lookup(item, limit)} -> (seller, host, port, record)
-        from this super-peer's own index.
+    @param lookup: C{lookup(item, limit, near=None)} -> (seller, host,
+        port, record) from this super-peer's own index (its LAN-only
+        leaves for an asker at host C{near} alone).
     @param leafGroup: C{leafGroup(seller)}, the address group of the leaf
         whose registration named seller in that index, or None.
     @ivar ttl: the full hop limit.
@@ -104,10 +105,13 @@ class QueryFlood:
 
     # -- the origin --------------------------------------------------------------
 
-    def ask(self, item, asker, deadline=None, flood=True):
+    def ask(self, item, asker, deadline=None, flood=True, near=None):
         """
         Gather sellers of item for ``asker`` (left out of the answer);
-        without ``flood``, from this super-peer's own index only.
+        without ``flood``, from this super-peer's own index only; its
+        LAN-only leaves for an asker whose link comes from host ``near``
+        alone (a flood's super-peers name none: they do not know the
+        asker).
 
         @return: a Deferred firing with [(seller, host, port, record,
             namedBy)], namedBy the address group of whoever named it (the
@@ -117,7 +121,7 @@ class QueryFlood:
         """
         gathering = _Gathering(item, asker)
         gathering.finished = defer.Deferred(lambda d: self._end(gathering))
-        gathering.add(self.lookup(item, MAX_HITS), self.leafGroup)
+        gathering.add(self.lookup(item, MAX_HITS, near), self.leafGroup)
         if not flood or len(gathering.hits) >= self.enough or not self.router.links():
             self._finish(gathering)
         else:

@@ -9,7 +9,12 @@ registered and found that leaf there (once the leaf has entries: a leaf
 listing nothing costs no check), proving there the key it proved on
 its link (the tracker's own check,
 L{twisted_bazaar.tracker.check.AddressCheck}); a leaf that fails the
-check is forgotten and its link closed.  Each entry comes with the
+check is forgotten and its link closed, but for a LAN-only one
+(docs/protocol.md §5): a keyed leaf naming no relay, registered at the
+address its link comes from, which no check reaches behind its router.
+Its entries are named only to askers whose links come from that same
+public host (its classmates, who reach it at the local address the
+tracker names them), claiming no address.  Each entry comes with the
 leaf's signed record of the item, checked before it is taken, so that a
 super-peer names a leaf only with the leaf's own word (which the buyer
 checks again).
@@ -24,7 +29,7 @@ their links closed.
 from twisted.logger import Logger, LogLevel
 
 from twisted_bazaar.base.wallclock import wallSeconds
-from twisted_bazaar.base.lan import peerHost
+from twisted_bazaar.base.lan import peerHost, sameHost
 from twisted_bazaar.wire.ids import shortId, wireId
 from twisted_bazaar.base.logthrottle import MEMBER_LINES, PeerLog
 from twisted_bazaar.base.words import plural
@@ -118,25 +123,30 @@ class SuperPeerSide(NodeObserver):
         #: of nodes joining and leaving are (L{MEMBER_LINES} of a kind).
         self.leaf_log = PeerLog(node.clock, node.config.link.verbose,
                                 burst=MEMBER_LINES)
-        #: leaf -> the address it was found at by a check.
+        #: leaf -> (the address a check found it at, whether that check
+        #: went through its relay: then the address is not its alone).
         self._checked = {}
         #: leaf -> the relay it registered (None: dialled directly).
         self._relays = {}
         #: leaf -> its L{AddressCheck} in flight.
         self._checks = {}
+        #: LAN-only leaf -> the address no check reached it at.
+        self._lanOnly = {}
         node.takeFrom(self)
         node.addObserver(self)
 
-    def lookup(self, item, limit):
+    def lookup(self, item, limit, near=None):
         """Sellers of item known here, as (id, host, port, record): this
         node first, if it sells it (with its own record), then its
-        leaves."""
+        leaves (the LAN-only ones for an asker whose link comes from host
+        ``near`` alone)."""
         node = self.node
         own = []
         if any(shop.inventory().get(item, 0) > 0 for shop in self.shops):
             own.append((node.id, node.host, node.port, self.book.record(
                 item, node.host, node.port, fileIn(self.shops, item), node.relay)))
-        return own + self.index.lookup(item, limit - len(own), wallSeconds(node.clock))
+        return own + self.index.lookup(item, limit - len(own), wallSeconds(node.clock),
+                                       near)
 
     def _refuse(self, link, refused):
         """A register or update the index would not take: the error, and
@@ -192,16 +202,20 @@ class SuperPeerSide(NodeObserver):
         leaf, address = link.peer_id, (host, message.port)
         self._relays[leaf] = message.relay
         # Port 0 takes no connections: nothing to check (as at the tracker).
-        listed = not message.port or self._checked.get(leaf) == address
+        found, relayed = self._checked.get(leaf, (None, False))
+        listed = not message.port or found == address
+        near = (host if message.relay is None and self._lanOnly.get(leaf) == address
+                else None)
         fresh = leaf not in self.index
         try:
             records = self._records(link, message.items, message.records)
             count = self.index.register(leaf, address, message.items, records,
-                                        listed=listed, group=groupOf(link))
+                                        listed=listed, group=groupOf(link), near=near,
+                                        claims=not relayed)
         except Refused as refused:
             self._refuse(link, refused)
             return
-        if not listed and not self._checkOnceListing(link, address, count):
+        if not (listed or near) and not self._checkOnceListing(link, address, count):
             return
         line = "leaf {leaf} at {host}:{port} registered {items} ({leaf_count})"
         fields = dict(leaf=shortId(leaf), host=host, port=message.port, n=count,
@@ -229,7 +243,8 @@ class SuperPeerSide(NodeObserver):
         link.send(LeafAck(message.seq, count))
 
     def _query(self, link, message):
-        asking = self.flood.ask(message.item, link.peer_id, flood=self._mayFlood(link))
+        asking = self.flood.ask(message.item, link.peer_id, flood=self._mayFlood(link),
+                                near=peerHost(link.transport))
         asking.addCallback(lambda sellers: link.send(fittedSellers(
             LeafHits(message.id, message.item,
                      tuple(seller[:4] for seller in sellers[:MAX_HITS])),
@@ -251,11 +266,12 @@ class SuperPeerSide(NodeObserver):
         """
         return self._floods.take(groupOf(link), self.node.clock.seconds())
 
-    def addressChecked(self, leaf, address):
-        """The leaf listens at address, as checked (or as a warm start,
-        which builds what a passed check leaves, knows): its later
-        registrations from there are listed at once."""
-        self._checked[leaf] = address
+    def addressChecked(self, leaf, address, relayed=False):
+        """The leaf listens at address, as checked (``relayed``: through
+        its relay), or as a warm start, which builds what a passed check
+        leaves, knows: its later registrations from there are listed at
+        once."""
+        self._checked[leaf] = (address, relayed)
 
     def _checkOnceListing(self, link, address, count):
         """An unlisted leaf with ``count`` entries at address: checked if
@@ -279,6 +295,7 @@ class SuperPeerSide(NodeObserver):
         leaf = link.peer_id
         self._stopChecking(leaf)
         self._checked.pop(leaf, None)
+        self._lanOnly.pop(leaf, None)
         check = self._checks[leaf] = AddressCheck(
             leaf, self.node.provenKey(link), self.node.identity, self.node.clock,
             self.node.config.link, self.node.overlay.peer_log, self.node)
@@ -299,8 +316,11 @@ class SuperPeerSide(NodeObserver):
         host, port = address
         group = groupOf(link)
         if passed:
-            self.addressChecked(leaf, address)
-            self.index.list(leaf)
+            self.addressChecked(leaf, address, check.relayed)
+            # Through its relay, the check did not find the leaf at its
+            # address, which every machine behind its router may register
+            # (a class's, all at --listen tcp:9001): it claims none.
+            self.index.list(leaf, claims=not check.relayed)
             # Through the leaf's relay, the check reached a circuit, not its
             # address: the line says which way it was checked.
             self.leaf_log.emit(self.log, LogLevel.info, group,
@@ -313,6 +333,16 @@ class SuperPeerSide(NodeObserver):
         # The dialer's refusal names the address too (as a failed
         # connection does): said once.
         refused = check.refused and check.refused.removeprefix(f"{host}:{port}: ")
+        if self._mayBeLanOnly(link, address):
+            self._lanOnly[leaf] = address
+            self.index.list(leaf, near=host)
+            self.leaf_log.emit(self.log, LogLevel.info, group,
+                               "leaf {leaf}: no check reaches {host}:{port}, the host its "
+                               "link comes from ({why}): LAN-only, naming its items only "
+                               "to leaves whose links come from {host} too",
+                               leaf=shortId(leaf), host=host, port=port,
+                               why=refused or "nothing there answers as that leaf")
+            return
         if refused is None:
             line = "leaf {leaf}: nothing at {host}:{port} answers as that leaf"
             why = f"nothing at {host}:{port} answers as leaf {wireId(leaf)}"
@@ -323,6 +353,17 @@ class SuperPeerSide(NodeObserver):
                            leaf=shortId(leaf), host=host, port=port, why=refused)
         self.index.forget(leaf)
         link.disconnect(why)
+
+    def _mayBeLanOnly(self, link, address):
+        """Whether a leaf its check did not find is LAN-only (docs/protocol.md
+        §5, "LAN-only nodes"): it proved a key on its link (a classmate's
+        dial to its local address proves it again), names no relay, and
+        registered the host its link comes from, a router's that no dial
+        gets behind.  Naming it only to askers behind that host points
+        nobody at any other address, nor outside."""
+        host = peerHost(link.transport)
+        return (self._relays.get(link.peer_id) is None and bool(host)
+                and sameHost(address[0], host) and self.node.provenKey(link) is not None)
 
     def _stopChecking(self, leaf):
         check = self._checks.pop(leaf, None)
@@ -337,6 +378,7 @@ class SuperPeerSide(NodeObserver):
     def linkRemoved(self, peer_id):
         self._stopChecking(peer_id)
         self._checked.pop(peer_id, None)
+        self._lanOnly.pop(peer_id, None)
         self._relays.pop(peer_id, None)
         if peer_id in self.index:
             group = self.index.group(peer_id)
