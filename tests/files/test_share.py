@@ -91,6 +91,21 @@ class SharedFolderTests(SynchronousTestCase):
                           f"{self.share.folder} (a, b, e): only the files "
                           f"directly in it are offered"])
 
+    def test_aSubfolderOfNoPlainNameIsSaidAsOne(self):
+        """A subfolder whose name holds an escape sequence was said as a
+        file (`not sharing NAME: a file name holds no control
+        characters`), not with the subfolders: now with them, escaped."""
+        os.mkdir(os.path.join(self.folder, "evil\x1b]52;c;aGk=\x07dir"))
+        os.mkdir(os.path.join(self.folder, "album"))
+        with capturedLogs() as events:
+            self.start()
+            self.clock.pump([1, 1])
+        self.assertEqual([formatEvent(event) for event in events
+                          if event["log_format"].startswith("not sharing")],
+                         [f"not sharing the files in the subfolders of "
+                          f"{self.share.folder} (album, evil\\x1b]52;c;aGk=\\x07dir): "
+                          f"only the files directly in it are offered"])
+
     def test_addedLater(self):
         self.start()
         self.clock.advance(3)
