@@ -13,6 +13,12 @@ from twisted_bazaar.files.share import SharedFolder
 from tests.files.helpers import fileId as sha, scratchDir, Recorder, touch, writeFile
 
 
+def notSharing(events):
+    """The lines among events that say what is not shared."""
+    return [formatEvent(event) for event in events
+            if event["log_format"].startswith("not sharing")]
+
+
 class SharedFolderTests(SynchronousTestCase):
     def setUp(self):
         self.folder = scratchDir(self)
@@ -74,22 +80,31 @@ class SharedFolderTests(SynchronousTestCase):
         with capturedLogs() as events:
             self.start()
             self.clock.pump([1, 1])
-        said = [formatEvent(event) for event in events
-                if event["log_format"].startswith("not sharing")]
-        self.assertEqual(said, [f"not sharing the files in the subfolders of "
-                                f"{self.share.folder} (a, b, c, …): only the files "
-                                f"directly in it are offered"])
+        self.assertEqual(notSharing(events), [self.subfolders("a, b, c, …")])
         os.rmdir(os.path.join(self.folder, "d"))
         os.rmdir(os.path.join(self.folder, "c"))
         with capturedLogs() as events:
             self.clock.pump([1, 1])
             os.mkdir(os.path.join(self.folder, "e"))
             self.clock.pump([1, 1])
-        self.assertEqual([formatEvent(event) for event in events
-                          if event["log_format"].startswith("not sharing")],
-                         [f"not sharing the files in the subfolders of "
-                          f"{self.share.folder} (a, b, e): only the files "
-                          f"directly in it are offered"])
+        self.assertEqual(notSharing(events), [self.subfolders("a, b, e")])
+
+    def subfolders(self, names):
+        """The line that says the shared folder's subfolders, names."""
+        return (f"not sharing the files in the subfolders of {self.share.folder} "
+                f"({names}): only the files directly in it are offered")
+
+    def test_aSubfolderOfNoPlainNameIsSaidAsOne(self):
+        """A subfolder whose name holds an escape sequence was said as a
+        file (`not sharing NAME: a file name holds no control
+        characters`), not with the subfolders: now with them, escaped."""
+        os.mkdir(os.path.join(self.folder, "evil\x1b]52;c;aGk=\x07dir"))
+        os.mkdir(os.path.join(self.folder, "album"))
+        with capturedLogs() as events:
+            self.start()
+            self.clock.pump([1, 1])
+        self.assertEqual(notSharing(events),
+                         [self.subfolders(r"album, evil\x1b]52;c;aGk=\x07dir")])
 
     def test_addedLater(self):
         self.start()
@@ -173,8 +188,7 @@ class SharedFolderTests(SynchronousTestCase):
         with capturedLogs() as events:
             self.start()
             self.clock.pump([1, 1, 1])
-        self.assertEqual([formatEvent(event) for event in events
-                          if event["log_format"].startswith("not sharing")], [
+        self.assertEqual(notSharing(events), [
             "not sharing caf\\udce9.txt: a file name must be valid Unicode",
             "not sharing tab\\there: a file name holds no control characters "
             "(NUL, newline...)"])
@@ -209,8 +223,7 @@ class SharedFolderTests(SynchronousTestCase):
             self.start()
             self.clock.pump([1, 1, 1])
         self.assertEqual(self.recorder.events, [("added", "caf\xe9.txt", sha(b"nfc"))])
-        self.assertEqual([formatEvent(event) for event in events
-                          if event["log_format"].startswith("not sharing")], [
+        self.assertEqual(notSharing(events), [
             "not sharing cafe\u0301.txt: another file here has this name in "
             "composed Unicode form (NFC), the form both would be offered under"])
 

@@ -322,8 +322,51 @@ class RoomForTests(SynchronousTestCase):
         self.assertFalse(self.node.roomFor(DIRECT, lambda peer: False))
 
     def test_linksPeersOpenedAreNotRetired(self):
+        """Links peers opened, in their group's grace: none gives way."""
         first = inbound(self.node, 7, ATTACKER, DIRECT)
         second = inbound(self.node, 8, ATTACKER, DIRECT)
         sent(first), sent(second)
         self.assertFalse(self.node.roomFor(DIRECT, lambda peer: True))
         self.assertEqual((sent(first), sent(second)), ([], []))
+
+    def test_linksPeersOpenedGiveWayPastTheirGrace(self):
+        """A stranger's keys that link to a buyer with purpose direct, and
+        keep talking so that no link idles out, held every direct slot:
+        its buys waited for ever (live, 8 links from 127.9.0.1, the buy
+        of pear said to wait for a slot 'held by a buy still out'). Past
+        the group's grace one gives way, as to any newcomer, and only
+        one."""
+        first = inbound(self.node, 7, ATTACKER, DIRECT)
+        second = inbound(self.node, 8, ATTACKER, DIRECT)
+        sent(first), sent(second)
+        for _ in range(int(GRACE) + 1):
+            self.node.clock.advance(1)
+            for link in (first, second):
+                link.send(wire.Error("wtf", "a message of the trade"))
+        sent(first), sent(second)
+        self.assertTrue(self.node.roomFor(DIRECT, lambda peer: False))
+        self.assertEqual(sorted([refused(first), refused(second)]), [False, True])
+
+    def test_aPeerInDoubtGivesWay(self):
+        """The buyer's own link to a seller whose buy is in doubt (useless,
+        an ask still out: not spare) gives way, as it did to the dial
+        before the buyer asked for room first (2 links, 2 slots: none)."""
+        first, second = self.dial(7), self.dial(8)
+        self.node.useless(8)
+        self.assertTrue(self.node.roomFor(DIRECT, lambda peer: False))
+        self.assertEqual((sent(first), sent(second)), ([], [wire.Dc()]))
+
+    def test_aSpareLinkAndAUselessOneMakeTwoSlots(self):
+        """Two slots wanted (a dial in its handshake besides): one spare
+        link retired and one link of a peer in doubt, never the same link
+        counted twice."""
+        self.node = makeNode(1, direct_slots=3)
+        first, second = self.dial(7), self.dial(8)
+        linkAt(self.node, "10.0.9.1", 5009, 9, DIRECT)
+        linkAt(self.node, "10.0.10.1", 5010, 10, DIRECT)
+        self.node.useless(7)
+        self.assertFalse(self.node.roomFor(DIRECT, lambda peer: peer == 7))
+        self.assertEqual((sent(first), sent(second)), ([], []))
+        self.node.useless(8)
+        self.assertTrue(self.node.roomFor(DIRECT, lambda peer: peer == 7))
+        self.assertEqual((sent(first), sent(second)), ([wire.Dc()], [wire.Dc()]))

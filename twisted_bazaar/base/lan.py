@@ -99,9 +99,16 @@ def sameSubnet(one, other):
     itself: one says nothing of which link).  Only a hint: whatever
     answers there must still prove the peer's key.
     """
-    if not (isLocal(one) and isLocal(other)) or isLinkLocal(one) or isLinkLocal(other):
-        return False
-    return _subnet(one) == _subnet(other)
+    mine = lanSubnet(one)
+    return mine is not None and mine == lanSubnet(other)
+
+
+def lanSubnet(host):
+    """The local network host may be on (see L{sameSubnet}), or None for
+    an address that says nothing of one (not local, or link-local)."""
+    if not isLocal(host) or isLinkLocal(host):
+        return None
+    return _subnet(host)
 
 
 def toldHost(local, seen):

@@ -31,7 +31,7 @@ from twisted.logger import Logger
 
 from twisted_bazaar.files.hashing import FileChanged, digestFile, statKey
 from twisted_bazaar.base.text import shown
-from twisted_bazaar.files.names import fileSystemEncoding, isPlainName, nameFault
+from twisted_bazaar.files.names import fileSystemEncoding, nameFault
 
 #: Default seconds a file must stay unchanged before it is offered.
 DEFAULT_SETTLE = 0.5
@@ -215,9 +215,8 @@ class SharedFolder(Service):
         disk = {}
         folders = set()
         for entry in sorted(entries, key=lambda entry: entry.name):
-            if not isPlainName(entry.name):
-                if not entry.name.startswith("."):
-                    refused[entry.name] = nameFault(entry.name)
+            fault = nameFault(entry.name)
+            if fault is not None and entry.name.startswith("."):
                 continue
             try:
                 if entry.is_symlink():
@@ -226,8 +225,13 @@ class SharedFolder(Service):
             except OSError:
                 continue
             if stat.S_ISDIR(st.st_mode):
+                # Said as a subfolder whatever its name: not as a file.
                 folders.add(entry.name)
+                continue
             if not stat.S_ISREG(st.st_mode):
+                continue
+            if fault is not None:
+                refused[entry.name] = fault
                 continue
             offered = unicodedata.normalize("NFC", entry.name)
             if offered in disk:

@@ -276,12 +276,12 @@ class Admission:
                  if link.purpose == purpose and not link.closing]
         return crowded(links) is not None and self.evict(table, purpose)
 
-    def retireUseless(self, table, purpose):
+    def retireUseless(self, table, purpose, besides=()):
         """
         Make room for a link of purpose this node opens by retiring a link
         of that purpose to a peer that proved useless (the quietest of
         them, see L{twisted_bazaar.net.overlay.Overlay.useless}),
-        whichever side opened it.
+        whichever side opened it, but for the links ``besides``.
 
         @return: True if a link made room.
         """
@@ -290,7 +290,7 @@ class Admission:
             return False
         quietest = min((link for link in table.linkEnds()
                         if link.purpose == purpose and not link.closing
-                        and link.peer_id in useless),
+                        and link.peer_id in useless and link not in besides),
                        key=lambda link: link.lastTraffic, default=None)
         if quietest is None:
             return False
@@ -307,8 +307,13 @@ class Admission:
         ``spare(peer_id)`` says it has no use for now (a buyer's direct
         link to a seller it has no buy out with) are retired, the
         quietest first, as many as it takes, or none if that is not
-        enough.  Links peers opened are never retired for it: what
-        protects them (L{evict}) is not this node's need to say.
+        enough.  One slot more may be made as for any dial of this
+        node's own (L{refusesDial}): a link to a peer that proved useless
+        retired, or a link a peer opened given up by the eviction policy
+        (L{evict}, which protects it while its group is in its grace or it
+        is a trading partner): else a stranger's keys that link to a
+        buyer with purpose ``direct`` and keep talking hold its slots,
+        and its buys wait for ever.
         """
         over = (self.count(table, purpose) - self.budgets.get(purpose, 0) + 1
                 + sum(1 for link in table.pending
@@ -321,7 +326,11 @@ class Admission:
                          and not link.closing and spare(link.peer_id)),
                         key=lambda link: link.lastTraffic)
         if len(spared) < over:
-            return False
+            if len(spared) + 1 < over or not (
+                    self.retireUseless(table, purpose, frozenset(spared))
+                    or self.evict(table, purpose)):
+                return False
+            over -= 1
         for link in spared[:over]:
             link.retire(f"its {purpose} slot is wanted for another peer")
         return True

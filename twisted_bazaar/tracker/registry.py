@@ -9,7 +9,7 @@ from collections.abc import Mapping, MutableMapping, Set
 import attr
 
 from twisted_bazaar.base.addressgroup import addressGroup
-from twisted_bazaar.base.lan import sameHost, sameSubnet
+from twisted_bazaar.base.lan import lanSubnet, sameHost
 from twisted_bazaar.transports.path import (
     CLAIMED, DIRECT, LAN, NAMED, RELAYED, SEEN, UDP, Path, firstOf, ofKind)
 from twisted_bazaar.wire.ids import KEYED, isKeyed
@@ -412,6 +412,14 @@ class Registry:
         #: The host a LAN-only node's connection comes from -> the ids of
         #: those there (L{lanOnly}): introduced only to nodes at that host.
         self.lanOnlyAt = {}
+        #: id -> ((local address, its subnet or None), ...), as
+        #: L{setLan} was told them: read without parsing an address.
+        self._subnets = {}
+        #: (host, subnet) -> the ids of the LAN-only nodes there that
+        #: named an address on that subnet: a stranger's 256 LAN-only keys
+        #: at one host cost each question of its own ~10 ms when each was
+        #: compared with the asker's addresses (L{lanOnlyFor}).
+        self._nearby = {}
         #: id -> [the UDP port it serves QUIC on, as its thisisme said; the
         #: host the tracker's UDP reach check saw it at there, or None].
         self.udps = {}
@@ -508,9 +516,21 @@ class Registry:
                 or held[0] != seen):
             return None
         entry.know(seen, _LAN_ONLY)
-        self.lanOnlyAt.setdefault(seen, set()).add(node_id)
+        self._list(node_id, seen)
         self.changes += 1
         return True
+
+    def _list(self, node_id, seen):
+        """node_id is LAN-only at host seen: introduced to the askers
+        there on a subnet of its (L{lanOnlyFor})."""
+        self.lanOnlyAt.setdefault(seen, set()).add(node_id)
+        for subnet in self._subnetsOf(node_id):
+            self._nearby.setdefault((seen, subnet), set()).add(node_id)
+
+    def _subnetsOf(self, node_id):
+        """The subnets of node_id's local addresses (L{lanSubnet})."""
+        return {subnet for _, subnet in self._subnets.get(node_id, ())
+                if subnet is not None}
 
     def _unlist(self, node_id, entry):
         """node_id (its L{_Entry}) is LAN-only no more."""
@@ -519,6 +539,12 @@ class Registry:
             held.discard(node_id)
             if not held:
                 del self.lanOnlyAt[entry.host]
+        for subnet in self._subnetsOf(node_id):
+            near = self._nearby.get((entry.host, subnet))
+            if near is not None:
+                near.discard(node_id)
+                if not near:
+                    del self._nearby[(entry.host, subnet)]
 
     def lanOnlyFor(self, asker_id, scheme=None, superpeer=False):
         """The LAN-only nodes introduced to asker_id (L{lanOnly}): those
@@ -527,11 +553,14 @@ class Registry:
         asking = self.lans.get(asker_id) if self.lanOnlyAt else None
         if asking is None:
             return []
+        near = set()
+        for subnet in self._subnetsOf(asker_id):
+            near.update(self._nearby.get((asking[0], subnet), ()))
+        near.discard(asker_id)
         entries = self._entries
         return sorted(
-            node_id for node_id in self.lanOnlyAt.get(asking[0], ())
-            if node_id != asker_id and self.lanOf(node_id, asker_id) is not None
-            and (scheme is None or entries[node_id].abilities.scheme == scheme)
+            node_id for node_id in near
+            if (scheme is None or entries[node_id].abilities.scheme == scheme)
             and (not superpeer or entries[node_id].abilities.superpeer))
 
     def introducedTo(self, asker_id):
@@ -639,7 +668,14 @@ class Registry:
         """The node, whose tracker connection comes from host ``seen``,
         named its local addresses ``lan`` (a tuple; None: none)."""
         if node_id in self.nodes and lan:
+            entry = self._entries[node_id]
+            listed = entry.state == _LAN_ONLY
+            if listed:
+                self._unlist(node_id, entry)
             self.lans[node_id] = (seen, lan)
+            self._subnets[node_id] = tuple((host, lanSubnet(host)) for host in lan)
+            if listed:
+                self._list(node_id, entry.host)
 
     def setUdp(self, node_id, port):
         """The node said it serves QUIC on UDP ``port`` (None: it does
@@ -678,7 +714,7 @@ class Registry:
         named only where they can help, to a node the tracker sees at the
         same host (behind the same public address, one home's router),
         never to the rest of the world; and of them only those on a subnet
-        of the asker's own local addresses (L{sameSubnet}): two homes
+        of the asker's own local addresses (L{lanSubnet}): two homes
         behind one carrier-grade NAT share a public address, not a LAN.
         Not to a node merely of the same private network as the tracker
         sees it: a tracker on a private network sees the routers of homes
@@ -690,8 +726,8 @@ class Registry:
         if (held is None or asking is None or entry is None or entry.state < _LAN_ONLY
                 or held[0] != asking[0]):
             return None
-        shared = tuple(host for host in held[1]
-                       if any(sameSubnet(host, own) for own in asking[1]))
+        own = self._subnetsOf(asker_id)
+        shared = tuple(host for host, subnet in self._subnets[node_id] if subnet in own)
         return shared or None
 
     def leave(self, node_id):
@@ -703,6 +739,7 @@ class Registry:
         self.relays.pop(node_id, None)
         self.relayWays.pop(node_id, None)
         self.lans.pop(node_id, None)
+        self._subnets.pop(node_id, None)
         self.udps.pop(node_id, None)
         self.claims.pop(node_id, None)
         self.changes += 1

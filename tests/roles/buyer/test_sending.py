@@ -203,7 +203,8 @@ class SenderTests(SynchronousTestCase):
                          [(7, NoSlot), (7, NoSlot)])
         self.assertEqual([formatEvent(event) for event in logged],
                          ["buy 7 of apple waits for a direct slot: all 8 hold a buy or "
-                          "an ask still out (--direct-slots)"])
+                          "an ask still out, or are peers' links the eviction policy "
+                          "protects (--direct-slots)"])
         self.assertEqual((self.node.connecting, self.node.routed), ([], []))
         self.assertFalse(self.book.get(7).routed)
 

@@ -8,6 +8,7 @@ for one, the seller not blamed (docs/protocol.md §6, "Link purposes").
 from twisted.logger import capturedLogs, formatEvent
 from twisted.trial.unittest import SynchronousTestCase
 
+from twisted_bazaar import wire
 from twisted_bazaar.core.node import DIRECT, NodeConfig
 from twisted_bazaar.testing.market import Market
 
@@ -67,3 +68,33 @@ class DirectSlotsTests(SynchronousTestCase):
             self.market.run(0.1)
             most = max(most, buyer.overlay.count(DIRECT))
         self.assertEqual((self.bag(buyer), most), (items, SLOTS))
+
+
+class StrangersDirectLinksTests(SynchronousTestCase):
+    """A stranger's keys that link to a buyer with purpose direct and keep
+    talking (no link idles out) do not keep it from its seller
+    (docs/protocol.md §6, "Link purposes"; docs/reliability.md, the
+    fifteenth round)."""
+
+    def test_aBuyerBuysPastAStrangersDirectLinks(self):
+        market = Market()
+        config = NodeConfig(direct_slots=SLOTS, link=market.link_settings)
+        buyer = market.addNode(config, discovery="index",
+                               buyer={"wants": ["pear"], "buy_timeout": 2.0})
+        strangers = [market.addNode(discovery="index", host="203.0.113.9")
+                     for _ in range(SLOTS)]
+        market.run(1)
+        for stranger in strangers:
+            stranger.heard(buyer.id, buyer.connector.from_host, buyer.port)
+            stranger.connectTo(buyer.id, DIRECT)
+        market.run(1)
+        self.assertEqual(buyer.overlay.count(DIRECT), SLOTS)
+        market.addNode(discovery="index", seller={"stock": {"pear": 1}})
+        for _ in range(12):
+            # Under the links' 21 bad messages a minute, and their idle 30 s.
+            for stranger in strangers:
+                link = stranger.linkTo(buyer.id)
+                if link is not None:
+                    link.send(wire.Error("busy", "a message that is no keepalive"))
+            market.run(5)
+        self.assertEqual([p.item for p in market.role(buyer, "buyer").bag], ["pear"])

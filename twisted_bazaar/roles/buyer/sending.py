@@ -139,7 +139,8 @@ class Sender:
         its first send)."""
         if first:
             self.log.info("buy {id} of {item} waits for a direct slot: all {slots} "
-                          "hold a buy or an ask still out (--direct-slots)",
+                          "hold a buy or an ask still out, or are peers' links the eviction "
+                          "policy protects (--direct-slots)",
                           id=buy.id, item=buy.item, slots=self.node.slotsFor(DIRECT))
         onRefused(buy.id, Failure(NoSlot("every direct slot is in use")))
 
