@@ -259,6 +259,17 @@ class CommonOptionTests(SynchronousTestCase):
         self.assertEqual(parse(["web", "--listen", "tcp:8081:interface=0.0.0.0"]).listen,
                          "tcp:8081:interface=0.0.0.0")
 
+    def test_buyListenInterfaceAnAddress(self):
+        """bazaar buy's --listen names an IP address as its interface, as a
+        node's does: its QUIC port listens there too, and binds no host
+        name."""
+        with contextlib.redirect_stderr(io.StringIO()), self.assertRaises(UsageError) as e:
+            parse(["buy", "apple", "--listen", "tcp:0:interface=localhost"])
+        self.assertIn("interface=localhost is not an IP address", e.exception.reason)
+        self.assertEqual(parse(["buy", "apple", "--listen",
+                                "tcp:0:interface=127.0.0.1"]).listen,
+                         "tcp:0:interface=127.0.0.1")
+
     def test_restockRefusesTheTrackersOptions(self):
         """restock asks no tracker: its options are refused by name before
         or after the command (after it, the address was taken for an

@@ -110,6 +110,24 @@ class OptionTests(SynchronousTestCase):
         error = self.parse(["--listen", "tcp:99999"], TrackerOptions)
         self.assertEqual(str(error), "--listen: port 99999 is not in 0 ... 65535")
 
+    def test_listenInterfaceAHostName(self):
+        """A daemon's --listen names an IP address as its interface: its
+        UDP ports (a node's QUIC, the tracker's reach check) listen there
+        too and bind no host name.  interface=localhost was taken, and the
+        start failed later: `QuicService could not start:
+        InvalidAddressError` (`UdpReachService` for the tracker), exit 1,
+        said as a service's bug."""
+        why = ("--listen: interface=localhost is not an IP address: the daemon's UDP "
+               "ports listen on this interface too, and take an address alone "
+               "(127.0.0.1 for loopback; no interface= for every one)")
+        for args, cls in (([*SELLER, "--listen", "tcp:0:interface=localhost"], NodeOptions),
+                          (["--listen", "tcp:7700:interface=localhost"], TrackerOptions)):
+            self.assertEqual(str(self.parse(args, cls)), why)
+        for listen in ("tcp:0:interface=127.0.0.1", r"tcp6:0:interface=\:\:1",
+                       "tcp:0:interface=", "tcp:0"):
+            NodeOptions().parseOptions([*SELLER, "--listen", listen])
+            TrackerOptions().parseOptions(["--listen", listen])
+
 
 class LoopbackByDefaultTests(SynchronousTestCase):
     """The web view listens on loopback unless its endpoint names an

@@ -163,7 +163,7 @@ def _listen(text):
 
     try:
         checkServerEndpoint(text, NODE_LISTEN_KINDS,
-                            "other nodes connect to a node over plain TCP")
+                            "other nodes connect to a node over plain TCP", udpBeside=True)
     except ValueError as e:
         raise argparse.ArgumentTypeError(str(e)) from None
     return text

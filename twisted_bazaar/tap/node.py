@@ -345,7 +345,8 @@ class Options(DaemonOptions):
         super().postOptions()
         try:
             checkServerEndpoint(self["listen"], NODE_LISTEN_KINDS,
-                                "other nodes connect to a node over plain TCP")
+                                "other nodes connect to a node over plain TCP",
+                                udpBeside=True)
         except ValueError as e:
             raise usage.UsageError(f"--listen: {e}")
         if not self.trackers:
