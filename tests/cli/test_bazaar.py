@@ -270,6 +270,13 @@ class CommonOptionTests(SynchronousTestCase):
                                 "tcp:0:interface=127.0.0.1"]).listen,
                          "tcp:0:interface=127.0.0.1")
 
+    def test_listenKindInCapitals(self):
+        """bazaar buy's and bazaar web's --listen hand Twisted the kind in
+        lower case: TCP:0 was refused, 'Unknown endpoint type: 'tcp''."""
+        self.assertEqual(parse(["buy", "apple", "--listen", "TCP:0"]).listen, "tcp:0")
+        self.assertEqual(parse(["web", "--listen", "TCP:8081"]).listen,
+                         "tcp:8081:interface=127.0.0.1")
+
     def test_restockRefusesTheTrackersOptions(self):
         """restock asks no tracker: its options are refused by name before
         or after the command (after it, the address was taken for an

@@ -110,6 +110,20 @@ class OptionTests(SynchronousTestCase):
         error = self.parse(["--listen", "tcp:99999"], TrackerOptions)
         self.assertEqual(str(error), "--listen: port 99999 is not in 0 ... 65535")
 
+    def test_aKindInCapitals(self):
+        """An endpoint's kind is taken in any case and handed to Twisted in
+        lower case, as it parses kinds: --listen TCP:0 passed the check,
+        then Twisted refused it, 'Unknown endpoint type: 'tcp'', exit 1."""
+        self.assertEqual(checkServerEndpoint("TCP:7700:interface=127.0.0.1"),
+                         "tcp:7700:interface=127.0.0.1")
+        node = NodeOptions()
+        node.parseOptions([*SELLER, "--listen", "TCP:0", "--metrics", "Tcp:9100"])
+        self.assertEqual((node["listen"], node["metrics"]), ("tcp:0", "tcp:9100"))
+        tracker = TrackerOptions()
+        tracker.parseOptions(["--listen", "TCP6:7700", "--web", "TCP:8080"])
+        self.assertEqual((tracker["listen"], tracker["web"]),
+                         ("tcp6:7700", "tcp:8080:interface=127.0.0.1"))
+
     def test_listenInterfaceAHostName(self):
         """A daemon's --listen names an IP address as its interface: its
         UDP ports (a node's QUIC, the tracker's reach check) listen there

@@ -467,7 +467,7 @@ class DaemonOptions(usage.Options):
             useFormat(parent, self["log-format"], bool(self["verbose"]))
         if self["metrics"] is not None:
             try:
-                checkServerEndpoint(self["metrics"])
+                self["metrics"] = checkServerEndpoint(self["metrics"])
             except ValueError as e:
                 raise usage.UsageError(f"--metrics: {e}")
 

@@ -36,6 +36,9 @@ def checkServerEndpoint(text, kinds=None, why="", udpBeside=False):
     """
     Check a server endpoint string.
 
+    @return: the string with its kind in lower case, as Twisted parses
+        it (``TCP:7700`` was refused later, "Unknown endpoint type:
+        'tcp'", the very kind it knows).
     @param kinds: the endpoint kinds allowed (None: any).
     @param why: why only those kinds, for the message.
     @param udpBeside: a daemon's ``--listen``, whose ``interface=`` its UDP
@@ -59,6 +62,7 @@ def checkServerEndpoint(text, kinds=None, why="", udpBeside=False):
         parsePort(port)
         if udpBeside:
             _interfaceAnAddress(keywords.get("interface"))
+    return kind + text[len(parts[0]):]
 
 
 def _interfaceAnAddress(interface):

@@ -186,7 +186,7 @@ class Options(DaemonOptions):
         checkDataDir(self["data-dir"], "the tracker", (KEY_FILE, "a node's key",
                                                        "a node's data dir"))
         try:
-            checkServerEndpoint(self["listen"], udpBeside=True)
+            self["listen"] = checkServerEndpoint(self["listen"], udpBeside=True)
         except ValueError as e:
             raise usage.UsageError(f"--listen: {e}")
         if self["no-udp"] and self["udp-port"] is not None:
@@ -194,7 +194,7 @@ class Options(DaemonOptions):
                                    "--udp-port, not both")
         if self["web"] is not None:
             try:
-                checkServerEndpoint(self["web"])
+                self["web"] = checkServerEndpoint(self["web"])
             except ValueError as e:
                 raise usage.UsageError(f"--web: {e}")
             self["web"] = loopbackByDefault(self["web"])
