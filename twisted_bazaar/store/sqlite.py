@@ -33,6 +33,7 @@ import functools
 import json
 import os
 import sqlite3
+import stat
 import urllib.parse
 
 from twisted.internet import defer
@@ -726,12 +727,20 @@ def readState(directory):
         raise StoreError(f"{directory}: no such directory")
     if not os.path.isdir(directory):
         raise StoreError(f"{directory} is not a directory")
-    if not os.path.exists(path):
-        raise StoreError(f"{directory}: not a bazaar data dir (no {DB_NAME})")
-    if not os.path.isfile(path):
+    try:
+        info = os.stat(path)
+    except FileNotFoundError:
+        raise StoreError(f"{directory}: not a bazaar data dir (no {DB_NAME})") from None
+    except OSError as e:
+        # A folder this user may not read (mode 0700, another's) is no
+        # folder without a ledger.
+        raise StoreError(f"{directory}: cannot read: {e.strerror}") from None
+    if not stat.S_ISREG(info.st_mode):
         # A FIFO would hold SQLite's open() for ever.
         raise StoreError(f"{path} is not a regular file (a FIFO, a folder...): not a "
                          "bazaar database")
+    if not info.st_size:
+        raise StoreError(f"{path}: cannot read: it is empty, no node's ledger")
     try:
         db = sqlite3.connect(f"file:{urllib.parse.quote(path)}?mode=ro", uri=True)
         try:
