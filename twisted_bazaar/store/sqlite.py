@@ -221,6 +221,27 @@ def _tooLong(path):
             "of a shorter path)")
 
 
+#: Free bytes on a data dir's disk below which a failure to open its
+#: database is said to be a full disk: SQLite says only "disk I/O error"
+#: when its -shm file finds no room.
+LOW_ROOM = 1 << 20
+
+
+def _noRoom(directory):
+    """Why SQLite could not open or write the database in directory, when
+    its disk is (nearly) full; else ""."""
+    try:
+        info = os.statvfs(directory if os.path.isdir(directory) else
+                          os.path.dirname(os.path.abspath(directory)))
+    except OSError:
+        return ""
+    free = info.f_bavail * info.f_frsize
+    if free >= LOW_ROOM:
+        return ""
+    return (f" (its disk has {free} bytes free: free some, or give a --data-dir on a "
+            "disk with room)")
+
+
 @implementer(IStore)
 class SQLiteStore(SnapshotReads):
     """
@@ -263,7 +284,8 @@ class SQLiteStore(SnapshotReads):
             self._db = sqlite3.connect(self.path, isolation_level=None,
                                        check_same_thread=False)
         except (OSError, sqlite3.Error) as e:
-            raise StoreError(f"cannot use data dir {directory}: {e}{_tooLong(self.path)}") from None
+            raise StoreError(f"cannot use data dir {directory}: {e}{_tooLong(self.path)}"
+                             f"{_noRoom(directory)}") from None
         try:
             db = self._db
             db.execute(f"PRAGMA busy_timeout={int(busy_timeout * 1000)}")
@@ -278,7 +300,8 @@ class SQLiteStore(SnapshotReads):
             self._db.close()
             if isinstance(e, StoreError):
                 raise
-            raise StoreError(f"cannot use data dir {directory}: {e}{_tooLong(self.path)}") from None
+            raise StoreError(f"cannot use data dir {directory}: {e}{_tooLong(self.path)}"
+                             f"{_noRoom(directory)}") from None
         self._writer = None
         if writer is not None:
             self._db.close()
