@@ -124,6 +124,21 @@ class OptionTests(SynchronousTestCase):
         self.assertEqual((tracker["listen"], tracker["web"]),
                          ("tcp6:7700", "tcp:8080:interface=127.0.0.1"))
 
+    def test_namesWithoutTheirPort(self):
+        """--web-names without --web, --metrics-names without --metrics:
+        refused, saying what is missing (both were taken in silence, and
+        no port served the names)."""
+        error = self.parse(["--web-names", "market.example"], TrackerOptions)
+        self.assertEqual(str(error), "--web-names are the names of the web view's "
+                         "port: give --web ENDPOINT too")
+        for args, cls in ((["--metrics-names", "m.example"], TrackerOptions),
+                          ([*SELLER, "--metrics-names", "m.example"], NodeOptions)):
+            self.assertEqual(str(self.parse(args, cls)), "--metrics-names are the names "
+                             "of the --metrics port: give --metrics ENDPOINT too")
+        options = TrackerOptions()
+        options.parseOptions(["--metrics", "tcp:0", "--metrics-names", "m.example"])
+        self.assertEqual(options["metrics-names"], ("m.example",))
+
     def test_listenInterfaceAHostName(self):
         """A daemon's --listen names an IP address as its interface: its
         UDP ports (a node's QUIC, the tracker's reach check) listen there

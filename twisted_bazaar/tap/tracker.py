@@ -198,6 +198,9 @@ class Options(DaemonOptions):
             except ValueError as e:
                 raise usage.UsageError(f"--web: {e}")
             self["web"] = loopbackByDefault(self["web"])
+        elif self["web-names"] is not None:
+            raise usage.UsageError("--web-names are the names of the web view's port: "
+                                   "give --web ENDPOINT too")
         _budget(self)  # refuses a --relay-circuits the open-file limit cannot hold
 
 
