@@ -8,31 +8,19 @@ network, a fake clock); the refusal is the test's (C{os.link} patched).
 
 import errno
 import os
-import random
 
 from twisted.trial.unittest import SynchronousTestCase
 
-from twisted_bazaar.files import downloads, hashing
-from twisted_bazaar.testing import Market, MemoryNetwork
-from tests.files.helpers import fileId, scratchDir, writeFile
-from tests.roles.files.helpers import TransferWatch, runUntil
+from twisted_bazaar.files import downloads
+from tests.files.helpers import fileId
+from tests.roles.files.helpers import TransferWatch, runUntil, songMarket
 
 PIECE = 4096
 
 
 class UnplacedTests(SynchronousTestCase):
     def setUp(self):
-        self.patch(hashing, "MIN_PIECE", PIECE)
-        self.data = random.Random(5).randbytes(8 * PIECE)
-        self.market = Market(MemoryNetwork(rng=random.Random(1),
-                                           latency=(0.01, 0.01)), seed=2)
-        folder = scratchDir(self)
-        writeFile(folder, "song.ogg", self.data)
-        self.market.addNode(discovery="flood", seller={"stock": {}, "share": folder})
-        self.downloads = scratchDir(self)
-        buyer = self.market.addNode(discovery="flood", buyer={
-            "wants": ["song.ogg"], "downloads": self.downloads})
-        self.fetcher = self.market.role(buyer, "buyer").fetcher
+        songMarket(self, PIECE)
         self.watch = TransferWatch(self)
 
         self.refused = True
