@@ -596,6 +596,21 @@ class UnaskedSchemesTests(SynchronousTestCase):
                              error=BuyError(why, {"purchases": []}, started=False))
         self.assertEqual(str(failure.value), why)
 
+    def test_aFolderThatTakesNoWritesSaysNoMore(self):
+        """A buy ended by its downloads folder (its offers found, nothing
+        bought) would not have gone better through another scheme: the
+        others are not named (new user: 'cannot download small.txt: cannot
+        create /.bazaar-downloads: Permission denied; nothing bought; only
+        the flood scheme's nodes were asked, not those of index (1 node):
+        --discovery SCHEME buys through them', run in /)."""
+        from twisted_bazaar.cli.buy import BuyError
+
+        why = ("cannot download small.txt: cannot create /.bazaar-downloads: "
+               "Permission denied; nothing bought")
+        failure = self.buyIn(self.market("flood", "flood", "index"),
+                             error=BuyError(why, {"purchases": []}, unfound=False))
+        self.assertEqual(str(failure.value), why)
+
     def test_oneSchemeOrABuyMadeSaysNoMore(self):
         for market, bought in ((self.market("flood", "flood"), ()),
                                (self.market("flood", "flood", "index"),
