@@ -505,3 +505,27 @@ class ReverseProxyTests(SynchronousTestCase):
             self.assertIn('src="/static/app.js"', f.read())
         with open(os.path.join(static, "app.js"), encoding="utf-8") as f:
             self.assertIn('"/api/events"', f.read())
+
+
+class TheBagNamesTheContentTests(SynchronousTestCase):
+    """protocol.md §19.3 said "The bag names only the item and its seller:
+    which content that seller offered is in the record alone", and
+    running.md that a missing record leaves a bought file unfetched; a
+    buyer restarted with its --data-dir and another --downloads fetched
+    it all the same.  The bag keeps the content its buyOK named, and a
+    restart fetches that without the record
+    (tests/roles/files/test_fetch.py test_restartFetchesWhatTheBuyOKNamed):
+    only a purchase whose buyOK named none needs the record."""
+
+    def test_theBagsFields(self):
+        import attr
+
+        from twisted_bazaar.store.records import Purchase
+
+        self.assertTrue({"sha256", "size"} <= {f.name for f in attr.fields(Purchase)})
+        protocol = flat("protocol.md")
+        self.assertNotIn("The bag names only the item and its seller", protocol)
+        self.assertIn("The bag names the item, its seller and the content its "
+                      "`buyOK` named", protocol)
+        self.assertIn("the bag says what was bought, from whom, and which content",
+                      flat("running.md"))

@@ -259,6 +259,24 @@ class CommonOptionTests(SynchronousTestCase):
         self.assertEqual(parse(["web", "--listen", "tcp:8081:interface=0.0.0.0"]).listen,
                          "tcp:8081:interface=0.0.0.0")
 
+    def test_buyListenInterfaceAnAddress(self):
+        """bazaar buy's --listen names an IP address as its interface, as a
+        node's does: its QUIC port listens there too, and binds no host
+        name."""
+        with contextlib.redirect_stderr(io.StringIO()), self.assertRaises(UsageError) as e:
+            parse(["buy", "apple", "--listen", "tcp:0:interface=localhost"])
+        self.assertIn("interface=localhost is not an IP address", e.exception.reason)
+        self.assertEqual(parse(["buy", "apple", "--listen",
+                                "tcp:0:interface=127.0.0.1"]).listen,
+                         "tcp:0:interface=127.0.0.1")
+
+    def test_listenKindInCapitals(self):
+        """bazaar buy's and bazaar web's --listen hand Twisted the kind in
+        lower case: TCP:0 was refused, 'Unknown endpoint type: 'tcp''."""
+        self.assertEqual(parse(["buy", "apple", "--listen", "TCP:0"]).listen, "tcp:0")
+        self.assertEqual(parse(["web", "--listen", "TCP:8081"]).listen,
+                         "tcp:8081:interface=127.0.0.1")
+
     def test_restockRefusesTheTrackersOptions(self):
         """restock asks no tracker: its options are refused by name before
         or after the command (after it, the address was taken for an
@@ -576,6 +594,21 @@ class UnaskedSchemesTests(SynchronousTestCase):
         why = "node cannot listen on tcp:7700: Address already in use."
         failure = self.buyIn(self.market("flood", "flood", "index"),
                              error=BuyError(why, {"purchases": []}, started=False))
+        self.assertEqual(str(failure.value), why)
+
+    def test_aFolderThatTakesNoWritesSaysNoMore(self):
+        """A buy ended by its downloads folder (its offers found, nothing
+        bought) would not have gone better through another scheme: the
+        others are not named (new user: 'cannot download small.txt: cannot
+        create /.bazaar-downloads: Permission denied; nothing bought; only
+        the flood scheme's nodes were asked, not those of index (1 node):
+        --discovery SCHEME buys through them', run in /)."""
+        from twisted_bazaar.cli.buy import BuyError
+
+        why = ("cannot download small.txt: cannot create /.bazaar-downloads: "
+               "Permission denied; nothing bought")
+        failure = self.buyIn(self.market("flood", "flood", "index"),
+                             error=BuyError(why, {"purchases": []}, unfound=False))
         self.assertEqual(str(failure.value), why)
 
     def test_oneSchemeOrABuyMadeSaysNoMore(self):

@@ -405,6 +405,9 @@ class OneShotFileTests(OneShotHelpers, SynchronousTestCase):
         self.assertRegex(self.why(outcome), r"^cannot download big\.bin: cannot "
                          r"create .*/\.bazaar-downloads: Not a directory; nothing "
                          r"bought$")
+        # Its folder ended it, not a want of sellers: bazaar buy names no
+        # other scheme's nodes after it.
+        self.assertFalse(outcome[0].value.unfound)
         self.assertEqual(buy.buyer.bag, [])
         self.assertNothingLeft(buy)
 

@@ -237,6 +237,33 @@ class LedgerTests(_LedgerDirs):
         self.assertOneLineError(
             [self.folder], f"{self.folder}: not a bazaar data dir (no {DB_NAME})")
 
+    def test_aFolderItCannotRead(self):
+        """A data dir this user may not read (another's, mode 0700) is said
+        so: it was 'not a bazaar data dir (no bazaar.sqlite)', its ledger
+        there all the same.  (Its stat refused as the kernel does for
+        another user: the suite may run as root.)"""
+        self.dataDir(node_id=17)
+        stat = os.stat
+
+        def refused(path, *args, **kwargs):
+            if str(path).startswith(self.folder + os.sep):
+                raise PermissionError(13, "Permission denied", path)
+            return stat(path, *args, **kwargs)
+
+        self.patch(os, "stat", refused)
+        self.assertOneLineError([self.folder], f"{self.folder}: cannot read: "
+                                "Permission denied")
+
+    def test_anEmptyLedger(self):
+        """An empty bazaar.sqlite is said to be one, not SQLite's 'no such
+        table: meta'."""
+        path = os.path.join(self.folder, DB_NAME)
+        os.makedirs(self.folder, exist_ok=True)
+        with open(path, "wb"):
+            pass
+        self.assertOneLineError([self.folder], f"{path}: cannot read: it is empty, "
+                                "no node's ledger")
+
     def test_aTrackersStateDirectory(self):
         """A tracker's state directory is said to be one (new user, issue
         96)."""

@@ -317,7 +317,9 @@ class TrackerPinTests(SynchronousTestCase):
                      rf"the tracker proved {re.escape(other[:8])}…, not "
                      rf"{re.escape(key[:8])}…, the key it proved on first contact "
                      rf"\(remembered in {re.escape(known)}\); refused before this node "
-                     rf"said anything\. If its key changed on purpose, remove "
+                     rf"said anything\. If its key changed on purpose, or this node "
+                     r"moved to another tracker \(its data dir keeps the key of the "
+                     rf"first tracker it reached\), remove "
                      rf"{re.escape(known)} or pass --tracker-key with the key the "
                      r"tracker logs when it starts; trying again in", TIMEOUT)
         node.waitFor(r"lost the tracker at .*, for the same reason as before; "

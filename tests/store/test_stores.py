@@ -968,6 +968,30 @@ class UnusableDataDirTests(SynchronousTestCase):
             f"{size} bytes long, and SQLite opens no file past 512, its -wal file's "
             "name included: give a data dir of a shorter path)"))
 
+    def test_aFullDiskIsSaidSo(self):
+        """A data dir on a full disk: SQLite says only "disk I/O error"
+        (its -shm file finds no room; seen on a 40 KiB tmpfs), which
+        reads as a broken disk.  The refusal says how little room is left
+        and what to do.  (The disk's room and SQLite's error are the
+        test's: statvfs and connect patched.)"""
+        from twisted_bazaar.store import sqlite as module
+
+        path = scratchDir(self)
+
+        class Full:
+            f_bavail, f_frsize = 3, 4096
+
+        def failed(*args, **kwargs):
+            raise sqlite3.OperationalError("disk I/O error")
+
+        self.patch(module.os, "statvfs", lambda folder: Full())
+        self.patch(module.sqlite3, "connect", failed)
+        with self.assertRaises(StoreError) as caught:
+            SQLiteStore(path)
+        self.assertEqual(str(caught.exception), (
+            f"cannot use data dir {path}: disk I/O error (its disk has 12288 bytes "
+            "free: free some, or give a --data-dir on a disk with room)"))
+
     def test_missingDirIsCreated(self):
         path = os.path.join(scratchDir(self), "a", "b")
         store = SQLiteStore(path)

@@ -110,6 +110,53 @@ class OptionTests(SynchronousTestCase):
         error = self.parse(["--listen", "tcp:99999"], TrackerOptions)
         self.assertEqual(str(error), "--listen: port 99999 is not in 0 ... 65535")
 
+    def test_aKindInCapitals(self):
+        """An endpoint's kind is taken in any case and handed to Twisted in
+        lower case, as it parses kinds: --listen TCP:0 passed the check,
+        then Twisted refused it, 'Unknown endpoint type: 'tcp'', exit 1."""
+        self.assertEqual(checkServerEndpoint("TCP:7700:interface=127.0.0.1"),
+                         "tcp:7700:interface=127.0.0.1")
+        node = NodeOptions()
+        node.parseOptions([*SELLER, "--listen", "TCP:0", "--metrics", "Tcp:9100"])
+        self.assertEqual((node["listen"], node["metrics"]), ("tcp:0", "tcp:9100"))
+        tracker = TrackerOptions()
+        tracker.parseOptions(["--listen", "TCP6:7700", "--web", "TCP:8080"])
+        self.assertEqual((tracker["listen"], tracker["web"]),
+                         ("tcp6:7700", "tcp:8080:interface=127.0.0.1"))
+
+    def test_namesWithoutTheirPort(self):
+        """--web-names without --web, --metrics-names without --metrics:
+        refused, saying what is missing (both were taken in silence, and
+        no port served the names)."""
+        error = self.parse(["--web-names", "market.example"], TrackerOptions)
+        self.assertEqual(str(error), "--web-names are the names of the web view's "
+                         "port: give --web ENDPOINT too")
+        for args, cls in ((["--metrics-names", "m.example"], TrackerOptions),
+                          ([*SELLER, "--metrics-names", "m.example"], NodeOptions)):
+            self.assertEqual(str(self.parse(args, cls)), "--metrics-names are the names "
+                             "of the --metrics port: give --metrics ENDPOINT too")
+        options = TrackerOptions()
+        options.parseOptions(["--metrics", "tcp:0", "--metrics-names", "m.example"])
+        self.assertEqual(options["metrics-names"], ("m.example",))
+
+    def test_listenInterfaceAHostName(self):
+        """A daemon's --listen names an IP address as its interface: its
+        UDP ports (a node's QUIC, the tracker's reach check) listen there
+        too and bind no host name.  interface=localhost was taken, and the
+        start failed later: `QuicService could not start:
+        InvalidAddressError` (`UdpReachService` for the tracker), exit 1,
+        said as a service's bug."""
+        why = ("--listen: interface=localhost is not an IP address: the daemon's UDP "
+               "ports listen on this interface too, and take an address alone "
+               "(127.0.0.1 for loopback; no interface= for every one)")
+        for args, cls in (([*SELLER, "--listen", "tcp:0:interface=localhost"], NodeOptions),
+                          (["--listen", "tcp:7700:interface=localhost"], TrackerOptions)):
+            self.assertEqual(str(self.parse(args, cls)), why)
+        for listen in ("tcp:0:interface=127.0.0.1", r"tcp6:0:interface=\:\:1",
+                       "tcp:0:interface=", "tcp:0"):
+            NodeOptions().parseOptions([*SELLER, "--listen", listen])
+            TrackerOptions().parseOptions(["--listen", listen])
+
 
 class LoopbackByDefaultTests(SynchronousTestCase):
     """The web view listens on loopback unless its endpoint names an

@@ -42,6 +42,24 @@ class KnownTrackerTests(SynchronousTestCase):
         self.assertIn(f"remembered in {self.path}", why)
         self.assertIn(f"remove {self.path} or pass --tracker-key", why)
 
+    def test_aNodeMovedToAnotherTracker(self):
+        """A node of one tracker keeps one key, whatever the tracker's
+        address: started with --tracker naming another market's, it is
+        refused, and told that this too is a way to the refusal (it said
+        only 'If its key changed on purpose', which a user who moved the
+        node to another tracker does not take for theirs).  A node of
+        several keeps one file per address, so no other tracker is taken
+        for its own: it is not said there."""
+        trackerPin(self.dir, None).proved(self.tracker)
+        why = trackerPin(self.dir, None).refusal(self.other)
+        self.assertIn("If its key changed on purpose, or this node moved to another "
+                      "tracker (its data dir keeps the key of the first tracker it "
+                      f"reached), remove {self.path} or pass --tracker-key", why)
+        _, several = trackerPins(self.dir, [], [parseAddress("tcp:127.0.0.1:7700"),
+                                                parseAddress("tcp:127.0.0.1:7702")])
+        several.proved(self.tracker)
+        self.assertNotIn("moved", several.refusal(self.other))
+
     def test_pinnedReplacesTheRemembered(self):
         """--tracker-key wins, and is what the data dir remembers after."""
         trackerPin(self.dir, None).proved(self.tracker)

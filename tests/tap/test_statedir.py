@@ -47,3 +47,14 @@ class DefaultStateDirTests(SynchronousTestCase):
         self.assertIn("(HOME is 'relative', not an absolute path, and XDG_STATE_HOME "
                       "empty)", str(error))
         self.assertIsNone(defaultStateDir("tcp:0", {"HOME": "relative"}))
+
+    def test_anEmptyHomeIsNone(self):
+        """HOME set but empty (HOME= twistd ...) is no home folder: it was
+        taken for "/", and the tracker tried /.local/state/twisted-bazaar,
+        'Permission denied' (root would have written there)."""
+        import os
+
+        self.patch(os, "environ", {"HOME": ""})
+        self.assertIsNone(stateHome({"HOME": ""}))
+        error = self.assertRaises(NoStateHome, defaultStateDir, "tcp:7700", {"HOME": ""})
+        self.assertIn("(HOME is empty, and XDG_STATE_HOME unset)", str(error))

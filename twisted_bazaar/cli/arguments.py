@@ -162,8 +162,9 @@ def _listen(text):
     from twisted_bazaar.tap.endpoints import NODE_LISTEN_KINDS, checkServerEndpoint
 
     try:
-        checkServerEndpoint(text, NODE_LISTEN_KINDS,
-                            "other nodes connect to a node over plain TCP")
+        text = checkServerEndpoint(text, NODE_LISTEN_KINDS,
+                                   "other nodes connect to a node over plain TCP",
+                                   udpBeside=True)
     except ValueError as e:
         raise argparse.ArgumentTypeError(str(e)) from None
     return text
@@ -181,8 +182,7 @@ def _webListen(text):
     from twisted_bazaar.tap.endpoints import checkServerEndpoint, loopbackByDefault, pemFault
 
     try:
-        checkServerEndpoint(text)
-        text = loopbackByDefault(text)
+        text = loopbackByDefault(checkServerEndpoint(text))
     except ValueError as e:
         raise argparse.ArgumentTypeError(str(e)) from None
     try:

@@ -457,7 +457,7 @@ def buy(reactor, args):
         result = yield finished
     except BuyError as e:
         others = unaskedSchemes(members, scheme)
-        if e.result["purchases"] or not others or not e.started:
+        if e.result["purchases"] or not others or not e.started or not e.unfound:
             raise
         raise BuyError(f"{e}; only the {scheme} scheme's nodes were asked, not "
                        f"those of {others}: --discovery SCHEME buys through them",

@@ -63,12 +63,15 @@ class BuyError(ClientError):
     @ivar result: what was bought all the same (L{OneShotBuy.result}).
     @ivar started: whether its node started (a port it could not listen
         on ends it before any seller is asked).
+    @ivar unfound: whether it ended for want of a seller (another scheme's
+        might have one), not on its own downloads folder or download.
     """
 
-    def __init__(self, why, result, started=True):
+    def __init__(self, why, result, started=True, unfound=True):
         super().__init__(why)
         self.result = result
         self.started = started
+        self.unfound = unfound
 
 
 class OneShotBuy:
@@ -183,6 +186,9 @@ class OneShotBuy:
         self._ending = False
         #: Whether a port of its node could not listen (it ended unstarted).
         self._unstarted = False
+        #: Whether its downloads folder or a download ended it (no seller
+        #: of another scheme would have done better).
+        self._fetchFailed = False
         self._searches = EmptySearches()
         self.node.addObserver(self._searches)
         if notice is not None:
@@ -224,6 +230,7 @@ class OneShotBuy:
                             if row["state"] != "failed"], self.clock.seconds())
 
     def _gaveUp(self, why):
+        self._fetchFailed = True
         self.clock.callLater(0, self._end, why)
 
     def _cannotListen(self, why):
@@ -286,7 +293,8 @@ class OneShotBuy:
             yield self.service.stopService()
         if failure:
             self._finished.errback(BuyError(failure, self.result(),
-                                            started=not self._unstarted))
+                                            started=not self._unstarted,
+                                            unfound=not self._fetchFailed))
         else:
             self._finished.callback(self.result())
 

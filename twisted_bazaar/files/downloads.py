@@ -378,6 +378,12 @@ class PartFile:
             final = self._place()
             syncFolder(self.folder)
         except OSError as e:
+            if e.errno in (errno.EACCES, errno.EPERM, errno.EROFS):
+                raise DownloadError(
+                    f"cannot put {self.name} in place: the downloads folder "
+                    f"{self.folder} cannot be written ({e.strerror}); the whole file "
+                    f"is kept in {PRIVATE}, and the same command run again once the "
+                    "folder can be written puts it there") from None
             raise _diskError(self.folder, f"put {self.name} in place", e)
         return final
 

@@ -33,6 +33,7 @@ import functools
 import json
 import os
 import sqlite3
+import stat
 import urllib.parse
 
 from twisted.internet import defer
@@ -220,6 +221,27 @@ def _tooLong(path):
             "of a shorter path)")
 
 
+#: Free bytes on a data dir's disk below which a failure to open its
+#: database is said to be a full disk: SQLite says only "disk I/O error"
+#: when its -shm file finds no room.
+LOW_ROOM = 1 << 20
+
+
+def _noRoom(directory):
+    """Why SQLite could not open or write the database in directory, when
+    its disk is (nearly) full; else ""."""
+    try:
+        info = os.statvfs(directory if os.path.isdir(directory) else
+                          os.path.dirname(os.path.abspath(directory)))
+    except OSError:
+        return ""
+    free = info.f_bavail * info.f_frsize
+    if free >= LOW_ROOM:
+        return ""
+    return (f" (its disk has {free} bytes free: free some, or give a --data-dir on a "
+            "disk with room)")
+
+
 @implementer(IStore)
 class SQLiteStore(SnapshotReads):
     """
@@ -262,7 +284,8 @@ class SQLiteStore(SnapshotReads):
             self._db = sqlite3.connect(self.path, isolation_level=None,
                                        check_same_thread=False)
         except (OSError, sqlite3.Error) as e:
-            raise StoreError(f"cannot use data dir {directory}: {e}{_tooLong(self.path)}") from None
+            raise StoreError(f"cannot use data dir {directory}: {e}{_tooLong(self.path)}"
+                             f"{_noRoom(directory)}") from None
         try:
             db = self._db
             db.execute(f"PRAGMA busy_timeout={int(busy_timeout * 1000)}")
@@ -277,7 +300,8 @@ class SQLiteStore(SnapshotReads):
             self._db.close()
             if isinstance(e, StoreError):
                 raise
-            raise StoreError(f"cannot use data dir {directory}: {e}{_tooLong(self.path)}") from None
+            raise StoreError(f"cannot use data dir {directory}: {e}{_tooLong(self.path)}"
+                             f"{_noRoom(directory)}") from None
         self._writer = None
         if writer is not None:
             self._db.close()
@@ -726,12 +750,20 @@ def readState(directory):
         raise StoreError(f"{directory}: no such directory")
     if not os.path.isdir(directory):
         raise StoreError(f"{directory} is not a directory")
-    if not os.path.exists(path):
-        raise StoreError(f"{directory}: not a bazaar data dir (no {DB_NAME})")
-    if not os.path.isfile(path):
+    try:
+        info = os.stat(path)
+    except FileNotFoundError:
+        raise StoreError(f"{directory}: not a bazaar data dir (no {DB_NAME})") from None
+    except OSError as e:
+        # A folder this user may not read (mode 0700, another's) is no
+        # folder without a ledger.
+        raise StoreError(f"{directory}: cannot read: {e.strerror}") from None
+    if not stat.S_ISREG(info.st_mode):
         # A FIFO would hold SQLite's open() for ever.
         raise StoreError(f"{path} is not a regular file (a FIFO, a folder...): not a "
                          "bazaar database")
+    if not info.st_size:
+        raise StoreError(f"{path}: cannot read: it is empty, no node's ledger")
     try:
         db = sqlite3.connect(f"file:{urllib.parse.quote(path)}?mode=ro", uri=True)
         try:

@@ -467,9 +467,13 @@ class DaemonOptions(usage.Options):
             useFormat(parent, self["log-format"], bool(self["verbose"]))
         if self["metrics"] is not None:
             try:
-                checkServerEndpoint(self["metrics"])
+                self["metrics"] = checkServerEndpoint(self["metrics"])
             except ValueError as e:
                 raise usage.UsageError(f"--metrics: {e}")
+        elif self["metrics-names"] is not None:
+            # Said, not ignored: a user who gave names meant a port to serve.
+            raise usage.UsageError("--metrics-names are the names of the --metrics "
+                                   "port: give --metrics ENDPOINT too")
 
     def linkSettings(self):
         return LinkSettings(

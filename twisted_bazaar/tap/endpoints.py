@@ -32,12 +32,17 @@ NODE_LISTEN_KINDS = ("tcp", "tcp6")
 _SERVER_PORT_KINDS = ("tcp", "tcp6", "ssl")
 
 
-def checkServerEndpoint(text, kinds=None, why=""):
+def checkServerEndpoint(text, kinds=None, why="", udpBeside=False):
     """
     Check a server endpoint string.
 
+    @return: the string with its kind in lower case, as Twisted parses
+        it (``TCP:7700`` was refused later, "Unknown endpoint type:
+        'tcp'", the very kind it knows).
     @param kinds: the endpoint kinds allowed (None: any).
     @param why: why only those kinds, for the message.
+    @param udpBeside: a daemon's ``--listen``, whose ``interface=`` its UDP
+        ports take too (L{_interfaceAnAddress}).
     @raise ValueError: with the reason.
     """
     parts = splitEndpoint(text)
@@ -55,6 +60,29 @@ def checkServerEndpoint(text, kinds=None, why=""):
         if port is None:
             raise ValueError(f"{text!r} names no port")
         parsePort(port)
+        if udpBeside:
+            _interfaceAnAddress(keywords.get("interface"))
+    return kind + text[len(parts[0]):]
+
+
+def _interfaceAnAddress(interface):
+    """
+    A daemon's UDP ports (a node's QUIC, the tracker's reach check) listen
+    on its ``--listen`` interface, and a UDP port binds an IP address
+    alone: a host name there (``interface=localhost``), which the TCP port
+    resolves, failed the start later, said as a service's bug.
+
+    @raise ValueError: for an interface that is no IP address.
+    """
+    if not interface:
+        return
+    try:
+        ipaddress.ip_address(interface)
+    except ValueError:
+        raise ValueError(
+            f"interface={interface} is not an IP address: the daemon's UDP ports "
+            "listen on this interface too, and take an address alone (127.0.0.1 "
+            "for loopback; no interface= for every one)") from None
 
 
 #: Kinds that listen on an IP interface, and their loopback address.

@@ -107,6 +107,10 @@ def trackerPin(data_dir, pinned, name=KNOWN_TRACKER, what="the tracker"):
             writeKnown(path, pinned)
         return KeyPin(what, pinned, "--tracker-key", where=path,
                       fix=f"If its key changed on purpose, {_PASS}.")
+    # One file for a node of one tracker, whatever its address: a node
+    # moved to another tracker is refused by it too, and told so.
+    moved = (", or this node moved to another tracker (its data dir keeps the key "
+             "of the first tracker it reached)" if name == KNOWN_TRACKER else "")
     return KeyPin(what, readKnown(path), remember=lambda key: writeKnown(path, key),
-                  where=path, fix=f"If its key changed on purpose, remove {path} or "
-                  f"{_PASS}.")
+                  where=path, fix=f"If its key changed on purpose{moved}, remove "
+                  f"{path} or {_PASS}.")

@@ -344,8 +344,9 @@ class Options(DaemonOptions):
     def postOptions(self):
         super().postOptions()
         try:
-            checkServerEndpoint(self["listen"], NODE_LISTEN_KINDS,
-                                "other nodes connect to a node over plain TCP")
+            self["listen"] = checkServerEndpoint(
+                self["listen"], NODE_LISTEN_KINDS,
+                "other nodes connect to a node over plain TCP", udpBeside=True)
         except ValueError as e:
             raise usage.UsageError(f"--listen: {e}")
         if not self.trackers:

@@ -38,7 +38,11 @@ def stateHome(environ):
     chosen = environ.get("XDG_STATE_HOME", "")
     if os.path.isabs(chosen):
         return chosen
-    home = environ.get("HOME") or os.path.expanduser("~")
+    home = environ.get("HOME")
+    if home is None:
+        home = os.path.expanduser("~")
+    # An empty HOME is no home: expanduser makes it "/", and the key went
+    # to /.local/state, where a user cannot write (root could).
     if not os.path.isabs(home):
         return None
     return os.path.join(home, ".local", "state")

@@ -186,7 +186,7 @@ class Options(DaemonOptions):
         checkDataDir(self["data-dir"], "the tracker", (KEY_FILE, "a node's key",
                                                        "a node's data dir"))
         try:
-            checkServerEndpoint(self["listen"])
+            self["listen"] = checkServerEndpoint(self["listen"], udpBeside=True)
         except ValueError as e:
             raise usage.UsageError(f"--listen: {e}")
         if self["no-udp"] and self["udp-port"] is not None:
@@ -194,10 +194,13 @@ class Options(DaemonOptions):
                                    "--udp-port, not both")
         if self["web"] is not None:
             try:
-                checkServerEndpoint(self["web"])
+                self["web"] = checkServerEndpoint(self["web"])
             except ValueError as e:
                 raise usage.UsageError(f"--web: {e}")
             self["web"] = loopbackByDefault(self["web"])
+        elif self["web-names"] is not None:
+            raise usage.UsageError("--web-names are the names of the web view's port: "
+                                   "give --web ENDPOINT too")
         _budget(self)  # refuses a --relay-circuits the open-file limit cannot hold
 
 

@@ -11,6 +11,33 @@ from twisted_bazaar.files.client import TransferClient
 
 
 
+def songMarket(case, piece):
+    """
+    A market (the in-memory network, a fake clock) of one seller sharing
+    song.ogg, 8 pieces of ``piece`` bytes, and one buyer of it; sets on
+    ``case``: C{data} (the file's bytes), C{market}, C{seller},
+    C{downloads} (the buyer's folder) and C{fetcher} (the buyer's).
+    """
+    import random
+
+    from twisted_bazaar.files import hashing
+    from twisted_bazaar.testing import Market, MemoryNetwork
+    from tests.files.helpers import scratchDir, writeFile
+
+    case.patch(hashing, "MIN_PIECE", piece)
+    case.data = random.Random(5).randbytes(8 * piece)
+    case.market = Market(MemoryNetwork(rng=random.Random(1), latency=(0.01, 0.01)),
+                         seed=2)
+    folder = scratchDir(case)
+    writeFile(folder, "song.ogg", case.data)
+    case.seller = case.market.addNode(discovery="flood", seller={
+        "stock": {}, "share": folder})
+    case.downloads = scratchDir(case)
+    buyer = case.market.addNode(discovery="flood", buyer={
+        "wants": ["song.ogg"], "downloads": case.downloads})
+    case.fetcher = case.market.role(buyer, "buyer").fetcher
+
+
 def runUntil(market, condition, seconds, step=0.05):
     """Run market's clock in steps until condition holds, for at most
     seconds: whether it held."""

@@ -9,33 +9,19 @@ nothing is the test's word (L{TransferClient.dataReceived} patched).
 """
 
 import os
-import random
 
 from twisted.trial.unittest import SynchronousTestCase
 
-from twisted_bazaar.files import hashing
 from twisted_bazaar.files.client import DEFAULT_STALL, TransferClient
-from twisted_bazaar.testing import Market, MemoryNetwork
-from tests.files.helpers import fileId, scratchDir, writeFile
-from tests.roles.files.helpers import TransferWatch, runUntil
+from tests.files.helpers import fileId
+from tests.roles.files.helpers import TransferWatch, runUntil, songMarket
 
 PIECE = 4096
 
 
 class DescribeStallTests(SynchronousTestCase):
     def setUp(self):
-        self.patch(hashing, "MIN_PIECE", PIECE)
-        self.data = random.Random(5).randbytes(8 * PIECE)
-        self.market = Market(MemoryNetwork(rng=random.Random(1),
-                                           latency=(0.01, 0.01)), seed=2)
-        folder = scratchDir(self)
-        writeFile(folder, "song.ogg", self.data)
-        self.seller = self.market.addNode(discovery="flood", seller={
-            "stock": {}, "share": folder})
-        self.downloads = scratchDir(self)
-        buyer = self.market.addNode(discovery="flood", buyer={
-            "wants": ["song.ogg"], "downloads": self.downloads})
-        self.fetcher = self.market.role(buyer, "buyer").fetcher
+        songMarket(self, PIECE)
         #: The transfer connections the buyer made, in order.
         self.clients = []
         #: How many of the first connections hear nothing.

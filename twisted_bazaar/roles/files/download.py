@@ -332,7 +332,10 @@ class Download:
         # Every piece matched a hash of the proven tree: that is the whole
         # file, with no second pass over its bytes.
         d = self.work.own(self.fetcher.hasher.run(self.part.complete))
-        d.addCallbacks(self._done, self.fail)
+        # Whole and verified, a file that cannot be put in place (its
+        # folder made unwritable as it finished) keeps its part file: the
+        # next run puts it there, with or without a seller online.
+        d.addCallbacks(self._done, self.fail, errbackKeywords={"discard": False})
 
     def _done(self, path):
         self.stop()
