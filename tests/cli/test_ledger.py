@@ -331,7 +331,7 @@ class LedgerTests(_LedgerDirs):
         os.mkfifo(os.path.join(self.folder, "bazaar.sqlite"))
         result = subprocess.run([sys.executable, "-m", "twisted_bazaar.cli.ledger",
                                  self.folder], capture_output=True, text=True,
-                                timeout=30)
+                                timeout=120)
         self.assertEqual((result.returncode, result.stderr), (1, (
             f"bazaar-ledger: error: {self.folder}/bazaar.sqlite is not a regular file "
             "(a FIFO, a folder...): not a bazaar database\n")))
