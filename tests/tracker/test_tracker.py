@@ -1230,9 +1230,9 @@ class MemberLinesTests(SynchronousTestCase):
             self.assertIn(f"node {100 + n} joined from 127.0.0.1:{5000 + n}", logged)
 
 class RegisteredAccountTests(SynchronousTestCase):
-    """The account of registrations keeps what it holds of each node's
-    link (its address group) in the node's registry entry
-    (L{Registry.charges}), not in a dict of its own by link."""
+    """The account of registrations holds each node by its id and keeps
+    what it holds of it (its address group) in the node's registry entry
+    (L{Registry.charges}): no dict of its own, and no link read."""
 
     def setUp(self):
         self.tracker = Tracker(Clock(), random.Random(4), registered_limit=2)
@@ -1248,36 +1248,58 @@ class RegisteredAccountTests(SynchronousTestCase):
         return node_id
 
     def test_whatItHoldsIsInTheEntry(self):
-        """Each registered link is held under its group, kept in its
-        entry (L{Registry.charges}); a newcomer group evicts the newest of
-        the group holding the most, and a node dropped leaves neither
-        entry nor charge."""
+        """Each registered node is held by its id under its group, kept in
+        its entry (L{Registry.charges}); a newcomer group evicts the newest
+        of the group holding the most (its link refused), and a node
+        dropped leaves neither entry nor charge."""
         tracker, registered = self.tracker, self.tracker.registered
         charges, nodes = tracker.registry.charges, tracker.registry.nodes
         first, second, third = (self.openLink(host) for host in
                                 ("203.0.1.1", "203.0.1.2", "198.51.100.7"))
         ids = [self.admit(link, number) for number, link in
                enumerate((first, second), 1)]
-        self.assertEqual(dict(charges), {first: "203.0.0.0/16", second: "203.0.0.0/16"})
+        self.assertEqual(dict(charges), {ids[0]: "203.0.0.0/16", ids[1]: "203.0.0.0/16"})
         self.assertEqual(
             (len(registered), list(registered), registered.held("203.0.0.0/16")),
-            (2, [first, second], 2))
-        self.admit(third, 3)
+            (2, ids, 2))
+        third_id = self.admit(third, 3)
         self.assertEqual((list(registered), registered.held("203.0.0.0/16"),
-                          registered.held("198.51.0.0/16")), ([first, third], 1, 1))
-        self.assertEqual((ids[1] in nodes, second in charges, charges[third]),
+                          registered.held("198.51.0.0/16")), ([ids[0], third_id], 1, 1))
+        self.assertEqual((ids[1] in nodes, ids[1] in charges, charges[third_id]),
                          (False, False, "198.51.0.0/16"))
+        self.assertIn(b"evicted to make room", second.transport.value())
         tracker.linkLost(first, None)
         self.assertEqual((len(registered), list(registered), ids[0] in nodes),
-                         (1, [third], False))
-        self.assertEqual(dict(charges), {third: "198.51.0.0/16"})
+                         (1, [third_id], False))
+        self.assertEqual(dict(charges), {third_id: "198.51.0.0/16"})
 
-    def test_aChargeOnlyForItsEntrysLink(self):
-        """A link the registry holds for no node cannot be charged: the
+    def test_anEntryAnswersTheAccountAlone(self):
+        """What the account holds of a node is read by its id from its
+        entry: the tracker's end of its session is never asked (a quiet
+        session's entry answers the account with no link made)."""
+        tracker = self.tracker
+        first, second = (self.openLink(host) for host in ("203.0.1.1", "198.51.100.7"))
+        first_id, second_id = self.admit(first, 1), self.admit(second, 2)
+        entry = tracker.registry._entries[first_id]
+
+        class Untouchable:
+            def __getattr__(self, name):
+                raise AssertionError(f"the account read the link's {name}")
+
+            def __hash__(self):
+                raise AssertionError("the account hashed the link")
+
+        entry.link = Untouchable()
+        self.assertEqual((tracker.registry.charges[first_id], tracker.registered.units(first_id),
+                          tracker.registered.held("203.0.0.0/16")), ("203.0.0.0/16", 1, 1))
+        tracker.registered.release(first_id)
+        self.assertEqual((len(tracker.registered), list(tracker.registered)), (1, [second_id]))
+
+    def test_aChargeOnlyForItsEntrysSession(self):
+        """A node the registry holds no session for cannot be charged: the
         account's table has nowhere to keep it."""
-        link = self.openLink("203.0.1.1")
         self.assertRaises(KeyError, self.tracker.registry.charges.__setitem__,
-                          link, "203.0.0.0/16")
+                          KEYED | 7, "203.0.0.0/16")
         self.assertEqual(len(self.tracker.registry.charges), 0)
 
     def test_aRegisteredNodeCostsTheTrackerUnder200Bytes(self):

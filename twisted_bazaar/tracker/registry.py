@@ -164,7 +164,7 @@ class _Entry:
         #: The tracker's end of the node's session once it holds it
         #: (L{Registry.links}), else None.
         self.link = None
-        #: What the account of registrations holds of that link (its
+        #: What the account of registrations holds of the node (its
         #: address group, L{Registry.charges}), else None.
         self.charge = None
         #: Its places in the pool of every node, of its scheme's and of
@@ -180,7 +180,7 @@ class _Entry:
         self.link = link
 
     def charged(self, charge):
-        """The account of registrations holds charge of its link (its
+        """The account of registrations holds charge of the node (its
         address group; None: nothing)."""
         self.charge = charge
 
@@ -289,13 +289,14 @@ class _Links(_ByGet):
 
 class _Charges(_ByGet):
     """
-    The tracker's end of each live node's session -> what the account of
-    registrations holds of it (its address group), kept in the node's
-    entry: the account's table of holders (L{Account
-    <twisted_bazaar.net.account.Account>}'s ``holders``), not a dict of
-    its own by link beside the registry (an entry of it for each node of
-    a run).  Only a link the registry holds for its node (L{_Links}) is
-    charged here, and it is released before it leaves.
+    A live node's id -> what the account of registrations holds of it
+    (its address group), kept in the node's entry: the account's table of
+    holders (L{Account <twisted_bazaar.net.account.Account>}'s
+    ``holders``), not a dict of its own beside the registry (an entry of
+    it for each node of a run), and keyed by the id, not the tracker's end
+    of the node's session, so that the account needs no link.  Only a node
+    whose session the registry holds (L{_Links}) is charged here, and it
+    is released before its session leaves.
     """
 
     __slots__ = ("_entries", "_count")
@@ -304,33 +305,33 @@ class _Charges(_ByGet):
         self._entries = entries
         self._count = 0
 
-    def _entryOf(self, link):
+    def _entryOf(self, node_id):
         # None: the account asking what a new holder holds.
-        entry = None if link is None else self._entries.get(link.peer_id)
-        return entry if entry is not None and entry.link is link else None
+        entry = self._entries.get(node_id)
+        return entry if entry is not None and entry.link is not None else None
 
-    def get(self, link, default=None):
-        entry = self._entryOf(link)
+    def get(self, node_id, default=None):
+        entry = self._entryOf(node_id)
         charge = None if entry is None else entry.charge
         return default if charge is None else charge
 
-    def __setitem__(self, link, charge):
-        entry = self._entryOf(link)
+    def __setitem__(self, node_id, charge):
+        entry = self._entryOf(node_id)
         if entry is None:
-            raise KeyError(f"{link!r} is no registered node's session")
+            raise KeyError(f"{node_id!r} names no registered node's session")
         if entry.charge is None:
             self._count += 1
         entry.charged(charge)
 
-    def __delitem__(self, link):
-        entry = self._entryOf(link)
+    def __delitem__(self, node_id):
+        entry = self._entryOf(node_id)
         if entry is None or entry.charge is None:
-            raise KeyError(link)
+            raise KeyError(node_id)
         entry.charged(None)
         self._count -= 1
 
     def __iter__(self):
-        return (entry.link for entry in list(self._entries.values())
+        return (node_id for node_id, entry in list(self._entries.items())
                 if entry.charge is not None)
 
     def __len__(self):
@@ -396,7 +397,7 @@ class Registry:
         self.checked = _Known(self._entries, _CHECKED)
         #: id -> the tracker's end of its session (L{_Links}).
         self.links = _Links(self._entries)
-        #: That end -> what the account of registrations holds of it
+        #: id -> what the account of registrations holds of each node
         #: (L{_Charges}).
         self.charges = _Charges(self._entries)
         #: id -> the relay (``HOST:PORT``) through which a node that

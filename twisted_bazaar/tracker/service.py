@@ -196,10 +196,12 @@ class Tracker:
         self.pending = Account.of(PENDING_ACCOUNT, math.inf if pending_limit is None
                                   else pending_limit, pending_group_limit,
                                   oldest_first=True)
-        #: Links of registered nodes, shared fairly among address groups:
+        #: Registered nodes, by id, shared fairly among address groups:
         #: past the bound, a node of a group holding fewer takes the place
         #: of the newest node of the group holding the most.  What it
-        #: holds of each is kept in the node's registry entry.
+        #: holds of each is kept in the node's registry entry, found by
+        #: its id: the account reads no link (a quiet session's entry
+        #: answers it alone).
         self.registered = Account.of(REGISTERED_LIMIT, registered_limit,
                                      holders=self.registry.charges)
         #: The connector given (whether its hosts are addresses, what
@@ -309,8 +311,8 @@ class Tracker:
         node_id = link.peer_id
         if node_id is not None and self.links.get(node_id) is link:
             # Released while its entry holds the link: the account keeps
-            # what it holds of the link there.
-            self.registered.release(link)
+            # what it holds of the node there.
+            self.registered.release(node_id)
             del self.links[node_id]
             self.checks.forget(node_id)
             self.reservations.leave(node_id)
@@ -391,11 +393,12 @@ class Tracker:
         the link; the nodes that give way for it (see L{registered}) are
         dropped and told why first."""
         group = groupOf(link)
-        victims = self.registered.makeRoom(group, holder=link, key=proven)
+        victims = self.registered.makeRoom(group, key=proven)
         if victims is None:
             link.refuse("noslots", self.registered.refusal(group, "registrations"))
             return
         for victim in victims:
+            victim = self.links[victim]
             self.drop(victim)
             victim.refuse("noslots", "evicted to make room for a node of another "
                           "address group")
@@ -417,7 +420,7 @@ class Tracker:
             self.checks.telling.add(node_id)
         self.pending.release(link)
         link.identified(node_id)
-        self.registered.hold(link, group, key=proven)
+        self.registered.hold(node_id, group, key=proven)
         if hello.purpose == STATUS:
             link.purpose = STATUS
             self.statusClients += 1
