@@ -11,6 +11,7 @@ from twisted.trial.unittest import SynchronousTestCase
 
 from tests.helpers import (
     WiredLink,
+    clockStartMs,
     feed,
     flooded,
     linkPeer,
@@ -41,8 +42,10 @@ from twisted_bazaar.testing.linking import linkAt
 SETTLE = 10
 #: The bound within which an honest buyer must still buy.
 BOUND = 10
-#: When the buys made up here expire (ms; the fake clocks start at 0).
-EXPIRES = 300_000
+#: A buy's lifetime (ms), and when the buys made up here expire: counted
+#: from where the fake clocks start.
+LIFETIME = 300_000
+EXPIRES = clockStartMs() + LIFETIME
 
 
 class _AttackCase(SynchronousTestCase):
@@ -194,7 +197,7 @@ class SlotExhaustionTests(SynchronousTestCase):
         self.assertEqual([m["type"] for m in buyer.heard()], ["thisisme"])
         self.assertIn(7, self.node.links)
         buy = {"type": "buy", "id": 77, "item": "apple", "path": ["7", "1"],
-               "expires": int(self.node.clock.seconds() * 1000) + EXPIRES}
+               "expires": int(self.node.clock.seconds() * 1000) + LIFETIME}
         buyer.say(buy)
         [ok] = buyer.heard()
         self.assertEqual((ok["type"], ok["id"]), ("buyOK", 77))

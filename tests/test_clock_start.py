@@ -17,11 +17,18 @@ ROOT = Path(__file__).resolve().parent.parent
 
 #: One of each kind that held only at 0: records signed at the clock's
 #: start against times from 0, a store handed its times, a paced
-#: download's bound on a fake network.
+#: download's bound on a fake network; buys expiring at a time from 0,
+#: timers' times asserted as the clock reads them and a deadline a sum of
+#: steps short, a documented session replayed at its own moment, a
+#: benchmark's clock moved to its moment from wherever it started.
 FILES = (
     "tests/core/test_records.py",
     "tests/schemes/chord/test_records.py",
     "tests/roles/files/test_sellers_silent.py",
+    "tests/test_abuse.py::SignedTradeTests",
+    "tests/schemes/test_superpeer_query.py::GatheringTests",
+    "tests/schemes/test_superpeer_superpeer.py::DocumentedExampleTests",
+    "tests/test_benchmarks.py::IndexMemoryBenchmarkTests::test_bothLayoutsFillTheIndex",
 )
 
 

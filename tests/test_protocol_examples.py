@@ -14,6 +14,7 @@ import re
 
 import attr
 
+from twisted.internet import task
 from twisted.trial.unittest import SynchronousTestCase
 
 from twisted_bazaar.wire.ids import wireId
@@ -121,8 +122,10 @@ class ReplayTests(SynchronousTestCase):
     def node(self, node_id, host, identity=None):
         """A node whose clock says the example's time (its buys expire
         five minutes later)."""
-        node = makeNode(node_id, link=LinkSettings(), identity=identity)
-        node.clock.advance(EXAMPLE_TIME)
+        clock = task.Clock()
+        # The example's time, wherever the suite starts its clocks.
+        clock.rightNow = float(EXAMPLE_TIME)
+        node = makeNode(node_id, link=LinkSettings(), identity=identity, clock=clock)
         node.setAddress(host, 9001)
         buildScheme(node, "flood")
         return node

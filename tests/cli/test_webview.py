@@ -220,6 +220,7 @@ class TrackerMembersTests(SynchronousTestCase):
                    for _ in range(2)]
         self.patch(webview, "askTracker", lambda *a, **kw: answers.pop(0))
         clock = Clock()
+        begun = clock.seconds()
         view = MarketView(clock)
         members = webview.TrackerMembers(clock, "127.0.0.1:7700", 10, KeyPin("the tracker"),
                                          view)
@@ -233,7 +234,7 @@ class TrackerMembersTests(SynchronousTestCase):
         clock.advance(1)
         view.membersSeen(members.members())
         snapshot = view.snapshot()
-        self.assertEqual(snapshot["trackerSilent"], {"since": 5, "error": refused,
+        self.assertEqual(snapshot["trackerSilent"], {"since": begun + 5, "error": refused,
                                                        "impostor": False})
         self.assertEqual([node["id"] for node in snapshot["nodes"]], ["7"])
         answers.append(defer.succeed(MemberList(((7, "10.0.0.7", 5007, "flood"),), 1)))

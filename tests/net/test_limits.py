@@ -4,7 +4,14 @@ import attr
 from twisted.trial.unittest import SynchronousTestCase
 
 from twisted_bazaar.base.limitregistry import Limit, declare
-from twisted_bazaar.net.limits import ERROR_WINDOW, GroupRates, bucketRate, declareBucket, spend
+from twisted_bazaar.net.limits import (
+    ERROR_WINDOW,
+    GroupRates,
+    TokenBucket,
+    bucketRate,
+    declareBucket,
+    spend,
+)
 
 #: A rate per address group.
 RATE = declare("tests.limits.groups", 2.0, "messages/s", "messages a group sends",
@@ -50,6 +57,31 @@ class GroupRatesTests(SynchronousTestCase):
             GroupRates(2.0)
         with self.assertRaisesRegex(TypeError, "declared limit"):
             GroupRates(Limit(*attr.astuple(RATE)))
+
+
+class TokenBucketTests(SynchronousTestCase):
+    def test_anAskerThatWaitsAsToldIsAnsweredAtAnEpoch(self):
+        """Told to wait, an asker that waits just that long on a wall
+        clock (1.8e9 s, read in steps of 0.24 us) is answered: it was
+        refused again, the wait a rounding short of a token (1.2e-6 of
+        one at 10 a second, 20 at 20)."""
+        for rate, now in ((10.0, 1.8e9), (20.0, 1.8e9), (512.0, 1.8e9), (10.0, 0.0)):
+            bucket = TokenBucket(rate, now)
+            while bucket.take(now):
+                pass
+            wait = bucket.wait(now)
+            self.assertAlmostEqual(wait, 1 / rate, places=5)
+            self.assertTrue(bucket.take(now + wait), (rate, now))
+            self.assertFalse(bucket.take(now + wait), (rate, now))
+
+    def test_shortOfATokenIsRefused(self):
+        """A tenth of a wait short is short, at an epoch as at 0."""
+        for now in (0.0, 1.8e9):
+            bucket = TokenBucket(10.0, now)
+            while bucket.take(now):
+                pass
+            self.assertFalse(bucket.take(now + 0.09))
+            self.assertGreater(bucket.wait(now + 0.09), 0.009)
 
 
 class BucketRateTests(SynchronousTestCase):

@@ -289,6 +289,7 @@ class IndexSellingTests(TrackerSessionCase):
         acked, and each refusal is an error counted against it."""
         lines = self.logged()
         shop = StaticShop(pear=1, fig=1)
+        begun = self.clock.seconds()
         self.index.startService()
         self.addCleanup(self.index.stopService)
         link = self.register()
@@ -312,7 +313,7 @@ class IndexSellingTests(TrackerSessionCase):
         self.clock.advance(ACK_WAIT)
         self.assertEqual(said(link), [("unregister", "fig")])
         renewal = self.index.book.renewal
-        self.clock.advance(renewal - self.clock.seconds() - 0.1)
+        self.clock.advance(begun + renewal - self.clock.seconds() - 0.1)
         self.assertEqual(said(link), [])
         self.clock.advance(0.1)
         self.assertEqual(said(link), [("register", "pear")])
@@ -459,7 +460,7 @@ class IndexFindingTests(TrackerSessionCase):
         self.clock.advance(700)
         link = self.register()
         found = self.results(self.index.find("pear", WINDOW))
-        now = 700_000
+        now = int(self.clock.seconds() * 1000)
         changed = records.forged(records.signed(6, "pear", issued=now,
                                                 file=(5, records.SHA, 9)),
                                  sha256="cd" * 32)

@@ -10,7 +10,7 @@ import random
 from types import SimpleNamespace
 import re
 
-from twisted.internet import defer
+from twisted.internet import defer, task
 from twisted.internet.testing import StringTransport
 from twisted.logger import globalLogPublisher
 from twisted.trial.unittest import SynchronousTestCase
@@ -39,6 +39,7 @@ from twisted_bazaar.schemes.superpeer.messages import (
 from tests.helpers import (
     NODE_HOST,
     NODE_PORT,
+    clockStartMs,
     closeLink,
     countedCalls,
     feed,
@@ -96,9 +97,9 @@ def lookup(index, item):
     return [hit[:3] for hit in index.lookup(item, 5, 0.0)]
 
 
-def superPeer(**options):
+def superPeer(clock=None, **options):
     """A super-peer (not started: it seeks no links) and its scheme."""
-    node = makeNode(ME, identity=records.identity(7))
+    node = makeNode(ME, identity=records.identity(7), clock=clock)
     scheme = buildScheme(node, "superpeer", super=True, **options)
     return node, scheme
 
@@ -519,8 +520,10 @@ class DocumentedExampleTests(SynchronousTestCase):
         """The session's keys are the 32-byte private keys 0x01… (the
         seller) and 0x02… (the leaf), its records signed at
         1700000000000."""
-        node, scheme = superPeer()
-        node.clock.advance(1_700_000_000)
+        clock = task.Clock()
+        # The doc's moment, wherever the suite starts its clocks.
+        clock.rightNow = 1_700_000_000.0
+        node, scheme = superPeer(clock)
         seller, leaf = (Identity(Ed25519PrivateKey.from_private_bytes(bytes([n]) * 32))
                         for n in (1, 2))
         seller_link = linkPeer(node, seller, purpose=LEAF)
@@ -810,10 +813,12 @@ class CostlyRegistersTests(SynchronousTestCase):
         recordsModule.verified.cache_clear()
         self.addCleanup(recordsModule.verified.cache_clear)
 
-    def fresh(self, link, items, issued):
-        """An update naming items, each with a record signed anew."""
+    def fresh(self, link, items, seq):
+        """Update ``seq`` naming items, each with a record signed anew
+        (``seq`` ms after the clocks' start)."""
         who = KEYS[link.peer_id]
-        return LeafUpdate(issued, {item: 1 for item in items},
+        issued = clockStartMs() + seq
+        return LeafUpdate(seq, {item: 1 for item in items},
                           {item: records.signed(who, item, "", 0, issued=issued)
                            for item in items})
 
@@ -828,7 +833,7 @@ class CostlyRegistersTests(SynchronousTestCase):
         link = linkPeer(self.node, L11, purpose=LEAF)
         items = [f"item{n}" for n in range(64)]
         feed(link, LeafRegister(1, "", 0, {}))
-        updates = [self.fresh(link, items, issued) for issued in range(2, 42)]
+        updates = [self.fresh(link, items, seq) for seq in range(2, 42)]
         del self.checks[:]
         for message in updates:
             feed(link, message)

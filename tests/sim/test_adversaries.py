@@ -134,7 +134,8 @@ class MisrouteTests(_NodeCase):
         [record] = answer.sellers
         self.assertEqual((answer.holder, answer.path, record.seller, record.port),
                          (self.key.id, (self.key.id, 2), self.key.id, NOWHERE_PORT))
-        self.assertIsNone(recordFault(record, 0, self.key.id, "apple", alive=True))
+        self.assertIsNone(recordFault(record, self.node.clock.seconds(), self.key.id,
+                                      "apple", alive=True))
 
 
 class SellerKindsTests(_NodeCase):
@@ -145,8 +146,9 @@ class SellerKindsTests(_NodeCase):
         self.makeNode()
         buyer = keyOf(42)
         role(self.node, {"apple": 5})
+        expires = int(self.node.clock.seconds() * 1000) + 60_000
         feed(self.two, buyer.signed(Buy(5, "apple", (buyer.id, 2, self.key.id),
-                                        expires=60_000)))
+                                        expires=expires)))
         [answer] = [m for m in sent(self.two) if type(m) in (BuyOK, wire.Error)]
         self.assertTrue(signedBy(answer, self.key.id))
         return answer

@@ -531,7 +531,8 @@ class BusyTests(SynchronousTestCase):
         self.done = defer.Deferred()
         asker = _Asker(wire.ThisIsMe(NO_ID, 0, "", purpose=STATUS), Members(), MemberList,
                        self.done, asked=TRACKER, address="127.0.0.1:7700",
-                       clock=self.clock, deadline=deadline, rng=FixedRandom(jitter))
+                       clock=self.clock, deadline=self.clock.seconds() + deadline,
+                       rng=FixedRandom(jitter))
         link = Link(asker, self.clock, LinkSettings(ping_interval=0), inbound=False)
         link.makeConnection(ChannelTransport(decode(NODE.key)))
         sent(link)

@@ -76,6 +76,7 @@ class ToldPathTests(SynchronousTestCase):
         once (issue 96 LOW: the operator's market page said "none" for its
         node's purchase made before ``bazaar web`` started), and no sale
         seen later is taken for it."""
+        start = self.clock.seconds()
         view = MarketView(self.clock)
         view.membersSeen([(SELLER, "h", 1, "flood"), (BUYER, "h", 2, "flood")])
         self.clock.advance(100)
@@ -91,9 +92,9 @@ class ToldPathTests(SynchronousTestCase):
         self.assertEqual([(row["at"], row["item"], row["units"], row["seller"],
                            row["buyer"], row.get("path"))
                           for row in view.snapshot()["trades"]],
-                         [(40.0, "apple", 1, "1", "2", ["2", "1"]),
-                          (98.0, "apple", 1, "1", "2", ["2", "3", "1"]),
-                          (101.0, "apple", 1, "1", None, None)])
+                         [(start + 40.0, "apple", 1, "1", "2", ["2", "1"]),
+                          (start + 98.0, "apple", 1, "1", "2", ["2", "3", "1"]),
+                          (start + 101.0, "apple", 1, "1", None, None)])
 
     def test_aNewcomersTradeIsShown(self):
         """A buyer that joined and bought before its first answer: its bag
@@ -141,6 +142,7 @@ class NodePageTradesTests(SynchronousTestCase):
         """A node's page shows its operator its trades, each when it was
         made and the path its buy took; a stranger's page has none."""
         clock = Clock()
+        start = clock.seconds()
         view = MarketView(clock)
         view.membersSeen([(BUYER, "h", 2, "flood"), (SELLER, "h", 1, "flood")])
         clock.advance(10)
@@ -148,5 +150,5 @@ class NodePageTradesTests(SynchronousTestCase):
                              trades=[(2500, 7, "apple", 1, (BUYER, SELLER))]))
         view.stateSeen(state(SELLER, public=True))
         self.assertEqual(view.node(BUYER)["trades"], [
-            {"at": 7.5, "item": "apple", "units": 1, "path": ["2", "1"]}])
+            {"at": start + 7.5, "item": "apple", "units": 1, "path": ["2", "1"]}])
         self.assertNotIn("trades", view.node(SELLER))

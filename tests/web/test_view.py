@@ -34,6 +34,8 @@ class MarketViewTests(SynchronousTestCase):
 
     def setUp(self):
         self.clock = Clock()
+        #: Where the clock starts: the view's times are the clock's.
+        self.start = self.clock.seconds()
         self.view = MarketView(self.clock)
         self.view.membersSeen([(1, "h", 1, "flood"), (2, "h", 2, "flood")])
 
@@ -50,7 +52,7 @@ class MarketViewTests(SynchronousTestCase):
         self.view.stateSeen(state(2, bag={"apple": 2}))
         self.assertEqual(self.kinds(), [("sold", 1, "apple", 2),
                                         ("bought", 2, "apple", 2)])
-        self.assertEqual(self.view.events[-1]["at"], 5)
+        self.assertEqual(self.view.events[-1]["at"], self.start + 5)
 
     def trades(self):
         def number(text):
@@ -180,7 +182,7 @@ class MarketViewTests(SynchronousTestCase):
         self.view.membersSeen([(1, "h", 1, "flood"), (2, "h", 2, "flood"),
                                (3, "h", 3, "flood")])
         self.assertEqual(self.kinds(), [("joined", 3, None, None)])
-        self.assertEqual(self.view.node(3)["events"][0]["at"], 3)
+        self.assertEqual(self.view.node(3)["events"][0]["at"], self.start + 3)
 
     def test_linksGoToTheNodeOnly(self):
         self.view.stateSeen(state(1))
@@ -221,8 +223,9 @@ class MarketViewTests(SynchronousTestCase):
         self.view.stateSeen(NodeState(1, "h", 1, "flood", (), {}, {}, 0,
                                       ((2500, "in", 2, "buy"), (0, "out", 2, "buyOK"))))
         self.assertEqual(self.view.node(1)["messages"],
-                         [{"at": 97.5, "dir": "in", "peer": "2", "type": "buy"},
-                          {"at": 100.0, "dir": "out", "peer": "2", "type": "buyOK"}])
+                         [{"at": self.start + 97.5, "dir": "in", "peer": "2", "type": "buy"},
+                          {"at": self.start + 100.0, "dir": "out", "peer": "2",
+                           "type": "buyOK"}])
         self.assertNotIn("messages", self.view.node(2))
 
     def test_departure(self):
@@ -236,7 +239,7 @@ class MarketViewTests(SynchronousTestCase):
         self.assertEqual(self.view.snapshot()["offers"], {})
         page = self.view.node(1)
         self.assertEqual((page["id"], page["host"], page["port"], page["left"]),
-                         ("1", "h", 1, 7))
+                         ("1", "h", 1, self.start + 7))
         self.assertEqual(page["events"], [], "live at the first look: no join seen")
         self.assertNotIn("stock", page)
         self.view.stateSeen(state(1, stock={"apple": 1}))

@@ -14,6 +14,7 @@ UDP reach and punch messages), a scheme or plugin its own,
 and a link finds each bucket's rate there (L{bucketRate}).
 """
 
+import math
 
 from twisted_bazaar.base.limitregistry import LIMITS, declare
 
@@ -100,6 +101,17 @@ UDP_LIMIT = declareBucket(
 _WHOLE = 1.0 - 1e-9
 
 
+def _short(tokens, rate, now):
+    """
+    Whether ``tokens`` fall short of a whole one, beyond what floating
+    point loses: in adding up their parts (L{_WHOLE}), and in the clock's
+    reading, whose last place at a wall clock's epoch (1.8e9 s) is 0.24 us:
+    a wait of 0.1 s added to it fell 1.2e-6 of a token short at 10 a
+    second, and its asker was refused again.  Only a refusal pays for it.
+    """
+    return tokens < _WHOLE and tokens < _WHOLE - rate * math.ulp(now)
+
+
 def refilled(tokens, rate, burst, now, then):
     """
     A bucket's ``tokens`` counted at ``then``, refilled at ``rate`` a
@@ -130,7 +142,7 @@ class TokenBucket:
         work, taken whole)."""
         tokens = refilled(self.tokens, self.rate, self.burst, now, self.stamp)
         self.stamp = now
-        if tokens < _WHOLE:
+        if _short(tokens, self.rate, now):
             self.tokens = tokens
             return False
         self.tokens = tokens - cost
@@ -140,7 +152,7 @@ class TokenBucket:
         """Seconds from ``now`` until a whole token is held (0 if one is):
         when a refused asker may ask again."""
         tokens = refilled(self.tokens, self.rate, self.burst, now, self.stamp)
-        if tokens >= _WHOLE:
+        if not _short(tokens, self.rate, now):
             return 0.0
         return (1.0 - tokens) / self.rate
 

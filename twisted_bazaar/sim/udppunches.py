@@ -284,6 +284,9 @@ class DirectShare:
             return "no_udp", 0.0
         peer_host = pair.peer_host
         model = Clock()
+        # Its times are seconds since the punch began, wherever a new
+        # Clock starts (the suite's --clock-start moves it).
+        begun = model.seconds()
         network = UdpNetwork(model, self.latency)
         rng = random.Random(self.seed * 1_000_003 + SEED_OFFSET * 7919 + seed)
         router = self.homes.routerOf(host)
@@ -316,7 +319,7 @@ class DirectShare:
         results = [None, None]
         for index, (_, done) in enumerate(punches):
             done.addBoth(lambda result, index=index: results.__setitem__(
-                index, (result, model.seconds())))
+                index, (result, model.seconds() - begun)))
         while None in results and model.getDelayedCalls():
             model.advance(min(call.getTime() for call in model.getDelayedCalls())
                           - model.seconds())

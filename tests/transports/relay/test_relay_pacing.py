@@ -123,10 +123,12 @@ def simulate(count, size, rate=RATE, seconds=200.0):
     relay.port = 7000
     relay.reserve(NODE, "192.168", told.append, "key", "10.9.0.1")
     transfers = [Transfer(relay, told, f"10.{i + 1}.0.5", size) for i in range(count)]
-    while clock.seconds() < seconds and any(t.done is None for t in transfers):
+    start = clock.seconds()
+    while clock.seconds() - start < seconds and any(t.done is None for t in transfers):
         clock.advance(TICK)
         for transfer in transfers:
-            transfer.turn(clock.seconds())
+            # Times from the start: a transfer's arrivals and end.
+            transfer.turn(clock.seconds() - start)
     relay.stop()
     return transfers
 

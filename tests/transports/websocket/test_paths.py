@@ -188,7 +188,8 @@ class LearnedTests(SynchronousTestCase):
     dials it, the peer's key expected."""
 
     def setUp(self):
-        self.book = PathBook(Owner())
+        self.owner = Owner()
+        self.book = PathBook(self.owner)
         self.websocket = Recording(WEBSOCKET)
         self.dialer = SimpleNamespace(whereabouts=SimpleNamespace(book=self.book),
                                       transports=Transports([Recording(DIRECT),
@@ -204,10 +205,11 @@ class LearnedTests(SynchronousTestCase):
         """At the host the tracker names the peer at, whatever host the
         path says; its word the tracker's, until it is to be asked
         again."""
+        named = self.owner.now()
         self.named()
         [path] = self.book.pathsOf(PEER, WEBSOCKET)
         self.assertEqual((path, path.expires),
-                         (Path(WEBSOCKET, "198.51.100.7", 443, word=NAMED), 600.0))
+                         (Path(WEBSOCKET, "198.51.100.7", 443, word=NAMED), named + 600.0))
 
     def test_forgottenWithTheTrackersWord(self):
         """A later word without it, or another tracker's, forgets it."""
