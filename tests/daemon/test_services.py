@@ -607,3 +607,65 @@ class PartThatRaisesAsItStopsTests(SynchronousTestCase):
             f"StopRaises ({folder}/bazaar_svc_stopraises.py) could not stop: RuntimeError: "
             "boom at stop (-v logs its traceback); the node stops all the same"])
         self.assertEqual(len(self.flushLoggedErrors(RuntimeError)), 1)
+
+
+_STOP_SLOWLY = """
+from twisted.internet import defer
+from twisted.plugin import IPlugin
+from zope.interface import implementer
+
+from twisted_bazaar.roles import IRolePlugin, Role
+
+
+class StopSlowly(Role):
+    held = None
+
+    def stopService(self):
+        super().stopService()
+        self.held = defer.Deferred()
+        return self.held
+
+
+@implementer(IPlugin, IRolePlugin)
+class Plugin:
+    name = "stopslowly"
+    description = "a role whose stop waits on work in flight"
+    options = ()
+
+    def configure(self, config):
+        return {}
+
+    def build(self, node, settings):
+        return StopSlowly(node)
+
+
+plugin = Plugin()
+"""
+
+
+class TrackerStoppedWithTheNodeTests(SynchronousTestCase):
+    def test_aStoppingNodeSaysNoLoss(self):
+        """A node and its tracker stopped at once (SIGTERM to both): the
+        tracker's link closed while the node's roles finished their work,
+        before the node was marked stopping, and the node logged `lost the
+        tracker ...; trying again in 0.7 s` after `Received SIGTERM`
+        (s55-user).  A stopping node says nothing of a loss, nor dials
+        again."""
+        from tests.daemon.test_registry import pluginFolder
+        from twisted_bazaar.testing import Market
+
+        pluginFolder(self, bazaar_svc_stopslowly=_STOP_SLOWLY)
+        market = Market(seed=1)
+        node = market.addNode(stopslowly={}, seller={"stock": {"apple": 1}})
+        market.run(5)
+        with capturedLogs() as events:
+            stopped = market.services.pop(node).stopService()
+            market.tracker_service.stopService()
+            market.network.crash(market.tracker_host)  # its process gone
+            market.run(5)
+            market.role(node, "stopslowly").held.callback(None)
+            market.run(5)
+        self.successResultOf(stopped)
+        said = [formatEvent(event) for event in events]
+        self.assertEqual([line for line in said if "lost" in line or "again" in line], [])
+        self.assertEqual(market.leftovers(node), {"delayed_calls": [], "connections": []})

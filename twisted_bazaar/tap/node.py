@@ -490,7 +490,7 @@ def makeService(options, reactor=None):
     beside = quicBesideItsTracker(options["quic-port"], options.trackers)
     if beside is not None:
         exitStatus.warn(beside)
-    startStopping(options, reactor)
+    stopper = startStopping(options, reactor)
     freezeStart(options, reactor)
     # Files move through this process sealed and opened by the channel.
     tuneForStreaming()
@@ -526,6 +526,7 @@ def makeService(options, reactor=None):
                     [t.label for t in options.trackers], listenInterface(options["listen"]),
                     _trackerWays(options))
     service, parts, metrics = _served(reactor, options, state, site, exitStatus)
+    service.membership.stopsWhen(lambda: stopper.stopping)
     if not options.roles:
         exitStatus.whenStarted(sayNoRole)
     _exitsWhenDone(reactor, options, service, parts, exitStatus)
