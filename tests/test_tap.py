@@ -174,6 +174,21 @@ class NodeDefaultsTests(SynchronousTestCase):
         stopper.stopping = True
         self.assertTrue(client.ownerStopping())
 
+    def test_anOptionOfOneValueGivenTwice(self):
+        """--share /a --share /b shared only /b, in silence: a plugin's
+        option of one value given twice is refused, naming both; one
+        repeatable (--sell) is not."""
+        first, second = self.mktemp(), self.mktemp()
+        os.mkdir(first)
+        os.mkdir(second)
+        with self.assertRaises(usage.UsageError) as caught:
+            _parse(["--role", "seller", "--share", first, "--share", second])
+        self.assertEqual(str(caught.exception),
+                         f"--share is given twice ({first}, then {second}), and takes "
+                         "one value: give it once")
+        options = _parse(SELLER + ["--sell", "pear=1"])
+        self.assertEqual(options.roles[0][1]["stock"], {"apple": 3, "pear": 1})
+
     def test_punchWaitIsGone(self):
         """--punch-wait, gone, is refused saying what to do now."""
         for given in (["--punch-wait", "10"], ["--punch-wait=0"]):
