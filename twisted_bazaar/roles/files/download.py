@@ -264,6 +264,7 @@ class Download:
                     self.sellers.sources.fail(seller)
                 else:
                     self.sellers.markDown(seller)
+                self.sellers.noLongerShared(seller, reason)
 
         def done(_):
             self.asking.discard(seller)
