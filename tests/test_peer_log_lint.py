@@ -237,6 +237,8 @@ ALLOWED = {
         _OWN + "once per file this node bought and could not fetch",
     "roles/files/download.py: Download.start: resuming the download of {name}":
         _OWN + "once per download this node resumes",
+    "roles/files/download.py: Download._described: {name}: checking the {size} bytes its pa":
+        _OWN + "once per download this node resumes from a part file of 1 GiB or more",
     "roles/files/download.py: Download._waitForOther: {name}: {busy}; waiting for it":
         _OWN + "once per download of this node that finds its part file held by "
         "another buyer of its downloads folder",
