@@ -552,34 +552,44 @@ class DaemonServicesTests(SynchronousTestCase):
         self.assertRaises(RuntimeError, startTold, _Raises(), None, Logger())
 
 
-_STOP_RAISES = """
+def _stoppingRole(cls, name, description, stop):
+    """The source of a role plugin ``name`` whose class ``cls`` stops with
+    ``stop`` (its stopService's lines after Role's own)."""
+    return f"""
+from twisted.internet import defer
 from twisted.plugin import IPlugin
 from zope.interface import implementer
 
 from twisted_bazaar.roles import IRolePlugin, Role
 
 
-class StopRaises(Role):
+class {cls}(Role):
+    held = None
+
     def stopService(self):
         super().stopService()
-        raise RuntimeError("boom at stop")
+        {stop}
 
 
 @implementer(IPlugin, IRolePlugin)
 class Plugin:
-    name = "stopraises"
-    description = "a role whose stop raises"
+    name = "{name}"
+    description = "{description}"
     options = ()
 
     def configure(self, config):
-        return {}
+        return {{}}
 
     def build(self, node, settings):
-        return StopRaises(node)
+        return {cls}(node)
 
 
 plugin = Plugin()
 """
+
+
+_STOP_RAISES = _stoppingRole("StopRaises", "stopraises", "a role whose stop raises",
+                             'raise RuntimeError("boom at stop")')
 
 
 class PartThatRaisesAsItStopsTests(SynchronousTestCase):
@@ -609,38 +619,9 @@ class PartThatRaisesAsItStopsTests(SynchronousTestCase):
         self.assertEqual(len(self.flushLoggedErrors(RuntimeError)), 1)
 
 
-_STOP_SLOWLY = """
-from twisted.internet import defer
-from twisted.plugin import IPlugin
-from zope.interface import implementer
-
-from twisted_bazaar.roles import IRolePlugin, Role
-
-
-class StopSlowly(Role):
-    held = None
-
-    def stopService(self):
-        super().stopService()
-        self.held = defer.Deferred()
-        return self.held
-
-
-@implementer(IPlugin, IRolePlugin)
-class Plugin:
-    name = "stopslowly"
-    description = "a role whose stop waits on work in flight"
-    options = ()
-
-    def configure(self, config):
-        return {}
-
-    def build(self, node, settings):
-        return StopSlowly(node)
-
-
-plugin = Plugin()
-"""
+_STOP_SLOWLY = _stoppingRole("StopSlowly", "stopslowly",
+                             "a role whose stop waits on work in flight",
+                             "self.held = defer.Deferred(); return self.held")
 
 
 class TrackerStoppedWithTheNodeTests(SynchronousTestCase):

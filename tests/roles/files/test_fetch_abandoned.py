@@ -38,13 +38,18 @@ class AbandonedContentTests(SynchronousTestCase):
         self.downloads = scratchDir(self)
         self.watch = TransferWatch(self)
 
-    def test_oldPartFileGoesOnceTheNewIsInPlace(self):
+    def fetching(self):
+        """A buyer of song.ogg, 4 pieces into its download: its fetcher."""
         node = self.market.addNode(buyer={"wants": ["song.ogg"],
                                           "downloads": self.downloads,
                                           "download_give_up": GIVE_UP})
         fetcher = self.market.role(node, "buyer").fetcher
         runUntil(self.market, lambda: fetcher.downloads and fetcher.downloads[
             "song.ogg"].have >= 4 * PIECE, 30)
+        return fetcher
+
+    def test_oldPartFileGoesOnceTheNewIsInPlace(self):
+        fetcher = self.fetching()
         old = os.path.join(self.downloads, PRIVATE,
                            partName("song.ogg", fileId(self.old, PIECE)))
         self.assertTrue(os.path.exists(old))
@@ -66,12 +71,7 @@ class AbandonedContentTests(SynchronousTestCase):
         --download-give-up (20 s here) for a seller that said it has
         nothing.  It ends at once, saying why, and the want buys the new
         content."""
-        node = self.market.addNode(buyer={"wants": ["song.ogg"],
-                                          "downloads": self.downloads,
-                                          "download_give_up": GIVE_UP})
-        fetcher = self.market.role(node, "buyer").fetcher
-        runUntil(self.market, lambda: fetcher.downloads and fetcher.downloads[
-            "song.ogg"].have >= 4 * PIECE, 30)
+        fetcher = self.fetching()
         # Replaced, as an editor saves: pieces read from the old file
         # stay its own, and the seller answers nofile once it sees.
         writeFile(self.folder, "song.new", self.new)
