@@ -17,7 +17,7 @@ from twisted_bazaar.net.reconnect import inWords
 from twisted_bazaar.wire.ids import shortId
 from twisted_bazaar.base.backoff import Backoff
 from twisted_bazaar.base.deferreds import ignoreCancelled
-from twisted_bazaar.files.client import Refused, TransferClient
+from twisted_bazaar.files.client import TransferClient, refusedAs
 from twisted_bazaar.channel.noise import AESGCM_NAME
 from twisted_bazaar.files.sources import Sources
 from twisted_bazaar.reach.dialer import FILES
@@ -102,8 +102,10 @@ class Sellers:
         """Sellers that may be asked, in the order to ask them
         (L{Sources.order}, then the fastest first once measured)."""
         schedule = self.download.pieces.schedule
-        bad = schedule.bad if schedule else self.fetcher.bad.get(self.download.sha256,
-                                                                 set())
+        # A seller that answered nofile is the fetcher's to avoid too.
+        bad = self.fetcher.bad.get(self.download.sha256, set())
+        if schedule is not None:
+            bad = bad | schedule.bad
         down = schedule.down if schedule else set()
         sellers = self.sources.order([seller for seller in sorted(self.sources)
                                       if seller not in bad and seller not in down],
@@ -188,13 +190,10 @@ class Sellers:
 
         @return: whether reason is such an answer.
         """
-        if not (reason.check(Refused) and reason.value.code == "nofile"):
+        if not refusedAs(reason, "nofile"):
             return False
         download = self.download
         self.fetcher.avoid(download.sha256, seller)
-        schedule = download.pieces.schedule
-        if schedule is not None:
-            schedule.bad.add(seller)
         self.sources.discard(seller)
         self.noFile = seller
         if not self.replaced():
