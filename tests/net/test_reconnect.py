@@ -251,7 +251,7 @@ class ReconnectorTests(SynchronousTestCase):
         nor tried again: a tracker stopped with its node by one SIGTERM
         was said lost, `trying again in 0.7 s` (s55-user)."""
         stopping = []
-        self.reconnector.ownerStopping = lambda: bool(stopping)
+        self.reconnector.stopsWhen(lambda: bool(stopping))
         self.reconnector.start()
         self.endpoint.attempts[0].callback(_protocol())
         stopping.append(True)

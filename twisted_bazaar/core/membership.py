@@ -440,7 +440,7 @@ class Membership(TrackerQuestions, SlotService):
         later, stops the node): a tracker lost meanwhile (one stopped by
         the same signal) is not said lost, nor tried again."""
         if self._client is not None:
-            self._client.ownerStopping = stopping
+            self._client.stopsWhen(stopping)
 
     def leaving(self):
         """The node begins to stop, its parts first (which may still ask

@@ -425,6 +425,11 @@ class Reconnector:
         if probing is not None:
             probing.cancel()
 
+    def stopsWhen(self, stopping):
+        """``stopping()`` says whether the owner is stopping before it has
+        said so (L{ownerStopping})."""
+        self.ownerStopping = stopping
+
     def stopTrying(self):
         """
         No more attempts, nor probes, and a connection in progress is

@@ -92,8 +92,8 @@ class Buyer(Role):
         self.sellers = SellerMemory(purchase.seller for purchase in self.bag)
         #: Deferreds this buyer waits on and cancels when it stops.
         self._outstanding = Outstanding()
-        self.sender = Sender(node, self.book, self._outstanding, answer_grace)
-        self.sender.waits.wake = self._slotFreed
+        self.sender = Sender(node, self.book, self._outstanding, answer_grace,
+                             self._slotFreed)
         self.doubts = Doubts(self, node, self.book, self.sender, self.sellers,
                              doubt_limit)
         self.answers = Answers(self, node, self.book, self.doubts, self.sellers)

@@ -71,7 +71,11 @@ class Sender:
 
     log = Logger()
 
-    def __init__(self, node, book, outstanding, answer_grace=ANSWER_GRACE):
+    def __init__(self, node, book, outstanding, answer_grace=ANSWER_GRACE, wake=None):
+        """
+        @param wake: told C{wake(buy_id)} for each buy waiting for a
+            direct slot once one may be free (L{SlotWaits}).
+        """
         self.node = node
         self.book = book
         self.outstanding = outstanding
@@ -79,7 +83,7 @@ class Sender:
         #: The pings of the buyer's probes, kept within a peer's rate.
         self.pings = Pings(node.clock)
         #: The buys waiting for a direct slot.
-        self.waits = SlotWaits(node.clock)
+        self.waits = SlotWaits(node.clock, wake)
 
     def newBuy(self):
         """A new buy id and its expiry, BUY_LIFETIME from now (ms)."""

@@ -66,6 +66,12 @@ class _LetGoLately(Recent):
         super().__init__(SHUNNED_KEPT)
         self.takenBack = None
 
+    def takeBack(self, peer_id, now):
+        """peer_id is linked to again though let go (the tracker has no
+        other): kept until TAKEN_BACK_KEPT from now."""
+        self.discard(peer_id)
+        self.takenBack = (peer_id, now + TAKEN_BACK_KEPT)
+
     def kept(self, peer_id, now):
         """Whether peer_id was taken back less than TAKEN_BACK_KEPT ago."""
         return self.takenBack is not None and self.takenBack[0] == peer_id and (
@@ -256,9 +262,7 @@ class SuperPeerLinks(SlotService, NodeObserver):
         if reply.id in (self._shunned or ()):
             # Named though excluded: the tracker has no other (protocol.md
             # §12), and a leaf with none has its stock listed nowhere.
-            self._shunned.discard(reply.id)
-            self._shunned.takenBack = (reply.id,
-                                       self.node.clock.seconds() + TAKEN_BACK_KEPT)
+            self._shunned.takeBack(reply.id, self.node.clock.seconds())
             self.log.info("the tracker names no super-peer but those this node let "
                           "go: taking super-peer {peer} back, and keeping it for "
                           "{kept:.0f} s", peer=shortId(reply.id), kept=TAKEN_BACK_KEPT)
