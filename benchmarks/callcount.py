@@ -56,7 +56,6 @@ Each prints every count it used.  To compare trees, run the same command
 in each (``PYTHONPATH`` at the tree, with its own ``.venv``).
 """
 
-import argparse
 import os
 import re
 import shutil
@@ -69,6 +68,8 @@ from benchmarks.harness import PATIENT, listeningPort, market, summary
 from benchmarks.transfer import writeFile
 from twisted_bazaar.channel.session import ChannelKey
 from twisted_bazaar.testing.daemons import nodeId
+from twisted_bazaar.base.options import boundedInt
+from twisted_bazaar.base.usage import OneLineParser, argumentType
 
 #: A daemon under valgrind starts some 50 times slower.
 SLOW = 900.0
@@ -295,17 +296,17 @@ def clientLoop(mib):
 
 
 def main(argv=None):
-    p = argparse.ArgumentParser(prog="python -m benchmarks.callcount",
-                                description=summary(__doc__))
+    p = OneLineParser(prog="python -m benchmarks.callcount",
+                      description=summary(__doc__))
     p.add_argument("what", choices=("relay", "transfer", "handshake", "relay-cpu",
                                     "client-loop", "client-pieces"))
-    p.add_argument("--frames", type=int, default=20_000,
+    p.add_argument("--frames", type=argumentType(boundedInt(1)), default=20_000,
                    help="buy frames of the longer relay run (default 20,000)")
-    p.add_argument("--count", type=int, default=300,
+    p.add_argument("--count", type=argumentType(boundedInt(1)), default=300,
                    help="connections of the longer handshake run (default 300)")
-    p.add_argument("--runs", type=int, default=3,
+    p.add_argument("--runs", type=argumentType(boundedInt(1)), default=3,
                    help="runs of relay-cpu (default 3)")
-    p.add_argument("--mib", type=int, default=32,
+    p.add_argument("--mib", type=argumentType(boundedInt(1)), default=32,
                    help="MiB of the larger file fetched, or of the longer client-loop "
                         "(default 32)")
     args = p.parse_args(argv)

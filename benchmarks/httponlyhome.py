@@ -37,7 +37,6 @@ It needs root, ``ip`` and ``iptables``; without them it says why and
 exits 1, as it does when a try failed.
 """
 
-import argparse
 import hashlib
 import json
 import os
@@ -53,6 +52,8 @@ from twisted_bazaar.testing.daemons import (
 from twisted_bazaar.testing.httponly import dropped, leaks, wall, zeroDropped
 from twisted_bazaar.testing.netns import NetBed, NetBedError, missing, tagOf
 from twisted_bazaar.wire.ids import wireId
+from twisted_bazaar.base.options import boundedInt
+from twisted_bazaar.base.usage import OneLineParser, argumentType
 
 #: Seconds any one step of a try (a daemon's start, its reservation) may take.
 STEP = 60.0
@@ -246,10 +247,12 @@ def summary(results):
 
 
 def _arguments(argv):
-    parser = argparse.ArgumentParser(prog="python -m benchmarks.httponlyhome",
-                                     description=harness.summary(__doc__))
-    parser.add_argument("--tries", type=int, default=10, help="tries of each case")
-    parser.add_argument("--size", type=int, default=16, help="the file's MiB")
+    parser = OneLineParser(prog="python -m benchmarks.httponlyhome",
+                           description=harness.summary(__doc__))
+    parser.add_argument("--tries", type=argumentType(boundedInt(1)), default=10,
+                        help="tries of each case")
+    parser.add_argument("--size", type=argumentType(boundedInt(1)), default=16,
+                        help="the file's MiB")
     parser.add_argument("--cases", default=",".join(CASES),
                         help=f"the cases, comma-separated, of {', '.join(CASES)}")
     parser.add_argument("--logs", help="keep the logs of every failed or missed try here")
@@ -259,8 +262,6 @@ def _arguments(argv):
     unknown = [case for case in cases if case not in GOALS]
     if unknown:
         parser.error(f"no such case: {', '.join(unknown)} (the cases: {', '.join(CASES)})")
-    if args.tries < 1 or args.size < 1:
-        parser.error("--tries and --size must be at least 1")
     return args, cases
 
 

@@ -85,7 +85,6 @@ exits 1, as it does when a try could not run to its end (a daemon that
 did not start, a file that did not come: its row says which).
 """
 
-import argparse
 import contextlib
 import json
 import os
@@ -108,6 +107,8 @@ from twisted_bazaar.testing.netns import NetBed, NetBedError, missing, run, tagO
 from twisted_bazaar.files.downloads import PRIVATE
 from twisted_bazaar.transports.relay.limits import NODE_RATE
 from twisted_bazaar.wire.ids import shortId
+from twisted_bazaar.base.options import boundedInt
+from twisted_bazaar.base.usage import OneLineParser, argumentType
 
 #: The tracker's TCP port (its default, ``--listen tcp:7700``).
 TRACKER_PORT = 7700
@@ -742,11 +743,11 @@ def summary(results):
 
 
 def _arguments(argv):
-    parser = argparse.ArgumentParser(prog="python -m benchmarks.natbed",
-                                     description=__doc__.split("\n\n")[0].strip())
-    parser.add_argument("--tries", type=int, default=10,
+    parser = OneLineParser(prog="python -m benchmarks.natbed",
+                           description=__doc__.split("\n\n")[0].strip())
+    parser.add_argument("--tries", type=argumentType(boundedInt(1)), default=10,
                         help="tries of each pair, each a fresh market (default 10)")
-    parser.add_argument("--size", type=int, default=8,
+    parser.add_argument("--size", type=argumentType(boundedInt(1)), default=8,
                         help="MiB of the home seller's file (default 8)")
     parser.add_argument("--pairs", default="hard-easy,easy-hard",
                         help=f"pairs SELLER-BUYER, separated by commas, of {', '.join(PAIRS)}"
@@ -779,8 +780,6 @@ def _arguments(argv):
     unknown = [pair for pair in pairs if pair not in PAIRS]
     if unknown:
         parser.error(f"--pairs: {', '.join(unknown)} is no pair of {', '.join(PAIRS)}")
-    if options.tries < 1 or options.size < 1:
-        parser.error("--tries and --size are counts of at least 1")
     options.pairs = pairs
     return options
 

@@ -13,7 +13,6 @@ benchmark's JSON keeps the CPU time of both kinds of thread per purchase
 (``seller_cpu_us_per_purchase``).
 """
 
-import argparse
 import contextlib
 import os
 import pstats
@@ -24,6 +23,8 @@ from benchmarks import flood, purchase, relay
 from benchmarks.harness import listeningPort, market, summary
 from twisted_bazaar.channel.session import ChannelKey
 from twisted_bazaar.testing.daemons import LOOPBACK_LISTEN, nodeId
+from twisted_bazaar.base.options import boundedInt, seconds as positiveSeconds
+from twisted_bazaar.base.usage import OneLineParser, argumentType
 
 
 def profiledNode(daemons, stats, node_args):
@@ -59,11 +60,11 @@ LOADS = {"relay": (relay.NODE_ARGS, loadRelay),
 
 
 def main(argv=None):
-    p = argparse.ArgumentParser(prog="python -m benchmarks.profiling",
-                                description=summary(__doc__))
+    p = OneLineParser(prog="python -m benchmarks.profiling",
+                      description=summary(__doc__))
     p.add_argument("load", choices=sorted(LOADS))
-    p.add_argument("--seconds", type=float, default=5.0)
-    p.add_argument("--top", type=int, default=25)
+    p.add_argument("--seconds", type=argumentType(positiveSeconds), default=5.0)
+    p.add_argument("--top", type=argumentType(boundedInt(1)), default=25)
     args = p.parse_args(argv)
     node_args, load = LOADS[args.load]
     with tempfile.TemporaryDirectory(prefix="bazaar-profile-") as folder:

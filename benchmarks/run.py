@@ -13,7 +13,6 @@ benchmark that fails is reported as such and the others still run; the
 exit status is then 1.
 """
 
-import argparse
 import datetime
 import json
 import os
@@ -42,6 +41,7 @@ from benchmarks import (
     webview,
 )
 from benchmarks.harness import Figure, machine, summary
+from twisted_bazaar.base.usage import OneLineParser
 
 RESULTS = Path(__file__).resolve().parent / "results" / "latest.json"
 #: A one-minute load average above this at the start earns a warning.
@@ -94,8 +94,8 @@ def quickFromEnvironment():
 
 
 def parseArgs(argv):
-    p = argparse.ArgumentParser(prog="python -m benchmarks.run",
-                                description=summary(__doc__))
+    p = OneLineParser(prog="python -m benchmarks.run",
+                      description=summary(__doc__))
     p.add_argument("--quick", action="store_true", default=quickFromEnvironment(),
                    help="fewer repeats, the simulator with small N only (also QUICK=1)")
     p.add_argument("--only", default=",".join(name for name in BENCHMARKS

@@ -25,7 +25,6 @@ The purchases counted are every answer the buyers got while counting,
 those drained at the end included (the seller did their work too).
 """
 
-import argparse
 import contextlib
 import os
 import pstats
@@ -40,6 +39,8 @@ import time
 from benchmarks import purchase
 from benchmarks.harness import listeningPort, market, summary
 from twisted_bazaar.testing.daemons import nodeId
+from twisted_bazaar.base.options import boundedInt, seconds as positiveSeconds
+from twisted_bazaar.base.usage import OneLineParser, argumentType
 
 #: A seller under valgrind starts some 50 times slower.
 SLOW_START = 600.0
@@ -141,14 +142,14 @@ def cpuprofile(daemons, args, folder, seconds, top, keep=None, plain=False,
 
 
 def main(argv=None):
-    p = argparse.ArgumentParser(prog="python -m benchmarks.sellercost",
-                                description=summary(__doc__))
+    p = OneLineParser(prog="python -m benchmarks.sellercost",
+                      description=summary(__doc__))
     p.add_argument("tool", choices=("callgrind", "cpuprofile"))
     p.add_argument("--memory", action="store_true",
                    help="the seller with its ledger in memory")
-    p.add_argument("--seconds", type=float, default=None,
+    p.add_argument("--seconds", type=argumentType(positiveSeconds), default=None,
                    help="seconds counted (default: 20 under callgrind, 5 otherwise)")
-    p.add_argument("--top", type=int, default=30)
+    p.add_argument("--top", type=argumentType(boundedInt(1)), default=30)
     p.add_argument("--plain", action="store_true",
                    help="the buyers speak plaintext (a seller from before the channel, "
                         "run with PYTHONPATH pointing at its tree)")

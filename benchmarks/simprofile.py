@@ -18,7 +18,6 @@ sizes).  ``tracemalloc`` slows a run about threefold, and cProfile about
 twofold: read the shares, not the wall times.
 """
 
-import argparse
 import cProfile
 import gc
 import pstats
@@ -31,6 +30,8 @@ from twisted_bazaar.cli import sim as cli
 from twisted_bazaar.sim.crypto import signatures
 from twisted_bazaar.sim.logs import beginQuietLogging
 from twisted_bazaar.sim.runner import Simulation
+from twisted_bazaar.base.options import boundedInt
+from twisted_bazaar.base.usage import OneLineParser, argumentType
 
 #: (kind of work, substrings of a function's file or name), first match
 #: wins; checked against "file:function".
@@ -161,12 +162,13 @@ def profileMemory(config, top, out):
 
 def main(argv=None, out=None):
     out = sys.stdout if out is None else out
-    p = argparse.ArgumentParser(prog="python -m benchmarks.simprofile",
-                                description=summary(__doc__),
-                                epilog="Every other flag is bazaar-sim's.")
+    p = OneLineParser(prog="python -m benchmarks.simprofile",
+                      description=summary(__doc__),
+                      epilog="Every other flag is bazaar-sim's.")
     p.add_argument("--memory", action="store_true",
                    help="bytes per node (tracemalloc) instead of time (cProfile)")
-    p.add_argument("--top", type=int, default=25, help="rows of each table")
+    p.add_argument("--top", type=argumentType(boundedInt(1)), default=25,
+                   help="rows of each table")
     ours, rest = p.parse_known_args(argv)
     if argv is None:
         # What bazaar-sim does as a program (see twisted_bazaar.sim.logs).

@@ -13,7 +13,6 @@ Only a machine with two idle cores measures the goal: runs beside other
 work share the cores with it.
 """
 
-import argparse
 import json
 import os
 import subprocess
@@ -21,6 +20,9 @@ import sys
 import tempfile
 import time
 from pathlib import Path
+
+from twisted_bazaar.base.options import boundedInt
+from twisted_bazaar.base.usage import OneLineParser, argumentType
 
 #: Each run's flags but --nodes and the seeds: a warm flood of ttl 5, the
 #: scale runs' (docs/simulator.md, "A million nodes").
@@ -52,10 +54,12 @@ def measured(folder):
 
 
 def main(argv=None):
-    p = argparse.ArgumentParser(prog="python -m benchmarks.simsweep",
-                                description="Time a sweep with 1 worker and with 2.")
-    p.add_argument("--nodes", type=int, default=5000, help="nodes of each run")
-    p.add_argument("--runs", type=int, default=4, help="runs in the grid (seeds 1..N)")
+    p = OneLineParser(prog="python -m benchmarks.simsweep",
+                      description="Time a sweep with 1 worker and with 2.")
+    p.add_argument("--nodes", type=argumentType(boundedInt(2)), default=5000,
+                   help="nodes of each run")
+    p.add_argument("--runs", type=argumentType(boundedInt(1)), default=4,
+                   help="runs in the grid (seeds 1..N)")
     args = p.parse_args(argv)
     with tempfile.TemporaryDirectory(prefix="bazaar-simsweep-") as folder:
         one, two = os.path.join(folder, "one"), os.path.join(folder, "two")

@@ -733,7 +733,8 @@ class NatBedTests(SynchronousTestCase):
         for argv, why in ((["--pairs", "hard-easy,cone-cone"],
                            "--pairs: cone-cone is no pair of hard-easy, easy-hard, "
                            "hard-hard, easy-easy"),
-                          (["--tries", "0"], "--tries and --size are counts of at least 1")):
+                          (["--tries", "0"], "argument --tries: wants a whole number "
+                                             "at least 1, not 0")):
             stderr = io.StringIO()
             with contextlib.redirect_stderr(stderr), self.assertRaises(SystemExit) as e:
                 natbed.main(argv)
@@ -892,6 +893,41 @@ class NatBedTests(SynchronousTestCase):
             self.assertEqual(natbed.main(["--tries", "1"]), 1)
         self.assertEqual(stderr.getvalue(), "natbed: cannot build the test bed: not root: "
                          "making network namespaces and links needs root\n")
+
+
+class UsageTests(SynchronousTestCase):
+    """A benchmark's bad input gets the project's usage error (L{OneLineParser
+    <twisted_bazaar.base.usage.OneLineParser>}): one line with the reason
+    and one saying where to read more, exit 2, as ``python -m
+    twisted_bazaar.sim.files`` does; plain argparse printed its usage
+    first, took ``--frames -5`` (callcount counted -1 frames), and
+    ``simsweep --runs -1`` ended in a traceback."""
+
+    def test_everyBenchmarksBadInputIsOneLine(self):
+        for name, argv, why in (
+                ("callcount", ["relay", "--frames", "-5"],
+                 "argument --frames: wants a whole number at least 1, not -5"),
+                ("httponlyhome", ["--size", "0"],
+                 "argument --size: wants a whole number at least 1, not 0"),
+                ("natbed", ["--tries", "x"],
+                 "argument --tries: wants a whole number at least 1, not 'x'"),
+                ("profiling", ["relay", "--seconds", "0"],
+                 "argument --seconds: wants a positive number of seconds, not '0'"),
+                ("run", ["--qick"], "unrecognized arguments: --qick (did you mean "
+                 "--quick?)"),
+                ("sellercost", ["cpuprofile", "--top", "0"],
+                 "argument --top: wants a whole number at least 1, not 0"),
+                ("simprofile", ["--top", "x"],
+                 "argument --top: wants a whole number at least 1, not 'x'"),
+                ("simsweep", ["--runs", "-1"],
+                 "argument --runs: wants a whole number at least 1, not -1")):
+            module = importlib.import_module(f"benchmarks.{name}")
+            with contextlib.redirect_stderr(io.StringIO()) as err, \
+                    self.assertRaises(SystemExit) as e:
+                module.main(argv)
+            self.assertEqual((e.exception.code, err.getvalue()),
+                             (2, f"python -m benchmarks.{name}: error: {why}\n"
+                                 f"see python -m benchmarks.{name} --help\n"), name)
 
 
 class HelpTextTests(SynchronousTestCase):

@@ -217,9 +217,10 @@ ALLOWED = {
     "roles/buyer/role.py: Buyer.bought: bought {item}, a shared file, but this b":
         _OWN + "once per purchase this node committed (its own wants), without "
         "--downloads",
-    "roles/buyer/sending.py: Sender._noSlot: buy {id} of {item} waits for a direct sl":
-        _OWN + "once per buy of this node's own whose first send found every "
-        "direct slot in use",
+    "roles/buyer/slots.py: SlotWaits.wait: buy {id} of {item} waits for a direct sl":
+        _OWN + "once per spell of this node's own buys waiting for a direct slot",
+    "roles/buyer/slots.py: SlotWaits.left: no buy waits for a direct slot now: {cou":
+        _OWN + "once per spell of this node's own buys waiting for a direct slot",
     "roles/want.py: Want._scheduleSearch: no offer for {item} yet; searching again":
         _OWN + "once per search this node schedules",
     "roles/want.py: Want._takePending: resuming buy {id} of {item} from {seller":
@@ -236,6 +237,8 @@ ALLOWED = {
         _OWN + "once per file this node bought and could not fetch",
     "roles/files/download.py: Download.start: resuming the download of {name}":
         _OWN + "once per download this node resumes",
+    "roles/files/download.py: Download._described: {name}: checking the {size} bytes its pa":
+        _OWN + "once per download this node resumes from a part file of 1 GiB or more",
     "roles/files/download.py: Download._waitForOther: {name}: {busy}; waiting for it":
         _OWN + "once per download of this node that finds its part file held by "
         "another buyer of its downloads folder",

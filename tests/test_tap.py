@@ -33,6 +33,7 @@ from twisted_bazaar.daemon.tracker import UdpReachService
 from twisted_bazaar.tap.exitstatus import ExitStatus
 from twisted_bazaar.tap.node import Options as NodeOptions
 from twisted_bazaar.tap.node import makeService as makeNodeService
+from twisted_bazaar.tap.stopsignals import StopOnce
 from twisted_bazaar.tap.tracker import Options as TrackerOptions
 from twisted_bazaar.tap.tracker import makeService as _makeTrackerService
 from twisted_bazaar.tap.tracker import udpPorts
@@ -157,6 +158,36 @@ class NodeDefaultsTests(SynchronousTestCase):
         self.assertEqual((punching.toPeers, mapping.toPeers), (True, False))
         off, _ = makeNodeService(_parse(SELLER + ["--no-punch"])).node.dialer.sources
         self.assertFalse(off.enabled)
+
+    def test_aStopSignalQuietsTheTrackersLoss(self):
+        """A node and its tracker stopped by one SIGTERM: the tracker's
+        close came in the reactor's turn after the signal, before the
+        node's shutdown began, and the node said `lost the tracker ...;
+        trying again in 0.7 s` (s55-user).  The node's tracker session
+        reads the daemon's stop signal (L{StopOnce.stopping})."""
+        from twisted_bazaar.tap import node
+
+        stopper = StopOnce(None)
+        self.patch(node, "startStopping", lambda options, reactor: stopper)
+        client = makeNodeService(_parse(SELLER)).membership._client
+        self.assertFalse(client.ownerStopping())
+        stopper.stopping = True
+        self.assertTrue(client.ownerStopping())
+
+    def test_anOptionOfOneValueGivenTwice(self):
+        """--share /a --share /b shared only /b, in silence: a plugin's
+        option of one value given twice is refused, naming both; one
+        repeatable (--sell) is not."""
+        first, second = self.mktemp(), self.mktemp()
+        os.mkdir(first)
+        os.mkdir(second)
+        with self.assertRaises(usage.UsageError) as caught:
+            _parse(["--role", "seller", "--share", first, "--share", second])
+        self.assertEqual(str(caught.exception),
+                         f"--share is given twice ({first}, then {second}), and takes "
+                         "one value: give it once")
+        options = _parse(SELLER + ["--sell", "pear=1"])
+        self.assertEqual(options.roles[0][1]["stock"], {"apple": 3, "pear": 1})
 
     def test_punchWaitIsGone(self):
         """--punch-wait, gone, is refused saying what to do now."""

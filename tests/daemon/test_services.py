@@ -552,34 +552,44 @@ class DaemonServicesTests(SynchronousTestCase):
         self.assertRaises(RuntimeError, startTold, _Raises(), None, Logger())
 
 
-_STOP_RAISES = """
+def _stoppingRole(cls, name, description, stop):
+    """The source of a role plugin ``name`` whose class ``cls`` stops with
+    ``stop`` (its stopService's lines after Role's own)."""
+    return f"""
+from twisted.internet import defer
 from twisted.plugin import IPlugin
 from zope.interface import implementer
 
 from twisted_bazaar.roles import IRolePlugin, Role
 
 
-class StopRaises(Role):
+class {cls}(Role):
+    held = None
+
     def stopService(self):
         super().stopService()
-        raise RuntimeError("boom at stop")
+        {stop}
 
 
 @implementer(IPlugin, IRolePlugin)
 class Plugin:
-    name = "stopraises"
-    description = "a role whose stop raises"
+    name = "{name}"
+    description = "{description}"
     options = ()
 
     def configure(self, config):
-        return {}
+        return {{}}
 
     def build(self, node, settings):
-        return StopRaises(node)
+        return {cls}(node)
 
 
 plugin = Plugin()
 """
+
+
+_STOP_RAISES = _stoppingRole("StopRaises", "stopraises", "a role whose stop raises",
+                             'raise RuntimeError("boom at stop")')
 
 
 class PartThatRaisesAsItStopsTests(SynchronousTestCase):
@@ -607,3 +617,36 @@ class PartThatRaisesAsItStopsTests(SynchronousTestCase):
             f"StopRaises ({folder}/bazaar_svc_stopraises.py) could not stop: RuntimeError: "
             "boom at stop (-v logs its traceback); the node stops all the same"])
         self.assertEqual(len(self.flushLoggedErrors(RuntimeError)), 1)
+
+
+_STOP_SLOWLY = _stoppingRole("StopSlowly", "stopslowly",
+                             "a role whose stop waits on work in flight",
+                             "self.held = defer.Deferred(); return self.held")
+
+
+class TrackerStoppedWithTheNodeTests(SynchronousTestCase):
+    def test_aStoppingNodeSaysNoLoss(self):
+        """A node and its tracker stopped at once (SIGTERM to both): the
+        tracker's link closed while the node's roles finished their work,
+        before the node was marked stopping, and the node logged `lost the
+        tracker ...; trying again in 0.7 s` after `Received SIGTERM`
+        (s55-user).  A stopping node says nothing of a loss, nor dials
+        again."""
+        from tests.daemon.test_registry import pluginFolder
+        from twisted_bazaar.testing import Market
+
+        pluginFolder(self, bazaar_svc_stopslowly=_STOP_SLOWLY)
+        market = Market(seed=1)
+        node = market.addNode(stopslowly={}, seller={"stock": {"apple": 1}})
+        market.run(5)
+        with capturedLogs() as events:
+            stopped = market.services.pop(node).stopService()
+            market.tracker_service.stopService()
+            market.network.crash(market.tracker_host)  # its process gone
+            market.run(5)
+            market.role(node, "stopslowly").held.callback(None)
+            market.run(5)
+        self.successResultOf(stopped)
+        said = [formatEvent(event) for event in events]
+        self.assertEqual([line for line in said if "lost" in line or "again" in line], [])
+        self.assertEqual(market.leftovers(node), {"delayed_calls": [], "connections": []})

@@ -245,6 +245,33 @@ class ReconnectorTests(SynchronousTestCase):
         self.assertEqual((self.lines(), self.clock.getDelayedCalls()), ([], []))
         self.assertEqual(len(self.endpoint.attempts), 1)
 
+    def test_lostAsItsOwnerStopsIsNotSaid(self):
+        """A loss once the owner is stopping, though it has not said so
+        (a stop signal came: L{Reconnector.ownerStopping}), is not said
+        nor tried again: a tracker stopped with its node by one SIGTERM
+        was said lost, `trying again in 0.7 s` (s55-user)."""
+        stopping = []
+        self.reconnector.stopsWhen(lambda: bool(stopping))
+        self.reconnector.start()
+        self.endpoint.attempts[0].callback(_protocol())
+        stopping.append(True)
+        self.reconnector.lost(Failure(error.ConnectionDone()))
+        self.assertEqual((self.lines(), self.clock.getDelayedCalls()), ([], []))
+        self.assertEqual(len(self.endpoint.attempts), 1)
+
+    def test_stopTryingKeepsTheConnection(self):
+        """stopTrying (the node's parts stop first, which may still use
+        the connection) keeps the connection up; its loss then is not
+        said nor tried again, and a retry due is cancelled."""
+        self.reconnector.start()
+        protocol = _protocol()
+        self.endpoint.attempts[0].callback(protocol)
+        self.reconnector.stopTrying()
+        self.assertFalse(protocol.transport.disconnecting)
+        self.reconnector.lost(Failure(error.ConnectionDone()))
+        self.assertEqual((self.lines(), self.clock.getDelayedCalls()), ([], []))
+        self.successResultOf(self.reconnector.stop())
+
     def test_stopCancelsTheRetry(self):
         self.reconnector.start()
         self.endpoint.attempts[0].errback(Failure(error.ConnectionRefusedError()))

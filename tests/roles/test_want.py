@@ -401,3 +401,18 @@ class NoSlotTests(_BuyerCase):
         self.assertEqual((self.want.state, self.want.buy_id, self.want.offer.seller),
                          (machine.BUYING, buy_id, 6))
         self.assertEqual(self.want.attempts, 1)
+
+    def test_aSlotFreedSendsItAgainAtOnce(self):
+        """A buy waiting for a direct slot is sent again as soon as one may
+        be free (L{Want.slotFreed}), not at its timer (2 s, for each buy
+        waiting); a wake for a buy the want no longer holds sends
+        nothing."""
+        self.offered(NEAR, FAR, store=MemoryStore())
+        buy_id = self.want.buy_id
+        sent(self.relay)
+        self.want.noSlot(buy_id)
+        self.want.slotFreed(buy_id + 1)
+        self.assertEqual(sent(self.relay), [])
+        self.want.slotFreed(buy_id)
+        self.assertEqual([buy.id for buy in sent(self.relay)], [buy_id])
+        self.assertEqual(self.want.attempts, 1)

@@ -28,6 +28,7 @@ from twisted_bazaar.schemes.superpeer.messages import (
     LeafRegister,
     LeafUpdate,
 )
+from twisted_bazaar.schemes.superpeer.topology import TAKEN_BACK_KEPT
 from twisted_bazaar.core.membership import Membership
 from twisted_bazaar.store import MemoryStore
 from twisted_bazaar.testing import Market, MemoryNetwork
@@ -444,14 +445,36 @@ class LettingGoTests(SynchronousTestCase):
             feed(self.tracker, wire.NodeReply(S1, "sp1", 7000))
         self.assertEqual(len(self.node.connector.requests), requests + 1)
         self.assertIn(f"the tracker names no super-peer but those this node let go: "
-                      f"taking super-peer {shortId(S1)} back",
+                      f"taking super-peer {shortId(S1)} back, and keeping it for 300 s",
                       [formatEvent(event) for event in events])
         self.connect(S1)
-        # Let go again, it is asked not to be named, as before.
+        # Let go again once it has been kept a while, it is asked not to be
+        # named, as before.
+        self.node.clock.advance(TAKEN_BACK_KEPT)
         self.silentTwice(self.node.links[S1])
         closeLink(self.node.links[S1])
         self.assertEqual(sent(self.tracker), [
             wire.NodeReq((S1,), scheme="superpeer", superpeer=True)])
+
+    def test_takenBackIsKeptAWhile(self):
+        """A super-peer taken back (the tracker had no other) was let go
+        again two fruitless searches later, and named again at once: a
+        leaf searching for what nobody sells said both lines every two
+        searches.  It is kept for TAKEN_BACK_KEPT seconds, in silence."""
+        one = self.linked()
+        self.silentTwice(one)
+        closeLink(one)
+        sent(self.tracker)
+        feed(self.tracker, wire.NodeReply(S1, "sp1", 7000))
+        link = self.connect(S1)
+        with capturedLogs() as events:
+            for _ in range(5):
+                self.assertEqual(self.silentTwice(link), [LeafQuery, LeafQuery])
+        self.assertFalse(link.transport.disconnecting)
+        self.assertEqual([formatEvent(event) for event in events
+                          if "super-peer" in formatEvent(event)], [])
+        self.node.clock.advance(TAKEN_BACK_KEPT)
+        self.assertEqual(self.silentTwice(link)[-1], wire.Dc)
 
     def test_deadSellersTwiceIsLetGo(self):
         """Answers naming only a seller nothing listened for: judged when

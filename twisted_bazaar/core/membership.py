@@ -434,6 +434,22 @@ class Membership(TrackerQuestions, SlotService):
         if self._client is not None:
             self._client.start()
 
+    def stopsWhen(self, stopping):
+        """``stopping()`` says whether the daemon is stopping before it
+        tells the node (a stop signal came; the reactor's shutdown, a turn
+        later, stops the node): a tracker lost meanwhile (one stopped by
+        the same signal) is not said lost, nor tried again."""
+        if self._client is not None:
+            self._client.stopsWhen(stopping)
+
+    def leaving(self):
+        """The node begins to stop, its parts first (which may still ask
+        the tracker): the tracker is not tried again, and a loss of it
+        from now on is no loss to say (a tracker stopped at the same
+        moment)."""
+        if self._client is not None:
+            self._client.stopTrying()
+
     def stopService(self):
         super().stopService()
         self.stop()

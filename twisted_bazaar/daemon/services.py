@@ -433,6 +433,7 @@ class NodeService(MultiService):
     def stopService(self):
         Service.stopService(self)
         node = self.node
+        self.membership.leaving()
         for service in reversed(self.parts):
             if service.running:
                 yield stopTold(service, self.log)

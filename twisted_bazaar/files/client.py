@@ -70,6 +70,11 @@ class Refused(TransferError):
         self.code = code
 
 
+def refusedAs(reason, code):
+    """Whether a failure is the seller's ``error`` of this code."""
+    return reason.check(Refused) is not None and reason.value.code == code
+
+
 class PeerGone(TransferError):
     """The connection closed before the answer was complete."""
 

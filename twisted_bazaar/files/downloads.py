@@ -229,6 +229,8 @@ class PartFile:
         #: (device, inode) of the part file, once open.
         self.identity = None
         self.reserved = False
+        #: Bytes an earlier run left in it, as it was opened (0: new).
+        self.held = 0
         #: The mode the file gets once in place (read on the caller's
         #: thread: L{userFileMode}).
         self.mode = userFileMode()
@@ -272,6 +274,7 @@ class PartFile:
             self.identity = _ownFile(self.fd, self.path)
             if os.fstat(self.fd).st_size > self.size:
                 os.ftruncate(self.fd, self.size)
+            self.held = os.fstat(self.fd).st_size
         except DownloadError:
             self.close()
             raise

@@ -242,6 +242,10 @@ class Reconnector:
         #: a connection serves: the same again is said shortly (a plugin
         #: transport's address at another port fails every try with a long reason).
         self._said = {}
+        #: A callable saying whether the owner is stopping though it has
+        #: not yet said so (a stop signal came, the reactor's shutdown not
+        #: yet begun), or None: a loss then is neither said nor tried again.
+        self.ownerStopping = None
 
     @property
     def endpoint(self):
@@ -296,7 +300,7 @@ class Reconnector:
         @param again: False when the owner is shutting down: no more
             attempts, and nothing logged.
         """
-        if not again:
+        if not again or (self.ownerStopping is not None and self.ownerStopping()):
             self.running = False
         self.connected = None
         self._stopProbing()
@@ -421,12 +425,17 @@ class Reconnector:
         if probing is not None:
             probing.cancel()
 
-    def stop(self):
-        """
-        Stop: no more attempts; a connection in progress is cancelled and
-        one that is up is closed.
+    def stopsWhen(self, stopping):
+        """``stopping()`` says whether the owner is stopping before it has
+        said so (L{ownerStopping})."""
+        self.ownerStopping = stopping
 
-        @return: a Deferred firing once no connection is left.
+    def stopTrying(self):
+        """
+        No more attempts, nor probes, and a connection in progress is
+        cancelled; the connection up is kept until L{stop}, and its loss
+        meanwhile is neither said nor tried again (its owner is stopping
+        its other parts first, which may still use it).
         """
         self.running = False
         self._stopProbing()
@@ -436,6 +445,15 @@ class Reconnector:
         if self._connecting is not None:
             connecting, self._connecting = self._connecting, None
             connecting.cancel()
+
+    def stop(self):
+        """
+        Stop: no more attempts (L{stopTrying}); a connection in progress is cancelled and
+        one that is up is closed.
+
+        @return: a Deferred firing once no connection is left.
+        """
+        self.stopTrying()
         if self.connected is None:
             return defer.succeed(None)
         d = defer.Deferred()

@@ -176,8 +176,14 @@ class Want:
     def noSlot(self, buy_id):
         """buy_id could not leave for want of a direct slot of this node's
         own (all hold buys still out): no attempt of the seller's, so
-        not counted; the want's timer sends it again."""
+        not counted; sent again once a slot may be free (L{slotFreed}), or
+        at the want's timer."""
         self._input("noSlot", buy_id)
+
+    def slotFreed(self, buy_id):
+        """buy_id waits for a direct slot (L{noSlot}), and one may be free
+        now: send it again at once, not at the timer."""
+        self._input("slotFreed", buy_id)
 
     def unreachable(self, buy_id, why="nothing listens at its address"):
         """Nothing listens at the seller's address (``why``, in words), and
@@ -430,7 +436,7 @@ class Want:
         self._arm()
         self.buyer.sendFirst(self._buy(), self.offer, self.buyer.wantRefused)
 
-    def _resend(self):
+    def _resend(self, *args):
         if self.timer is not None and self.timer.active():
             self.timer.cancel()
         self.attempts += 1
@@ -595,6 +601,8 @@ TRANSITIONS = {
         ((Want._if_isCurrent,), BUYING, (Want._countRefusal,))),
     (BUYING, "noSlot"): _rows(
         ((Want._if_isCurrent,), BUYING, (Want._notSent,))),
+    (BUYING, "slotFreed"): _rows(
+        ((Want._if_isCurrent,), BUYING, (Want._resend,))),
     (BUYING, "unreachable"): _rows(
         ((Want._if_isCurrent, Want._if_offersLeft), SAVING,
          (Want._logStranded, Want._dropCurrent, Want._takeNextOffer)),

@@ -497,12 +497,15 @@ def startStopping(options, reactor):
     (L{holdStart}); SIGUSR1 said or acted on in its reactor
     (L{logOn}).  A daemon's service built in another process (a test's)
     leaves that process's signal handlers alone.
+
+    @return: the L{StopOnce}, whose C{stopping} says a stop signal came.
     """
     underTwistd = getattr(options, "parent", None) is not None
     if underTwistd:
         logOn(reactor)
     stopper = stopOnce(reactor, early=underTwistd)
     holdStart(reactor, options["start-delay"], stopper)
+    return stopper
 
 
 def exitStatusFor(options, reactor, prog):

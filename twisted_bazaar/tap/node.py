@@ -213,6 +213,9 @@ class Options(DaemonOptions):
         #: The --tracker addresses (L{Address}), in order.
         self.trackers = []
         self._plugin_values = {}
+        #: The text each option of one value was given as, to refuse a
+        #: second (L{_setPluginValue}).
+        self._plugin_texts = {}
         super().__init__()
         roles = "; ".join(f"{name} ({plugin.description})"
                           for name, plugin in sorted(self.roles_known.items()))
@@ -318,6 +321,13 @@ class Options(DaemonOptions):
         return paths
 
     def _setPluginValue(self, option, text):
+        """Parse a plugin option's text; an option of one value given
+        again is refused (``--share /a --share /b`` shared only /b, in
+        silence)."""
+        first = self._plugin_texts.get(option.name)
+        if first is not None and not option.repeatable:
+            raise usage.UsageError(f"--{option.name} is given twice ({first}, then "
+                                   f"{text}), and takes one value: give it once")
         try:
             value = option.parse(text)
         except ValueError as e:
@@ -325,6 +335,7 @@ class Options(DaemonOptions):
         if option.repeatable:
             self._plugin_values.setdefault(option.name, []).append(value)
         else:
+            self._plugin_texts[option.name] = text
             self._plugin_values[option.name] = value
 
     def _configure(self, plugin, what, kind):
@@ -491,7 +502,7 @@ def makeService(options, reactor=None):
     beside = quicBesideItsTracker(options["quic-port"], options.trackers)
     if beside is not None:
         exitStatus.warn(beside)
-    startStopping(options, reactor)
+    stopper = startStopping(options, reactor)
     freezeStart(options, reactor)
     # Files move through this process sealed and opened by the channel.
     tuneForStreaming()
@@ -527,6 +538,7 @@ def makeService(options, reactor=None):
                     [t.label for t in options.trackers], listenInterface(options["listen"]),
                     _trackerWays(options))
     service, parts, metrics = _served(reactor, options, state, site, exitStatus)
+    service.membership.stopsWhen(lambda: stopper.stopping)
     if not options.roles:
         exitStatus.whenStarted(sayNoRole)
     _exitsWhenDone(reactor, options, service, parts, exitStatus)

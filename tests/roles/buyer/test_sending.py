@@ -188,8 +188,9 @@ class SenderTests(SynchronousTestCase):
 
     def test_everySlotInUseWaits(self):
         """Every direct slot holds a buy still out and the offer has no
-        path: the buy waits (L{NoSlot}), said once, at its first send;
-        nothing is dialled or routed, and the seller is not blamed."""
+        path: the buy waits (L{NoSlot}), said once, at its first send
+        (and not for a second buy waiting meanwhile); nothing is dialled
+        or routed, and the seller is not blamed."""
         buy = Buy(7, "apple", (1, SELLER))
         self.book.record(7).want = RecordingWant(pendingBuy())
         self.book.record(8).want = RecordingWant(pendingBuy(8, seller=6))
@@ -199,12 +200,15 @@ class SenderTests(SynchronousTestCase):
         with capturedLogs() as logged:
             self.sender.sendFirst(buy, offer, lambda *args: reasons.append(args))
             self.sender.sendAgain(buy, offer, lambda *args: reasons.append(args))
+            self.sender.sendFirst(Buy(9, "pear", (1, SELLER)), offer,
+                                  lambda *args: reasons.append(args))
         self.assertEqual([(buy_id, reason.check(NoSlot)) for buy_id, reason in reasons],
-                         [(7, NoSlot), (7, NoSlot)])
+                         [(7, NoSlot), (7, NoSlot), (9, NoSlot)])
         self.assertEqual([formatEvent(event) for event in logged],
                          ["buy 7 of apple waits for a direct slot: all 8 hold a buy or "
                           "an ask still out, or are peers' links the eviction policy "
-                          "protects (--direct-slots)"])
+                          "protects (--direct-slots); more that wait are said together, "
+                          "once none waits"])
         self.assertEqual((self.node.connecting, self.node.routed), ([], []))
         self.assertFalse(self.book.get(7).routed)
 

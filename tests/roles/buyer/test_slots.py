@@ -69,6 +69,27 @@ class DirectSlotsTests(SynchronousTestCase):
             most = max(most, buyer.overlay.count(DIRECT))
         self.assertEqual((self.bag(buyer), most), (items, SLOTS))
 
+    def test_buysWaitingAreSaidOnceAndWokenBySlotsFreed(self):
+        """Six sellers and a buyer of all six with two direct slots, its
+        buy timeout 10 s: the buys waiting for a slot were each said
+        (four lines in a second) and each sent again only at its want's
+        timer, 10 s later, though a slot freed within a second.  The wait
+        is said as it begins and as it ends, and each buy waiting is sent
+        again as soon as a slot frees: all six bought within 3 s."""
+        items = [f"item{n}" for n in range(6)]
+        for item in items:
+            self.node(seller={"stock": {item: 1}})
+        self.market.run(1)
+        with capturedLogs() as logged:
+            buyer = self.node(SLOTS, buyer={"wants": items, "buy_timeout": 10.0})
+            self.market.run(3)
+        self.assertEqual(self.bag(buyer), items)
+        said = [formatEvent(event) for event in logged]
+        waits = [line for line in said if "waits for a direct slot" in line]
+        self.assertEqual(len(waits), 2, waits)
+        self.assertIn("waits for a direct slot: all 2 hold a buy", waits[0])
+        self.assertTrue(waits[1].startswith("no buy waits for a direct slot now: "),
+                        waits[1])
 
 class StrangersDirectLinksTests(SynchronousTestCase):
     """A stranger's keys that link to a buyer with purpose direct and keep

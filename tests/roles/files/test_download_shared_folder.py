@@ -15,6 +15,7 @@ from twisted.trial.unittest import SynchronousTestCase
 
 from twisted_bazaar.files import hashing
 from twisted_bazaar.files.downloads import PRIVATE
+from twisted_bazaar.roles.files import download as downloadmodule
 from twisted_bazaar.testing import Market, MemoryNetwork
 from tests.files.helpers import fileId, scratchDir, writeFile
 from tests.roles.files.helpers import TransferWatch, runUntil
@@ -71,9 +72,10 @@ class SharedFolderTests(SynchronousTestCase):
         [line] = self.watch.saying("another buyer fetched it into this folder")
         self.assertIn(f"song.ogg is in place already ({path}, content id", line)
 
-    def test_takesOverWhenTheFirstStops(self):
-        """The buyer fetching stops mid-file, 12 s on: the one waiting
-        takes the part file, resumes its verified pieces, and finishes."""
+    def takeOver(self):
+        """Two buyers; the one fetching stops 12 pieces in, and the other
+        takes its part file over: (the other's fetcher, the bytes the
+        first had)."""
         buyers = [self.buyer(), self.buyer()]
         runUntil(self.market, lambda: self.watch.saying("waiting for it"), 30)
         [holder] = [buyer for buyer in buyers
@@ -86,7 +88,26 @@ class SharedFolderTests(SynchronousTestCase):
         self.assertLess(have, len(self.data))
         held.stop()
         runUntil(self.market, lambda: "song.ogg" in waiter.fetcher.fetched, 60)
-        path, served = waiter.fetcher.fetched["song.ogg"]
+        return waiter.fetcher, have
+
+    def test_aLargePartFileCheckedIsSaid(self):
+        """A resumed download reads its part file back against the piece
+        hashes before it fetches: 30 s for 5 GB, said by no line.  From
+        SAY_HASHING bytes (1 GiB; here 12 pieces) it is said, with how
+        many bytes."""
+        self.patch(downloadmodule, "SAY_HASHING", 12 * PIECE)
+        self.takeOver()
+        # The first buyer reserved the file's whole size: all read back.
+        [line] = self.watch.saying("its part file holds")
+        self.assertEqual(line, f"song.ogg: checking the {len(self.data)} bytes its part "
+                         "file holds against the file's piece hashes: fetching resumes once "
+                         "they are read")
+
+    def test_takesOverWhenTheFirstStops(self):
+        """The buyer fetching stops mid-file, 12 s on: the one waiting
+        takes the part file, resumes its verified pieces, and finishes."""
+        fetcher, have = self.takeOver()
+        path, served = fetcher.fetched["song.ogg"]
         with open(path, "rb") as f:
             self.assertEqual(fileId(f.read(), PIECE), fileId(self.data, PIECE))
         self.assertEqual(sum(served.values()), 16 - have // PIECE)

@@ -38,13 +38,18 @@ class AbandonedContentTests(SynchronousTestCase):
         self.downloads = scratchDir(self)
         self.watch = TransferWatch(self)
 
-    def test_oldPartFileGoesOnceTheNewIsInPlace(self):
+    def fetching(self):
+        """A buyer of song.ogg, 4 pieces into its download: its fetcher."""
         node = self.market.addNode(buyer={"wants": ["song.ogg"],
                                           "downloads": self.downloads,
                                           "download_give_up": GIVE_UP})
         fetcher = self.market.role(node, "buyer").fetcher
         runUntil(self.market, lambda: fetcher.downloads and fetcher.downloads[
             "song.ogg"].have >= 4 * PIECE, 30)
+        return fetcher
+
+    def test_oldPartFileGoesOnceTheNewIsInPlace(self):
+        fetcher = self.fetching()
         old = os.path.join(self.downloads, PRIVATE,
                            partName("song.ogg", fileId(self.old, PIECE)))
         self.assertTrue(os.path.exists(old))
@@ -59,3 +64,24 @@ class AbandonedContentTests(SynchronousTestCase):
         self.assertEqual(line, f"song.ogg: removed the part file of content id "
                                f"{fileId(self.old, PIECE)}, given up on for the content "
                                "in place")
+
+    def test_nofileFromTheOnlySellerEndsItAtOnce(self):
+        """The only seller of the content being fetched rewrote its file
+        and answers ``nofile``: the download waited out
+        --download-give-up (20 s here) for a seller that said it has
+        nothing.  It ends at once, saying why, and the want buys the new
+        content."""
+        fetcher = self.fetching()
+        # Replaced, as an editor saves: pieces read from the old file
+        # stay its own, and the seller answers nofile once it sees.
+        writeFile(self.folder, "song.new", self.new)
+        os.replace(os.path.join(self.folder, "song.new"),
+                   os.path.join(self.folder, "song.ogg"))
+        rewritten = self.market.clock.seconds()
+        runUntil(self.market, lambda: self.watch.saying("buying it from the sellers"),
+                 GIVE_UP + 60)
+        self.assertLess(self.market.clock.seconds() - rewritten, GIVE_UP / 4)
+        [line] = self.watch.saying("buying it from the sellers")
+        self.assertIn("no longer shares it (nofile), and no other seller of it is "
+                      "known; buying it from the sellers of other content", line)
+        runUntil(self.market, lambda: "song.ogg" in fetcher.fetched, GIVE_UP + 60)

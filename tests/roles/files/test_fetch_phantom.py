@@ -2,8 +2,9 @@
 Phantom files (issue 34): a stranger's signed record names the file a
 buyer wants, with a size and content of its choosing, and serves none of
 it.  In a L{Market} (the in-memory network, a fake clock): the buyer
-reserves no disk on its word, gives the download up after
---download-give-up, keeps nothing of it, does not count the want as met,
+reserves no disk on its word, gives the download up (after
+--download-give-up, or, as the phantom answers nofile, once the honest
+content is found), keeps nothing of it, does not count the want as met,
 and buys the file an honest seller offers.
 """
 
@@ -16,6 +17,7 @@ from twisted.trial.unittest import SynchronousTestCase
 from twisted_bazaar.files import hashing
 from twisted_bazaar.files.downloads import PRIVATE, partName
 from twisted_bazaar.roles.files.shop import FILE_UNITS
+from twisted_bazaar.wire.ids import shortId
 from twisted_bazaar.testing import Market, MemoryNetwork
 from tests.files.helpers import fileId, scratchDir, writeFile
 
@@ -80,8 +82,12 @@ class PhantomFileTests(SynchronousTestCase):
                 {"song.ogg": self.data})})
             self.market.run(GIVE_UP + 40)
         said = [formatEvent(event) for event in events]
-        self.assertIn(f"cannot download song.ogg as content id {PHANTOM_SHA}: no piece "
-                      f"came for {GIVE_UP:g} s (--download-give-up): ", "\n".join(said))
+        # The phantom answers nofile: given up on as soon as a search finds
+        # the honest content, not after --download-give-up.
+        self.assertIn(f"cannot download song.ogg as content id {PHANTOM_SHA}: seller "
+                      f"{shortId(phantom.id)} no longer shares it (nofile), and no other "
+                      "seller of it is known; buying it from the sellers of other "
+                      "content", "\n".join(said))
         # The phantom's part file went; the real file is in place, bought
         # from the honest seller; the want is met by verified bytes only.
         self.assertEqual(sorted(os.listdir(downloads)), [PRIVATE, "song.ogg"])

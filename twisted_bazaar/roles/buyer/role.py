@@ -92,7 +92,8 @@ class Buyer(Role):
         self.sellers = SellerMemory(purchase.seller for purchase in self.bag)
         #: Deferreds this buyer waits on and cancels when it stops.
         self._outstanding = Outstanding()
-        self.sender = Sender(node, self.book, self._outstanding, answer_grace)
+        self.sender = Sender(node, self.book, self._outstanding, answer_grace,
+                             self._slotFreed)
         self.doubts = Doubts(self, node, self.book, self.sender, self.sellers,
                              doubt_limit)
         self.answers = Answers(self, node, self.book, self.doubts, self.sellers)
@@ -172,6 +173,18 @@ class Buyer(Role):
     def linkAdded(self, peer_id):
         self._kick()
 
+    def linkRemoved(self, peer_id):
+        self.sender.waits.freed()
+
+    def _slotFreed(self, buy_id):
+        """A direct slot may be free: the want of buy_id, which waits for
+        one, sends it again now."""
+        record = self.book.get(buy_id)
+        if record is None or record.want is None:
+            self.sender.waits.left(buy_id)
+        else:
+            record.want.slotFreed(buy_id)
+
     def trackerRegistered(self):
         self._kick()
 
@@ -198,6 +211,7 @@ class Buyer(Role):
         self.answers.stop()
         self.doubts.stop()
         self.sender.pings.stop()
+        self.sender.waits.stop()
         for want in self.wants:
             want.stop()
         self._outstanding.cancelAll()
@@ -223,6 +237,9 @@ class Buyer(Role):
             if record.watching is not None:
                 probe, record.watching = record.watching, None
                 probe.answered()
+        # Its seller's link, if any, may be one to give up for a buy waiting.
+        self.sender.waits.left(buy_id)
+        self.sender.waits.freed()
 
     def buyFor(self, item, offer, units):
         """

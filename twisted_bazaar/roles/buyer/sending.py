@@ -25,7 +25,9 @@ L{Node.roomFor <twisted_bazaar.core.node.Node.roomFor>}), since waiting
 for it to idle out (``--direct-idle``) stalled the buy for 30 s.  With
 every slot holding a buy still out, the buy goes along the offer's path
 if it has one, else it waits for a slot (L{NoSlot}): the seller is not
-to blame, and is not counted as refusing.
+to blame, and is not counted as refusing.  The buys waiting are said once
+while any waits, and sent again as soon as a slot may be free
+(L{SlotWaits}).
 
 A buy that left may have been sold (L{BuyRecord.routed}).  A buy sent
 straight to a seller that proved its key is watched: a ping follows it
@@ -42,6 +44,7 @@ from twisted_bazaar.base.wallclock import wallSeconds
 from twisted_bazaar import wire
 from twisted_bazaar.identity.keys import signedIf
 from twisted_bazaar.core.node import DIRECT, Unreachable
+from twisted_bazaar.roles.buyer.slots import SlotWaits
 from twisted_bazaar.roles.probe import ANSWER_GRACE, BUY_ROUNDS, Pings, Probe
 from twisted_bazaar.roles.want import BUY_LIFETIME
 from twisted_bazaar.wire.trade import Ask, Buy
@@ -68,13 +71,19 @@ class Sender:
 
     log = Logger()
 
-    def __init__(self, node, book, outstanding, answer_grace=ANSWER_GRACE):
+    def __init__(self, node, book, outstanding, answer_grace=ANSWER_GRACE, wake=None):
+        """
+        @param wake: told C{wake(buy_id)} for each buy waiting for a
+            direct slot once one may be free (L{SlotWaits}).
+        """
         self.node = node
         self.book = book
         self.outstanding = outstanding
         self.answer_grace = answer_grace
         #: The pings of the buyer's probes, kept within a peer's rate.
         self.pings = Pings(node.clock)
+        #: The buys waiting for a direct slot.
+        self.waits = SlotWaits(node.clock, wake)
 
     def newBuy(self):
         """A new buy id and its expiry, BUY_LIFETIME from now (ms)."""
@@ -94,7 +103,7 @@ class Sender:
             if linked or self._room():
                 self._connect(buy, offer, onRefused, self._firstConnectFailed)
             elif not (self._alongPath(buy) and self._send(buy)):
-                self._noSlot(buy, onRefused, first=True)
+                self._noSlot(buy, onRefused)
         elif not (self._alongPath(buy) and self._send(buy)):
             self._stranded(buy, onRefused)
 
@@ -123,6 +132,7 @@ class Sender:
         message = signedIf(self.node.identity, message)
         if not self.node.route(message):
             return False
+        self.waits.left(message.id)
         if type(message) is not Ask:
             self.book.record(message.id).routed = True
             if len(message.path) == 2:
@@ -134,14 +144,9 @@ class Sender:
         slot is taken (see above)."""
         return self.node.roomFor(DIRECT, lambda peer: not self.book.outWith(peer))
 
-    def _noSlot(self, buy, onRefused, first=False):
-        """Tell onRefused the buy waits for a direct slot (said once, at
-        its first send)."""
-        if first:
-            self.log.info("buy {id} of {item} waits for a direct slot: all {slots} "
-                          "hold a buy or an ask still out, or are peers' links the eviction "
-                          "policy protects (--direct-slots)",
-                          id=buy.id, item=buy.item, slots=self.node.slotsFor(DIRECT))
+    def _noSlot(self, buy, onRefused):
+        """Tell onRefused the buy waits for a direct slot (L{SlotWaits})."""
+        self.waits.wait(buy, self.node.slotsFor(DIRECT))
         onRefused(buy.id, Failure(NoSlot("every direct slot is in use")))
 
     def _stranded(self, buy, onRefused, refusal=None):
@@ -195,6 +200,7 @@ class Sender:
         # record gave it.
         node.heard(offer.seller, offer.host, offer.port, namedBy=offer.namedBy,
                    relay=offer.relay)
+        self.waits.left(buy.id)
         d = self.outstanding.own(node.connectTo(offer.seller, DIRECT))
         d.addCallbacks(self._connected, failed, callbackArgs=(buy, offer),
                        errbackArgs=(buy, onRefused, left))

@@ -22,6 +22,7 @@ from twisted_bazaar.base.deferreds import Outstanding
 from twisted_bazaar.files.client import Stalled
 from twisted_bazaar.files.downloads import DownloadError, PartBusy, PartFile, inPlace
 from twisted_bazaar.files.hashing import pieceCount, pieceSize
+from twisted_bazaar.files.share import SAY_HASHING
 from twisted_bazaar.files.tree import fileIdentity
 from twisted_bazaar.roles.files.moves import Moves
 from twisted_bazaar.roles.files.pieces import Pieces
@@ -264,6 +265,7 @@ class Download:
                     self.sellers.sources.fail(seller)
                 else:
                     self.sellers.markDown(seller)
+                self.sellers.noLongerShared(seller, reason)
 
         def done(_):
             self.asking.discard(seller)
@@ -318,6 +320,12 @@ class Download:
         if not self.resumed:
             self.pieces.scheduled([])
             return None
+        if self.part.held >= SAY_HASHING:
+            # Gigabytes take seconds to read back (30 s for 5 GB), and
+            # the buyer said nothing meanwhile.
+            self.log.info("{name}: checking the {size} bytes its part file holds "
+                          "against the file's piece hashes: fetching resumes once "
+                          "they are read", name=self.name, size=self.part.held)
         d = self.fetcher.hasher.run(self.part.verifyPieces, about.piece_size,
                                     about.pieces)
         return d.addCallback(self.pieces.scheduled)

@@ -190,6 +190,11 @@ class Fetcher(Role):
         """seller sent wrong bytes (or a wrong description) of sha256."""
         self.bad.setdefault(sha256, set()).add(seller)
 
+    def otherContents(self, name, sha256):
+        """The content ids other than sha256 seen offered under name, and
+        not given up on."""
+        return set(self.contents.get(name, ())) - self.unfetchable - {sha256}
+
     def fetchable(self, offers):
         """The offers a want may buy from: none of a content that could
         not be fetched (L{unfetchable})."""
@@ -493,9 +498,7 @@ class Fetcher(Role):
     def _failed(self, reason, download):
         self.downloads.pop(download.name, None)
         why = reason.getErrorMessage()
-        others = set(self.contents.get(download.name, ())) - self.unfetchable - {
-            download.sha256}
-        if reason.check(GaveUp) and others:
+        if reason.check(GaveUp) and self.otherContents(download.name, download.sha256):
             # Not a file: the want is not met by it, and buys another
             # content offered under the name.
             self.unfetchable.add(download.sha256)

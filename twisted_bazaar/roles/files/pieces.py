@@ -185,6 +185,7 @@ class Pieces:
         if sellers.clients.get(seller) is client:
             sellers.drop(seller)
         sellers.markDown(seller)
+        sellers.noLongerShared(seller, reason)
         download.pump()
 
     def _handOver(self, seller, piece, sink, client):

@@ -17,12 +17,13 @@ from twisted_bazaar.net.reconnect import inWords
 from twisted_bazaar.wire.ids import shortId
 from twisted_bazaar.base.backoff import Backoff
 from twisted_bazaar.base.deferreds import ignoreCancelled
-from twisted_bazaar.files.client import TransferClient
+from twisted_bazaar.files.client import TransferClient, refusedAs
 from twisted_bazaar.channel.noise import AESGCM_NAME
 from twisted_bazaar.files.sources import Sources
 from twisted_bazaar.reach.dialer import FILES
 from twisted_bazaar.core.market import signedFile
 from twisted_bazaar.base.addressgroup import addressGroup
+from twisted_bazaar.roles.files.watch import GaveUp
 
 #: Most sellers one download takes pieces from (or asks to describe the
 #: file) at once.
@@ -75,6 +76,8 @@ class Sellers:
         self._looking = False
         #: Drops the sellers that became slow (L{PieceSchedule.slowAt}).
         self._slowCheck = None
+        #: The last seller that answered ``nofile`` (L{noLongerShared}).
+        self.noFile = None
 
     def add(self, offers):
         """Keep these offers' sellers (as many as L{Sources} keeps)."""
@@ -99,8 +102,10 @@ class Sellers:
         """Sellers that may be asked, in the order to ask them
         (L{Sources.order}, then the fastest first once measured)."""
         schedule = self.download.pieces.schedule
-        bad = schedule.bad if schedule else self.fetcher.bad.get(self.download.sha256,
-                                                                 set())
+        # A seller that answered nofile is the fetcher's to avoid too.
+        bad = self.fetcher.bad.get(self.download.sha256, set())
+        if schedule is not None:
+            bad = bad | schedule.bad
         down = schedule.down if schedule else set()
         sellers = self.sources.order([seller for seller in sorted(self.sources)
                                       if seller not in bad and seller not in down],
@@ -173,6 +178,48 @@ class Sellers:
             schedule.down.add(seller)
         else:
             self.sources.discard(seller)
+
+    def noLongerShared(self, seller, reason):
+        """
+        seller answered ``nofile`` (reason): it shares this content no
+        more (its file rewritten or removed), so it is not asked for it
+        again, and sellers are searched for at once.  A download left
+        with no seller of its content while other content is offered
+        under its name ends then (L{replaced}), rather than wait out
+        ``--download-give-up`` for a seller that said it has nothing.
+
+        @return: whether reason is such an answer.
+        """
+        if not refusedAs(reason, "nofile"):
+            return False
+        download = self.download
+        self.fetcher.avoid(download.sha256, seller)
+        self.sources.discard(seller)
+        self.noFile = seller
+        if not self.replaced():
+            self._search.reset()
+        return True
+
+    def replaced(self):
+        """
+        After a seller's ``nofile``: with no other seller of this content
+        known, and other content offered under its name (the file
+        rewritten), end the download, saying so; the want then buys that
+        content (L{Fetcher._failed}).
+
+        @return: whether it ended.
+        """
+        download = self.download
+        if self.noFile is None or download.stopped:
+            return False
+        bad = self.fetcher.bad.get(download.sha256, ())
+        if ([other for other in self.sources if other not in bad]
+                or not self.fetcher.otherContents(download.name, download.sha256)):
+            return False
+        download.fail(GaveUp(f"seller {shortId(self.noFile)} no longer shares it "
+                             "(nofile), and no other seller of it is known"),
+                      discard=False)
+        return True
 
     def drop(self, seller):
         """Close the connection to seller, if there is one (a seller that
@@ -251,6 +298,7 @@ class Sellers:
         if not offers and download.watch.problem == NO_SELLER:
             download.watch.problem = "no seller offers it any more"
         download.addSources(offers)
+        self.replaced()
 
     def lookLater(self):
         """While fetching from fewer than MAX_SOURCES sellers, search for

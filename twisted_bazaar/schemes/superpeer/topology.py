@@ -20,7 +20,8 @@ A leaf lets go of a super-peer whose answers came to nothing (see
 L{twisted_bazaar.schemes.superpeer.standing}) through L{letGo}: its link
 closes, and the tracker is asked not to name it, nor any of the last
 L{SHUNNED_KEPT} let go, again; one it names all the same (it has no
-other) is taken back.  A super-peer the operator named is kept.
+other) is taken back, and kept for L{TAKEN_BACK_KEPT} seconds.  A
+super-peer the operator named is kept.
 
 The tracker answers questions in order, so one lost message would leave a
 question unanswered and the next answered in its place: a question not
@@ -48,6 +49,33 @@ from twisted_bazaar.schemes.superpeer.messages import SUPER
 QUESTION_TIMEOUT = 5.0
 #: Super-peers let go that the tracker is asked not to name again.
 SHUNNED_KEPT = 32
+#: Seconds a super-peer taken back (the tracker had no other) is kept,
+#: however fruitless its answers: let go, it was named again at once, and
+#: a leaf searching for what nobody sells said both every two searches.
+TAKEN_BACK_KEPT = 300.0
+
+
+class _LetGoLately(Recent):
+    """
+    The super-peers a leaf let go lately (L{SHUNNED_KEPT}), and the one
+    it took back as the tracker had no other: (its id, until when it is
+    kept), or None.
+    """
+
+    def __init__(self):
+        super().__init__(SHUNNED_KEPT)
+        self.takenBack = None
+
+    def takeBack(self, peer_id, now):
+        """peer_id is linked to again though let go (the tracker has no
+        other): kept until TAKEN_BACK_KEPT from now."""
+        self.discard(peer_id)
+        self.takenBack = (peer_id, now + TAKEN_BACK_KEPT)
+
+    def kept(self, peer_id, now):
+        """Whether peer_id was taken back less than TAKEN_BACK_KEPT ago."""
+        return self.takenBack is not None and self.takenBack[0] == peer_id and (
+            now < self.takenBack[1])
 
 
 @implementer(ITopology)
@@ -144,7 +172,8 @@ class SuperPeerLinks(SlotService, NodeObserver):
         make peer_id.
 
         @return: False, keeping the link, for a super-peer the operator
-            named (``--superpeer-neighbour``); else True.
+            named (``--superpeer-neighbour``), or one taken back lately
+            (L{TAKEN_BACK_KEPT}); else True.
         """
         link = self.node.linkTo(peer_id)
         if link is None or link.purpose != self.purpose:
@@ -152,7 +181,9 @@ class SuperPeerLinks(SlotService, NodeObserver):
         if peer_id in self._named_ids.values():
             return False
         if self._shunned is None:
-            self._shunned = Recent(SHUNNED_KEPT)
+            self._shunned = _LetGoLately()
+        elif self._shunned.kept(peer_id, self.node.clock.seconds()):
+            return False
         self._shunned.add(peer_id)
         self.log.info("letting super-peer {peer} go: {why}", peer=shortId(peer_id),
                       why=why)
@@ -231,9 +262,10 @@ class SuperPeerLinks(SlotService, NodeObserver):
         if reply.id in (self._shunned or ()):
             # Named though excluded: the tracker has no other (protocol.md
             # §12), and a leaf with none has its stock listed nowhere.
-            self._shunned.discard(reply.id)
+            self._shunned.takeBack(reply.id, self.node.clock.seconds())
             self.log.info("the tracker names no super-peer but those this node let "
-                          "go: taking super-peer {peer} back", peer=shortId(reply.id))
+                          "go: taking super-peer {peer} back, and keeping it for "
+                          "{kept:.0f} s", peer=shortId(reply.id), kept=TAKEN_BACK_KEPT)
         self._connect(reply.host, reply.port, reply.id, None)
 
     def _noneNamed(self):
