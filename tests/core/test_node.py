@@ -176,16 +176,16 @@ class CompositionTests(SynchronousTestCase):
         """A node makes its dialer when a part first asks for it, not when
         built: a quiet node of a warm simulation never dials (123 to 128
         bytes of each; 10a79352 made it with the node).  Its thisisme's
-        paths (L{Node.advertised}) are asked without one, and the dialer
+        paths (L{Node.advertisedPaths}) are asked without one, and the dialer
         made dials through the node's connector."""
         node = makeNode(1)
         self.assertIsNone(node._dialer)
-        self.assertEqual(node.advertised(), ())
+        self.assertEqual(node.advertisedPaths(), ())
         self.assertIsNone(node._dialer)
         dialer = node.dialer
         self.assertIs(node.dialer, dialer)
         self.assertIs(dialer.connector, node.connector)
-        self.assertEqual(node.advertised(), dialer.advertised())
+        self.assertEqual(node.advertisedPaths(), dialer.advertised())
 
     def test_aLateDialerProvesWhatTheNodeWasMadeWith(self):
         """A dialer made late races a link's ways as one made with the node

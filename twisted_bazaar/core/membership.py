@@ -498,7 +498,7 @@ def _hello(node, link, handshake):
                          node.config.host, scheme=scheme, superpeer=superpeer,
                          key=handshake.ownKey, nonce=nonce, reach=True,
                          paths=ownPaths(lan=lan, udp=node.udpPort,
-                                        more=node.advertised()))
+                                        more=node.advertisedPaths()))
 
 
 def _at(client):

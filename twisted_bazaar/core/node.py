@@ -157,7 +157,7 @@ class INode(Interface):
         """Ask the tracker where peer_id is now: a Deferred of (host, port),
         or None when it names no address (the book of paths asks it)."""
 
-    def advertised():
+    def advertisedPaths():
         """The paths its transports name of themselves (its thisisme's
         ``paths``), asked without making its dialer."""
 
@@ -603,7 +603,7 @@ class Node(Registration):
                                            not self._keyless, self)
         return dialer
 
-    def advertised(self):
+    def advertisedPaths(self):
         """The paths this node's transports name of themselves (its
         dialer's L{advertised <Dialer.advertised>}), asked without making
         its dialer: () while none was given or made."""
