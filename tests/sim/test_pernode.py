@@ -352,7 +352,7 @@ class BytesANodeTests(SynchronousTestCase):
     objects, not the process's pages, so the figure does not depend on
     the machine or its load; it does on the Python (3.11 here).  10a79352
     fails all four: each of its nodes made its dialer when built, which a
-    quiet node never dials with (123 to 128 bytes).
+    quiet node never dials with (132 to 137 bytes).
     """
 
     def assertHoldsAtMost(self, discovery, bound):

@@ -403,10 +403,15 @@ class Node(Registration):
         #: session and reach (L{membership}, L{reach}).
         self.whereabouts = Whereabouts(clock, self.overlay.peer_log,
                                        self.config.link.handshake_timeout)
-        #: The connector the node was given (an L{IConnector}: dials a
-        #: host and port, listens for the node's other ports), which its
-        #: L{dialer} dials through.
-        self.connector = connector
+        # Its way to its peers: the connector it was given until a part
+        # first asks for its dialer (L{dialer}), then the dialer, which
+        # holds the connector.  One attribute for both, each node's from
+        # the start: a node that dials holds what it held when its dialer
+        # was made with it (a second attribute was 16 bytes more of each
+        # of a chord run's nodes, which all dial), and a C{cached_property}
+        # would give each node that dials a table of its attributes'
+        # names of its own.
+        self._reach = connector
         # The transports given, for the dialer: None (TCP and the relay's
         # circuits over the connector) on the class.
         if transports is not None:
@@ -416,10 +421,6 @@ class Node(Registration):
             # whatever key the node is given later, as when it was made
             # with the node.
             self._keyless = True
-        # Its dialer (L{dialer}), made when first asked: an attribute it
-        # has from the start, not a C{cached_property}, which would give
-        # each node that dials a table of its attributes' names of its own.
-        self._dialer = None
         self.discovery = None
         self.topology = None
         #: The roles plugged in (see L{addRole}), in order: a list from
@@ -594,22 +595,30 @@ class Node(Registration):
         reads, not the node, and the node as the one listener its sources
         of paths tell of this node's own paths (L{IOwnPaths}: it
         advertises them).  Made when first asked: a quiet node of a warm
-        simulation never dials (123 to 128 bytes of each).
+        simulation never dials (132 to 137 bytes of each).
         """
-        dialer = self._dialer
-        if dialer is None:
-            dialer = self._dialer = Dialer(self.clock, self.connector, self._transports,
-                                           self.overlay, self.whereabouts,
-                                           not self._keyless, self)
+        reach = self._reach
+        if type(reach) is Dialer:
+            return reach
+        dialer = self._reach = Dialer(self.clock, reach, self._transports, self.overlay,
+                                      self.whereabouts, not self._keyless, self)
         return dialer
+
+    @property
+    def connector(self):
+        """The connector the node was given (an L{IConnector}: dials a
+        host and port, listens for the node's other ports), which its
+        L{dialer} dials through."""
+        reach = self._reach
+        return reach.connector if type(reach) is Dialer else reach
 
     def advertisedPaths(self):
         """The paths this node's transports name of themselves (its
         dialer's L{advertised <Dialer.advertised>}), asked without making
         its dialer: () while none was given or made."""
-        dialer = self._dialer
-        if dialer is not None:
-            return dialer.advertised()
+        reach = self._reach
+        if type(reach) is Dialer:
+            return reach.advertised()
         return () if self._transports is None else self._transports.advertised()
 
     def heard(self, peer_id, host, port, namedBy=None, purpose=NODE, relay=None):
