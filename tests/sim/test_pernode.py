@@ -350,7 +350,9 @@ class BytesANodeTests(SynchronousTestCase):
     being seen, or not, in a run of 100,000 nodes: 3 kB more a chord node
     went unseen from 6490653 to 94994027.  C{tracemalloc} counts Python's
     objects, not the process's pages, so the figure does not depend on
-    the machine or its load; it does on the Python (3.11 here).
+    the machine or its load; it does on the Python (3.11 here).  10a79352
+    fails all four: each of its nodes made its dialer when built, which a
+    quiet node never dials with (132 to 137 bytes).
     """
 
     def assertHoldsAtMost(self, discovery, bound):
@@ -359,16 +361,16 @@ class BytesANodeTests(SynchronousTestCase):
                                           f"bytes, more than {bound:,}")
 
     def test_flood(self):
-        self.assertHoldsAtMost("flood", 5_580)
+        self.assertHoldsAtMost("flood", 5_420)
 
     def test_index(self):
-        self.assertHoldsAtMost("index", 5_952)
+        self.assertHoldsAtMost("index", 5_850)
 
     def test_superpeer(self):
-        self.assertHoldsAtMost("superpeer", 8_775)
+        self.assertHoldsAtMost("superpeer", 8_670)
 
     def test_chord(self):
-        self.assertHoldsAtMost("chord", 10_482)
+        self.assertHoldsAtMost("chord", 10_380)
 
     def test_indexAtHome(self):
         """Half the nodes behind NAT, 10 virtual seconds into a cold run

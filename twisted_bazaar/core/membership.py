@@ -514,7 +514,7 @@ def _hello(node, link, handshake):
                          node.config.host, scheme=scheme, superpeer=superpeer,
                          key=handshake.ownKey, nonce=nonce, reach=True,
                          paths=ownPaths(lan=lan, udp=node.udpPort,
-                                        more=node.dialer.advertised()))
+                                        more=node.advertisedPaths()))
 
 
 def _at(client):

@@ -135,7 +135,8 @@ class INode(Interface):
     connector = Attribute("The connector the node was given (IConnector): "
                           "TCP under the channel, or the memory network.")
     dialer = Attribute("The one way it reaches a peer (reach.dialer.Dialer): its "
-                       "ways, its transports, the punch wait.")
+                       "ways, its transports, the punch wait; made when first "
+                       "asked.")
     whereabouts = Attribute("What it knows of where its peers are "
                             "(reach.whereabouts.Whereabouts): the book of paths, "
                             "its local addresses, the host checks.")
@@ -155,6 +156,10 @@ class INode(Interface):
     def whereIs(peer_id):
         """Ask the tracker where peer_id is now: a Deferred of (host, port),
         or None when it names no address (the book of paths asks it)."""
+
+    def advertisedPaths():
+        """The paths its transports name of themselves (its thisisme's
+        ``paths``), asked without making its dialer."""
 
     def noteRelay(peer_id, relay, named=False, group=""):
         """Remember that peer_id is reached through relay (None: directly),
@@ -350,6 +355,12 @@ class Node(Registration):
     #: (see L{requestStop}); set by whoever runs the node (a daemon's
     #: service), None on the class: a simulated node holds no entry for it.
     stopper = None
+    #: The transports given to the node, for its L{dialer}; None: TCP and
+    #: the relay's circuits over its connector.
+    _transports = None
+    #: Whether the node was made without a key pair (its L{dialer} proves
+    #: none): set on the few that are.
+    _keyless = False
 
     def __init__(self, clock, rng, connector, config=None, store=None, identity=None,
                  transports=None):
@@ -392,16 +403,24 @@ class Node(Registration):
         #: session and reach (L{membership}, L{reach}).
         self.whereabouts = Whereabouts(clock, self.overlay.peer_log,
                                        self.config.link.handshake_timeout)
-        #: Reaches peers: directly, punched, or through the relay they
-        #: advertise (L{Dialer}), by the transports given (those built
-        #: where the node is: L{twisted_bazaar.daemon.build.buildNode}),
-        #: or, if none, TCP and the relay's circuits over the connector,
-        #: made when first dialled through (L{Dialer.transports}); built
-        #: with what it reads, not the node, and the node as the one
-        #: listener its sources of paths tell of this node's own paths
-        #: (L{IOwnPaths}: it advertises them).
-        self.dialer = Dialer(clock, connector, transports, self.overlay, self.whereabouts,
-                             identity is not None, self)
+        # Its way to its peers: the connector it was given until a part
+        # first asks for its dialer (L{dialer}), then the dialer, which
+        # holds the connector.  One attribute for both, each node's from
+        # the start: a node that dials holds what it held when its dialer
+        # was made with it (a second attribute was 16 bytes more of each
+        # of a chord run's nodes, which all dial), and a C{cached_property}
+        # would give each node that dials a table of its attributes'
+        # names of its own.
+        self._reach = connector
+        # The transports given, for the dialer: None (TCP and the relay's
+        # circuits over the connector) on the class.
+        if transports is not None:
+            self._transports = transports
+        if identity is None:
+            # Its dialer races no link's ways (L{Dialer}'s ``keyed``),
+            # whatever key the node is given later, as when it was made
+            # with the node.
+            self._keyless = True
         self.discovery = None
         self.topology = None
         #: The roles plugged in (see L{addRole}), in order: a list from
@@ -566,11 +585,41 @@ class Node(Registration):
         return self.whereabouts.book.whereIs(peer_id)
 
     @property
+    def dialer(self):
+        """
+        Reaches peers: directly, punched, or through the relay they
+        advertise (L{Dialer}), by the transports given (those built where
+        the node is: L{twisted_bazaar.daemon.build.buildNode}), or, if
+        none, TCP and the relay's circuits over the connector, made when
+        first dialled through (L{Dialer.transports}); built with what it
+        reads, not the node, and the node as the one listener its sources
+        of paths tell of this node's own paths (L{IOwnPaths}: it
+        advertises them).  Made when first asked: a quiet node of a warm
+        simulation never dials (132 to 137 bytes of each).
+        """
+        reach = self._reach
+        if type(reach) is Dialer:
+            return reach
+        dialer = self._reach = Dialer(self.clock, reach, self._transports, self.overlay,
+                                      self.whereabouts, not self._keyless, self)
+        return dialer
+
+    @property
     def connector(self):
         """The connector the node was given (an L{IConnector}: dials a
-        host and port, listens for the node's other ports), under its
-        dialer's transports."""
-        return self.dialer.connector
+        host and port, listens for the node's other ports), which its
+        L{dialer} dials through."""
+        reach = self._reach
+        return reach.connector if type(reach) is Dialer else reach
+
+    def advertisedPaths(self):
+        """The paths this node's transports name of themselves (its
+        dialer's L{advertised <Dialer.advertised>}), asked without making
+        its dialer: () while none was given or made."""
+        reach = self._reach
+        if type(reach) is Dialer:
+            return reach.advertised()
+        return () if self._transports is None else self._transports.advertised()
 
     def heard(self, peer_id, host, port, namedBy=None, purpose=NODE, relay=None):
         """See L{Whereabouts.heard}."""
