@@ -391,7 +391,7 @@ class DaemonOptions(usage.Options):
 
     def opt_config(self, path):
         """A TOML file of options, keyed by their long names; flags given on
-        the command line win."""
+        the command line win.  One file: a second --config is refused."""
 
     def parseOptions(self, options=None):
         if options is None:
