@@ -70,7 +70,12 @@ from twisted_bazaar.tap.endpoints import (
     quicBesideItsTracker,
 )
 from twisted_bazaar.tap.shortfall import GAVE_UP, GiveUp, wayOut
-from twisted_bazaar.tap.transports import addTransportOptions, trackerKinds, transportValues
+from twisted_bazaar.tap.transports import (
+    addTransportOptions,
+    checkTransportValues,
+    trackerKinds,
+    transportValues,
+)
 from twisted_bazaar.tracker import DEFAULT_TRACKER_PORT
 from twisted_bazaar.transports.relay import limits as relays
 from twisted_bazaar.wire.ids import isKeyed, parseWireId
@@ -343,6 +348,7 @@ class Options(DaemonOptions):
 
     def postOptions(self):
         super().postOptions()
+        checkTransportValues(self)
         try:
             self["listen"] = checkServerEndpoint(
                 self["listen"], NODE_LISTEN_KINDS,
