@@ -323,11 +323,10 @@ class BadInputTests(SynchronousTestCase):
         self.assertUsageError(both + ["--sell", "apple=1", "--want", "apple"],
                               "--want apple: this node sells it itself (--sell "
                               "apple=...), and a node buys only from others")
-        folder = self.mktemp()
-        os.mkdir(folder)
+        folder = tempfile.mkdtemp(prefix="bazaar-tap-")
+        self.addCleanup(shutil.rmtree, folder, True)
         with open(os.path.join(folder, "song.ogg"), "wb") as f:
             f.write(b"la")
-        folder = os.path.abspath(folder)
         self.assertUsageError(both + ["--share", folder, "--downloads", folder,
                                       "--want", "song.ogg"],
                               f"--want song.ogg: this node holds it itself, in its "

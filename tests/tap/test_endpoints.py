@@ -3,6 +3,10 @@ Tests for twisted_bazaar.tap.endpoints: endpoint strings that cannot work
 are refused when the options are parsed, with the reason.
 """
 
+import os
+import shutil
+import tempfile
+
 from twisted.python import usage
 from twisted.trial.unittest import SynchronousTestCase
 
@@ -151,7 +155,9 @@ class OptionTests(SynchronousTestCase):
         self.assertEqual(str(self.parse(["--web-poll", "1"], TrackerOptions)),
                          "--web-poll is how often the web view asks its nodes: give "
                          "--web ENDPOINT too")
-        path = self.mktemp()
+        folder = tempfile.mkdtemp(prefix="bazaar-endpoints-")
+        self.addCleanup(shutil.rmtree, folder, True)
+        path = os.path.join(folder, "tracker.toml")
         with open(path, "w") as f:
             f.write("web-poll = 2\n")
         self.assertEqual(str(self.parse(["--config", path], TrackerOptions)),
