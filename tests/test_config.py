@@ -445,6 +445,15 @@ class BadConfigTests(ConfigCase):
         self.assertEqual(str(error), f"--config {path}: not valid TOML: not UTF-8 "
                                      "text (invalid start byte at byte 12)")
 
+    def test_byteOrderMark(self):
+        """A file saved with a UTF-8 byte-order mark (as some Windows
+        editors write it) is read: the mark was said as "Invalid
+        statement (line 1, column 1)"."""
+        path = self.write(None, raw=b'\xef\xbb\xbfneighbours = 3\n')
+        options = NodeOptions()
+        options.parseOptions(["--config", path, *SELLER_ARGS])
+        self.assertEqual(options["neighbours"], 3)
+
     def test_missingFile(self):
         path = self.scratch("missing.toml")
         error = self.assertRaises(usage.UsageError, NodeOptions().parseOptions,
@@ -511,8 +520,13 @@ class SplitConfigTests(SynchronousTestCase):
         self.assertEqual(splitConfig(["--config=b.toml"]), ("b.toml", []))
         self.assertEqual(splitConfig(["--ttl", "3"]), (None, ["--ttl", "3"]))
 
-    def test_lastOneCounts(self):
-        self.assertEqual(splitConfig(["--config", "a", "--config=b"]), ("b", []))
+    def test_oneFile(self):
+        """A second --config is refused, naming both: the first file was
+        read in silence by none of its options."""
+        error = self.assertRaises(ConfigError, splitConfig,
+                                  ["--config", "a", "--ttl", "3", "--config=b"])
+        self.assertEqual(str(error), "--config is given twice (a, then b): a daemon "
+                         "reads one config file; put the options of both in one")
 
     def test_needsAFile(self):
         self.assertRaises(ConfigError, splitConfig, ["--config"])

@@ -179,7 +179,7 @@ ALLOWED = {
         "path its operator configured (--ws-peer), the peer's key proven there",
     "transports/websocket/service.py: NodeWebSocket.serve: node {id} is reached over WebSocket at {":
         _OWN + "once per --ws-peer, when the node starts",
-    "transports/websocket/service.py: WebSocketService._listening: {what} listening on {host}:{port}":
+    "transports/websocket/service.py: WebSocketService._listening: LISTENING":
         _OWN + "once when the daemon's WebSocket port listens",
     "reach/ways.py: Lan._try.failed: no local path to node {id} at {where}: {":
         _OWN + "once per dial this node makes to a local address the tracker named, "

@@ -346,6 +346,27 @@ class BadInputTests(SynchronousTestCase):
         self.assertUsageError(SELLER + ["--sell", "apple=2"],
                               "--sell names apple twice")
 
+    def test_wantOfItsOwn(self):
+        """A node that wants what it sells itself (a --sell item, or a file
+        in its --share folder, as with --share D --downloads D) is refused
+        at start: it buys only from others, so it searched for ever."""
+        both = ["--role", "seller", "--role", "buyer"]
+        self.assertUsageError(both + ["--sell", "apple=1", "--want", "apple"],
+                              "--want apple: this node sells it itself (--sell "
+                              "apple=...), and a node buys only from others")
+        folder = tempfile.mkdtemp(prefix="bazaar-tap-")
+        self.addCleanup(shutil.rmtree, folder, True)
+        with open(os.path.join(folder, "song.ogg"), "wb") as f:
+            f.write(b"la")
+        self.assertUsageError(both + ["--share", folder, "--downloads", folder,
+                                      "--want", "song.ogg"],
+                              f"--want song.ogg: this node holds it itself, in its "
+                              f"--share {folder}, and a node buys only from others")
+        options = _parse(both + ["--share", folder, "--downloads", folder,
+                                 "--want", "other.ogg"])
+        self.assertEqual(dict((plugin.name, settings) for plugin, settings
+                              in options.roles)["buyer"]["wants"], ["other.ogg"])
+
     def test_unknownRole(self):
         self.assertUsageError(["--role", "wizard"],
                               "unknown role 'wizard' (known roles: buyer, seller)")

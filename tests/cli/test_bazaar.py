@@ -780,6 +780,24 @@ class RenderTests(SynchronousTestCase):
                                                     "port": 1, "scheme": "flood"}]})
         self.assertEqual(text, "1 live node\n  node   9903ed08  h:1  flood")
 
+    def test_ipv6InBrackets(self):
+        """An IPv6 host and its port are shown [::1]:7701, as bazaar node
+        and --tracker take them back: they were said ::1:7701."""
+        self.assertEqual(renderStatus({"total": 1, "nodes": [
+            {"id": "7", "host": "::1", "port": 7701, "scheme": "flood"}]}),
+            "1 live node\n  node          7  [::1]:7701  flood")
+        node = {"id": "7", "host": "2001:db8::5", "port": 4001, "scheme": "flood",
+                "links": [{"id": "8", "host": "::1", "port": 4002, "purpose": "overlay"}],
+                "stock": {}, "bag": {}, "pending": 0, "reach": "private",
+                "seen": {"host": "2001:db8::9", "port": 61000}}
+        text = renderNode(node)
+        self.assertEqual(text.splitlines()[:2], [
+            "node 7 at [2001:db8::5]:4001 (flood)",
+            "reachable from outside: no (behind NAT?) (the tracker saw it come from "
+            "[2001:db8::9]:61000)"])
+        self.assertIn("at [::1]:4002", text)
+        self.assertNotIn("::1:4002", text.replace("[::1]:4002", ""))
+
     def test_counts(self):
         self.assertEqual(renderList({"items": {"pear": {"units": 1, "sellers": ["7"]},
                                                "fig": {"units": 2, "sellers": [KEYED_ID]}},

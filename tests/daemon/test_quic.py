@@ -86,7 +86,7 @@ class QuicServiceTests(SynchronousTestCase):
         self.assertEqual(set(service.endpoint.services),
                          {"bazaar-link/1", "bazaar-files/1"})
         lines = [event["log_format"] for event in logged]
-        self.assertIn("QUIC listening on {host}:{port} (udp)", lines)
+        self.assertIn("QUIC listening on {where} (udp)", lines)
         service.stopService()
         self.assertFalse(port.listening)
         self.assertIsNone(service.port)

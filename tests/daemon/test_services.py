@@ -224,6 +224,20 @@ class ListeningServiceTests(SynchronousTestCase):
                          [IPv4Address("TCP", "h", 5)])
         self.assertEqual([formatEvent(e) for e in self.events],
                          ["node listening on h:5"])
+        self.assertEqual((self.events[0]["host"], self.events[0]["port"]), ("h", 5))
+        self.successResultOf(service.stopService())
+
+    def test_listeningOnIPv6(self):
+        """An IPv6 address is logged in brackets, [::1]:5 (it was ::1:5,
+        and ::: for every interface); the event's host is the address."""
+        endpoint = MemoryServerEndpoint(self.network, "::1", 5)
+        service = ListeningService(task.Clock(), endpoint, Factory.forProtocol(Protocol),
+                                   "node")
+        service.log = Logger(observer=self.events.append)
+        service.startService()
+        self.assertEqual([formatEvent(e) for e in self.events],
+                         ["node listening on [::1]:5"])
+        self.assertEqual(self.events[0]["host"], "::1")
         self.successResultOf(service.stopService())
         self.assertIsNone(service.port)
         self.assertEqual(self.network.listen(Factory(), "h", 5).getHost().port, 5)

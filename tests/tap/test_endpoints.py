@@ -3,6 +3,10 @@ Tests for twisted_bazaar.tap.endpoints: endpoint strings that cannot work
 are refused when the options are parsed, with the reason.
 """
 
+import os
+import shutil
+import tempfile
+
 from twisted.python import usage
 from twisted.trial.unittest import SynchronousTestCase
 
@@ -138,6 +142,34 @@ class OptionTests(SynchronousTestCase):
         options = TrackerOptions()
         options.parseOptions(["--metrics", "tcp:0", "--metrics-names", "m.example"])
         self.assertEqual(options["metrics-names"], ("m.example",))
+
+    def test_optionsWithoutTheirPort(self):
+        """--ws-names without --ws-port (either daemon, a transport
+        plugin's options, checked by its checkValues) and the tracker's
+        --web-poll without --web, on the command line or in a config file:
+        refused, saying what is missing (all were taken in silence)."""
+        for args, cls in ((["--ws-names", "ws.example"], TrackerOptions),
+                          ([*SELLER, "--ws-names", "ws.example"], NodeOptions)):
+            self.assertEqual(str(self.parse(args, cls)), "--ws-names are the names "
+                             "of the --ws-port: give --ws-port PORT too")
+        self.assertEqual(str(self.parse(["--web-poll", "1"], TrackerOptions)),
+                         "--web-poll is how often the web view asks its nodes: give "
+                         "--web ENDPOINT too")
+        folder = tempfile.mkdtemp(prefix="bazaar-endpoints-")
+        self.addCleanup(shutil.rmtree, folder, True)
+        path = os.path.join(folder, "tracker.toml")
+        with open(path, "w") as f:
+            f.write("web-poll = 2\n")
+        self.assertEqual(str(self.parse(["--config", path], TrackerOptions)),
+                         "--web-poll is how often the web view asks its nodes: give "
+                         "--web ENDPOINT too")
+        options = TrackerOptions()
+        options.parseOptions(["--ws-port", "0", "--ws-names", "ws.example",
+                              "--web", "tcp:0", "--web-poll", "2"])
+        self.assertEqual((options["ws-names"], options["web-poll"]), (("ws.example",), 2))
+        options = TrackerOptions()
+        options.parseOptions([])
+        self.assertEqual(options["web-poll"], 1)
 
     def test_listenInterfaceAHostName(self):
         """A daemon's --listen names an IP address as its interface: its

@@ -196,6 +196,19 @@ class ExitStatusTests(SynchronousTestCase):
         self.assertEqual((undone, error.code),
                          (["made"], "twistd bazaar-node: error: --metrics: bad endpoint: x"))
 
+    def test_aRefusalIsNoLogLine(self):
+        """A refusal comes before twistd starts the log (running.md, Exit
+        status: a start refused while the daemon is built writes no log
+        file): its line is the SystemExit's alone, for twistd to print on
+        stderr, in the background or with a log file too."""
+        for nodaemon in (True, False):
+            status = self.make(running=False, nodaemon=nodaemon,
+                               config={"logfile": "node.log"})
+            error = status.refusal("--data-dir d is in use by another node")
+            self.assertEqual((error.code, self.events, self.stderr.getvalue()),
+                             ("twistd bazaar-node: error: --data-dir d is in use by "
+                              "another node", [], ""))
+
     def test_warning(self):
         """A warning at start: its line on stderr, not logged when the log
         is the same terminal; logged when it is a file; no status."""

@@ -237,8 +237,10 @@ class JsonLogTests(WaitTests):
         node = self.daemon()
         ident = "0f" * 16
         self.say(node, NODE_READY_EVENT, short="0f0f0f0f", port=7801, id=ident)
-        self.say(node, LISTENING_EVENT, what="web view", host="127.0.0.1", port=8080)
-        self.say(node, LISTENING_EVENT, what="node", host="127.0.0.1", port=7801)
+        self.say(node, LISTENING_EVENT, what="web view", where="127.0.0.1:8080",
+                 host="127.0.0.1", port=8080)
+        self.say(node, LISTENING_EVENT, what="node", where="127.0.0.1:7801",
+                 host="127.0.0.1", port=7801)
         event = node.waitForEvent(LISTENING_EVENT, GENEROUS, what="node")
         self.assertEqual((event["port"], event["log_text"]),
                          (7801, "node listening on 127.0.0.1:7801"))
@@ -249,7 +251,7 @@ class JsonLogTests(WaitTests):
         self.assertEqual(len(node.eventsMatching(LISTENING_EVENT)), 2)
         with self.assertRaises(DaemonError) as caught:
             node.waitForEvent(LISTENING_EVENT, 0, what="tracker")
-        self.assertIn("did not log '{what} listening on {host}:{port}', what='tracker' "
+        self.assertIn("did not log '{what} listening on {where}', what='tracker' "
                       "within 0 s", str(caught.exception))
         self.assertUnwatched(node)
 
@@ -260,7 +262,7 @@ class JsonLogTests(WaitTests):
         seen = []
         node._on_line = lambda daemon, line: seen.append(line)
         node.process.say("usage: twistd [options]")
-        fields = dict(what="node", host="127.0.0.1", port=7801)
+        fields = dict(what="node", where="127.0.0.1:7801", host="127.0.0.1", port=7801)
         self.say(node, LISTENING_EVENT, **fields)
         self.say(node, "a line\nand its next {word}", word="\x1b[31mred")
         node.waitForEvent("a line", GENEROUS)

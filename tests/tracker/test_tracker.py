@@ -1205,7 +1205,7 @@ class MemberLinesTests(SynchronousTestCase):
         self.tracker.stop()
         logged = self.log.getvalue()
         self.assertLess(len(logged.encode()) / sent, 0.15)
-        self.assertIn("more lines like 'node {id} joined from {host}:{port} ({n} live)' "
+        self.assertIn("more lines like 'node {id} joined from {where} ({n} live)' "
                       "from 203.0.0.0/16", logged)
 
     def test_rateBoundedWhateverTheRate(self):

@@ -78,6 +78,12 @@ def _escape(host):
     return host.replace("\\", "\\\\").replace(":", "\\:")
 
 
+def hostPort(host, port):
+    """``HOST:PORT`` as a user reads and gives it: an IPv6 address in
+    brackets (``[::1]:7700``), as ``::1:7700`` cannot be split again."""
+    return f"[{host}]:{port}" if ":" in str(host) else f"{host}:{port}"
+
+
 @attr.s(frozen=True, auto_attribs=True)
 class Address:
     """
@@ -100,8 +106,7 @@ class Address:
     def __str__(self):
         """``HOST:PORT`` (``[V6]:PORT`` for an IPv6 address), as messages
         and log lines name it."""
-        host = f"[{self.host}]" if ":" in self.host else self.host
-        return f"{host}:{self.port}"
+        return hostPort(self.host, self.port)
 
     @property
     def kind(self):

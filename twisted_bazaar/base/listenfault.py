@@ -14,6 +14,11 @@ import os
 
 from twisted.internet.error import CannotListenError
 
+#: The line a port that listens logs (``where``: L{hostPort
+#: <twisted_bazaar.base.address.hostPort>}, ``[::1]:7700`` for IPv6; its
+#: ``host`` and ``port`` are the event's fields too).
+LISTENING = "{what} listening on {where}"
+
 #: The end Twisted gives the lock file beside a UNIX socket's path.
 _LOCK = ".lock"
 

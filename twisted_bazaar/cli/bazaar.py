@@ -51,7 +51,7 @@ from twisted.internet.endpoints import serverFromString
 
 from twisted_bazaar.base.wallclock import splitClock
 from twisted_bazaar.reach.reachable.reachability import PRIVATE, PUBLIC, UNKNOWN
-from twisted_bazaar.base.address import Address
+from twisted_bazaar.base.address import Address, hostPort
 from twisted_bazaar.net.byname import clientEndpoint
 from twisted_bazaar.base.text import jsonText, shown, shownData
 from twisted_bazaar.base.words import plural
@@ -629,7 +629,7 @@ def renderStatus(obj):
              + (f" (showing {len(obj['nodes'])})" if len(obj["nodes"]) < obj["total"]
                 else "")]
     for entry in obj["nodes"]:
-        lines.append(f"  node {_short(entry['id']):>10}  {entry['host']}:{entry['port']}  "
+        lines.append(f"  node {_short(entry['id']):>10}  {hostPort(entry['host'], entry['port'])}  "
                      f"{entry['scheme'] or '-'}")
     return "\n".join(lines + _lanOnlyLines(obj))
 
@@ -670,8 +670,8 @@ def renderList(obj):
                      "buyer; not those reached only on a LAN):")
         lines += [f"  {item}: {count}" for item, count in obj["index"].items()]
     for entry in obj["unreachable"]:
-        lines.append(f"not answered: node {_short(entry['id'])} at {entry['host']}:"
-                     f"{entry['port']}: {entry['why']}")
+        lines.append(f"not answered: node {_short(entry['id'])} at "
+                     f"{hostPort(entry['host'], entry['port'])}: {entry['why']}")
     lines += _lanOnlyLines(obj)
     return "\n".join(lines + trackerLines(obj.get("trackers", ())))
 
@@ -699,7 +699,7 @@ def _where(link):
     one that listens on no port (a status client says port 0) is only
     ``from HOST``, where its connection comes from, never at port 0."""
     if link["port"]:
-        return f"at {link['host']}:{link['port']}"
+        return f"at {hostPort(link['host'], link['port'])}"
     return f"from {link['host']}"
 
 
@@ -746,13 +746,13 @@ def renderNode(obj):
         return ", ".join(f"{item} {n}" for item, n in values.items()) or "-"
 
     public = not obj.get("operator", True)
-    lines = [f"node {_short(obj['id'])} at {obj['host']}:{obj['port']} ({obj['scheme']})"]
+    lines = [f"node {_short(obj['id'])} at {hostPort(obj['host'], obj['port'])} ({obj['scheme']})"]
     if "roles" in obj:
         lines.append(f"roles: {', '.join(obj['roles']) or 'none'}")
     if obj.get("reach"):
         seen = obj.get("seen")
         lines.append(f"reachable from outside: {REACH_WORDS.get(obj['reach'], obj['reach'])}"
-                     + (f" (the tracker saw it come from {seen['host']}:{seen['port']})"
+                     + (f" (the tracker saw it come from {hostPort(seen['host'], seen['port'])})"
                         if seen else ""))
     if obj.get("relay"):
         lines.append(f"reached through the relay at {obj['relay']}")

@@ -17,6 +17,7 @@ from twisted.internet import defer
 from twisted.internet.endpoints import serverFromString
 from twisted.internet.error import CannotListenError
 
+from twisted_bazaar.base.address import hostPort
 from twisted_bazaar.base.options import optionDefaults
 from twisted_bazaar.base.listenfault import listenFault
 from twisted_bazaar.channel.session import ChannelKey
@@ -155,7 +156,7 @@ def listeningOn(address):
     """Where a port listens, in words: ``HOST:PORT``, or ``unix:PATH`` for
     a Unix socket (``--listen unix:PATH``), which has no host."""
     if hasattr(address, "host"):
-        return f"{address.host}:{address.port}"
+        return hostPort(address.host, address.port)
     return f"unix:{address.name.decode() if isinstance(address.name, bytes) else address.name}"
 
 
@@ -167,9 +168,7 @@ def linkHost(address):
         return f"127.0.0.1:{address.port}"
     if host == "::":
         return f"[::1]:{address.port}"
-    if host is not None and ":" in host:
-        return f"[{host}]:{address.port}"
-    return None if host is None else f"{host}:{address.port}"
+    return None if host is None else hostPort(host, address.port)
 
 
 def whatServed(where, operator):

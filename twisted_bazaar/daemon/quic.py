@@ -12,6 +12,7 @@ from twisted.application.service import Service
 from twisted.internet.error import CannotListenError
 from twisted.logger import Logger
 
+from twisted_bazaar.base.address import hostPort
 from twisted_bazaar.base.listenfault import listenFault
 from twisted_bazaar.net.overlay import OverlayFactory
 from twisted_bazaar.net.transfers import NodeTransfers
@@ -135,7 +136,8 @@ class QuicService(Service):
         # Told to the tracker, which names it to peers once its UDP
         # reach check saw it (docs/protocol.md, "Over UDP").
         self.node.setUdpPort(where.port)
-        self.log.info("QUIC listening on {host}:{port} (udp)", host=where.host,
+        self.log.info("QUIC listening on {where} (udp)",
+                      where=hostPort(where.host, where.port), host=where.host,
                       port=where.port)
 
     # -- the sockets of punches (L{UdpPunching}'s) ------------------------------------

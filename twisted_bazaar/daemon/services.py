@@ -22,7 +22,8 @@ from twisted.internet.protocol import Factory
 from twisted.logger import Logger, LogLevel
 from zope.interface import implementer
 
-from twisted_bazaar.base.listenfault import listenFault
+from twisted_bazaar.base.address import hostPort
+from twisted_bazaar.base.listenfault import LISTENING, listenFault
 from twisted_bazaar.base.logthrottle import PeerLog
 from twisted_bazaar.daemon.build import plugMembership
 from twisted_bazaar.daemon.listenfamily import IPv4Only
@@ -292,9 +293,9 @@ class ListeningService(Service):
         if self.rates is not None:
             self.gate = gatePort(self.reactor, port, self.rates)
         address = port.getHost()
-        self.log.info("{what} listening on {host}:{port}", what=self.what,
-                      host=getattr(address, "host", "?"),
-                      port=getattr(address, "port", "?"))
+        host, number = getattr(address, "host", "?"), getattr(address, "port", "?")
+        self.log.info(LISTENING, what=self.what, where=hostPort(host, number),
+                      host=host, port=number)
         if self.onListening is not None:
             self.onListening(port)
 

@@ -391,7 +391,7 @@ class DaemonOptions(usage.Options):
 
     def opt_config(self, path):
         """A TOML file of options, keyed by their long names; flags given on
-        the command line win."""
+        the command line win.  One file: a second --config is refused."""
 
     def parseOptions(self, options=None):
         if options is None:
@@ -409,6 +409,9 @@ class DaemonOptions(usage.Options):
                 raise usage.UsageError(str(e))
             refuseAbbreviations(rest, self.shortOpt, self.longOpt)
             refuseGone(rest, self.GONE)
+            #: The arguments parsed, the config file's among them: whether an
+            #: option with a default was given at all (L{wasGiven}).
+            self.arguments = tuple(rest)
             try:
                 super().parseOptions(rest)
             except usage.UsageError as e:
@@ -421,6 +424,11 @@ class DaemonOptions(usage.Options):
             sys.stderr.write(f"twistd {name}: error: {e} "
                              f"(see twistd {name} --help)\n")
             raise SystemExit(2)
+
+    def wasGiven(self, name):
+        """Whether ``--name`` was given, on the command line or in the
+        config file, even at its default value."""
+        return _given(name, getattr(self, "arguments", ()))
 
     def optionDefault(self, name):
         """The default of an option that takes a value."""

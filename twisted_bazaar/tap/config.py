@@ -32,7 +32,11 @@ class ConfigError(Exception):
 
 def splitConfig(args):
     """Take ``--config FILE`` (or ``--config=FILE``) out of args.
-    Returns (path or None, remaining args)."""
+    Returns (path or None, remaining args).  A second one is refused: a
+    user who gave two files meant both read, and only one is.
+
+    @raise ConfigError: for ``--config`` without its FILE, or given twice.
+    """
     path, rest = None, []
     args = list(args)
     while args:
@@ -40,11 +44,17 @@ def splitConfig(args):
         if arg == "--config":
             if not args:
                 raise ConfigError("--config needs a FILE")
-            path = args.pop(0)
+            given = args.pop(0)
         elif arg.startswith("--config="):
-            path = arg.split("=", 1)[1]
+            given = arg.split("=", 1)[1]
         else:
             rest.append(arg)
+            continue
+        if path is not None:
+            raise ConfigError(f"--config is given twice ({path}, then {given}): a "
+                              "daemon reads one config file; put the options of "
+                              "both in one")
+        path = given
     return path, rest
 
 
@@ -186,7 +196,9 @@ def configArgs(path, kinds, given, paths=(), gone=None):
         or a value of the wrong type.
     """
     try:
-        table = tomllib.loads(_read(path).decode("utf-8"))
+        # A byte-order mark (some editors save UTF-8 with one) is no
+        # statement: left in, TOML said "Invalid statement" at line 1.
+        table = tomllib.loads(_read(path).decode("utf-8").removeprefix("\ufeff"))
     except OSError as e:
         raise ConfigError(f"--config {path}: {e.strerror}") from None
     except EOFError:

@@ -7,6 +7,8 @@ listed in ``--help`` with its owner, and a key of ``--config`` files.  A
 flag of a role or scheme that the node does not run is refused.
 """
 
+import os
+
 import attr
 from twisted.internet.abstract import isIPAddress, isIPv6Address
 from twisted.internet.endpoints import TCP4ServerEndpoint, TCP6ServerEndpoint
@@ -70,7 +72,12 @@ from twisted_bazaar.tap.endpoints import (
     quicBesideItsTracker,
 )
 from twisted_bazaar.tap.shortfall import GAVE_UP, GiveUp, wayOut
-from twisted_bazaar.tap.transports import addTransportOptions, trackerKinds, transportValues
+from twisted_bazaar.tap.transports import (
+    addTransportOptions,
+    checkTransportValues,
+    trackerKinds,
+    transportValues,
+)
 from twisted_bazaar.tracker import DEFAULT_TRACKER_PORT
 from twisted_bazaar.transports.relay import limits as relays
 from twisted_bazaar.wire.ids import isKeyed, parseWireId
@@ -354,6 +361,7 @@ class Options(DaemonOptions):
 
     def postOptions(self):
         super().postOptions()
+        checkTransportValues(self)
         try:
             self["listen"] = checkServerEndpoint(
                 self["listen"], NODE_LISTEN_KINDS,
@@ -390,6 +398,7 @@ class Options(DaemonOptions):
         self.roles = [(self.roles_known[name],
                        self._configure(self.roles_known[name], "", "role"))
                       for name in self["role"]]
+        _refuseOwnWants(dict((plugin.name, settings) for plugin, settings in self.roles))
         scheme = self.schemes[self["discovery"]]
         self.scheme = (scheme, self._configure(scheme, f"--discovery {scheme.name}",
                                                   "discovery scheme"))
@@ -398,6 +407,31 @@ class Options(DaemonOptions):
             chosen = self["role"] if kind == "role" else [self["discovery"]]
             if owner not in chosen:
                 raise Misplaced(name, kind, owner, chosen)
+
+
+def _refuseOwnWants(roles):
+    """
+    A --want of what this node sells itself (a --sell item, or a file in
+    its --share folder at start) is refused: a node buys from other
+    nodes only, so it searched for ever (``--share D --downloads D
+    --want F``, F in D).
+
+    @param roles: role name -> its configured settings.
+    """
+    seller, buyer = roles.get("seller"), roles.get("buyer")
+    if seller is None or buyer is None:
+        return
+    folder = seller.get("share")
+    for item in buyer["wants"]:
+        if item in seller["stock"]:
+            raise usage.UsageError(f"--want {item}: this node sells it itself "
+                                   f"(--sell {item}=...), and a node buys only from "
+                                   "others")
+        if (folder is not None and "/" not in item
+                and os.path.isfile(os.path.join(folder, item))):
+            raise usage.UsageError(f"--want {item}: this node holds it itself, in its "
+                                   f"--share {folder}, and a node buys only from "
+                                   "others")
 
 
 #: option name -> (kind, owner name), for every plugin option.

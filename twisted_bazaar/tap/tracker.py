@@ -24,7 +24,11 @@ from twisted_bazaar.identity.keys import KEY_FILE
 from twisted_bazaar.net.connections import DEFAULT_CONNECTION_RATE
 from twisted_bazaar.tap.statedir import NoStateHome, defaultStateDir
 from twisted_bazaar.tap.heap import freezeStart
-from twisted_bazaar.tap.transports import addTransportOptions, transportValues
+from twisted_bazaar.tap.transports import (
+    addTransportOptions,
+    checkTransportValues,
+    transportValues,
+)
 from twisted_bazaar.tap.common import (
     COMMON_PARAMETERS,
     DaemonOptions,
@@ -201,6 +205,10 @@ class Options(DaemonOptions):
         elif self["web-names"] is not None:
             raise usage.UsageError("--web-names are the names of the web view's port: "
                                    "give --web ENDPOINT too")
+        elif self.wasGiven("web-poll"):
+            raise usage.UsageError("--web-poll is how often the web view asks its "
+                                   "nodes: give --web ENDPOINT too")
+        checkTransportValues(self)
         _budget(self)  # refuses a --relay-circuits the open-file limit cannot hold
 
 

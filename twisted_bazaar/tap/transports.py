@@ -11,7 +11,8 @@ from twisted.python import usage
 
 from twisted_bazaar.tap.common import badValue, param
 
-__all__ = ["addTransportOptions", "transportValues", "trackerKinds"]
+__all__ = ["addTransportOptions", "checkTransportValues", "transportValues",
+           "trackerKinds"]
 
 
 def addTransportOptions(cls, plugins, which):
@@ -74,6 +75,18 @@ def transportValues(options):
     daemon's options were given."""
     return [(plugin, {name: options[name] for name in names})
             for plugin, names in options.transportOwners]
+
+
+def checkTransportValues(options):
+    """Refuse, as a usage error, values of a plugin's options that cannot
+    work together, by the plugin's optional C{checkValues}."""
+    for plugin, values in transportValues(options):
+        check = getattr(plugin, "checkValues", None)
+        if check is not None:
+            try:
+                check(values)
+            except ValueError as e:
+                raise usage.UsageError(str(e)) from None
 
 
 def trackerKinds(plugins):

@@ -27,6 +27,7 @@ from pathlib import Path
 
 from twisted.logger import eventFromJSON, formatEventAsClassicLogText
 
+from twisted_bazaar.base.listenfault import LISTENING
 from twisted_bazaar.base.text import shownLines
 from twisted_bazaar.wire.ids import parseWireId, shortId, wireId
 
@@ -75,7 +76,7 @@ _FORMATTED = ("bazaar-node", "bazaar-tracker")
 #: Events the end-to-end tests wait on, by their format (``log_format``):
 #: a daemon that listens (``what`` is "tracker", "node", "web view", ...;
 #: ``port`` a number).
-LISTENING_EVENT = "{what} listening on {host}:{port}"
+LISTENING_EVENT = LISTENING
 #: A node with its id (``id``, whole) from the tracker, stored.
 NODE_READY_EVENT = "node {short} ready, listening on port {port} (id {id})"
 #: The tracker has checked that a node (``id``, whole) listens where it

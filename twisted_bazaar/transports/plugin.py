@@ -82,6 +82,12 @@ class ITransportPlugin(Interface):
         a client whose network lets out only this transport reaches them.
         """
 
+    # A transport whose options depend on each other also has
+    # C{checkValues(values)}: raises ValueError, saying in one line what is
+    # missing, for values of its options that cannot work together (names
+    # for a port not given); the daemons refuse them as a usage error.
+    # Optional.
+
     # A transport that is a way out of a network that lets little else out
     # also has C{wayOut}: how a buyer that linked to no node can reach the
     # market over it, in a user's words (a clause; the shortfall a buyer

@@ -4,6 +4,7 @@ keepalive, ``dc`` and ``error``.  Everything else is declared by the
 scheme or role that handles it.
 """
 
+from twisted_bazaar.base.address import hostPort
 from twisted_bazaar.base.lan import MAX_LAN, canonical, whyNotLocal
 from twisted_bazaar.wire.ids import wireId
 from twisted_bazaar.wire.paths import checkPaths
@@ -78,7 +79,7 @@ def splitRelay(value):
 def joinRelay(host, port):
     """The ``HOST:PORT`` text of a relay at host:port (L{splitRelay}'s
     inverse)."""
-    return f"[{host}]:{port}" if ":" in host else f"{host}:{port}"
+    return hostPort(host, port)
 
 
 def checkRelay(value, name):

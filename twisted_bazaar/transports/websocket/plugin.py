@@ -29,7 +29,7 @@ _NAMES = PluginOption(
     "names a node reaches it by: --tracker ws:NAME:PORT); it answers to loopback's "
     "names and the addresses it listens on, refuses any other name an opening "
     "handshake gives (421: DNS rebinding), and any handshake with an Origin (403: a "
-    "page's)", hostNames, metavar="NAMES")
+    "page's); refused without --ws-port", hostNames, metavar="NAMES")
 
 
 @implementer(IPlugin, ITransportPlugin)
@@ -60,6 +60,13 @@ class WebSocketPlugin:
               f"too) and nodes over WebSocket (a seller's --ws-port, or name one with "
               f"--ws-peer ID=HOST:PORT)")
     trackerHelp = f"{PREFIX}:HOST:PORT for its WebSocket port"
+
+    def checkValues(self, values):
+        """--ws-names without --ws-port is refused: the names are the
+        port's, and without it nothing serves them (taken in silence)."""
+        if values["ws-names"] is not None and values["ws-port"] is None:
+            raise ValueError("--ws-names are the names of the --ws-port: give "
+                             "--ws-port PORT too")
 
     def trackerAccounts(self, values):
         """The tracker's WebSocket port, when --ws-port turns it on, holds

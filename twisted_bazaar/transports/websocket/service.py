@@ -10,7 +10,8 @@ from twisted.application.service import Service
 from twisted.internet import defer
 from twisted.logger import Logger
 
-from twisted_bazaar.base.listenfault import listenFault
+from twisted_bazaar.base.address import hostPort
+from twisted_bazaar.base.listenfault import LISTENING, listenFault
 from twisted_bazaar.channel.session import ChannelKey
 from twisted_bazaar.transports.path import CONFIGURED, Path
 from twisted_bazaar.transports.websocket import WEBSOCKET
@@ -54,7 +55,7 @@ class WebSocketService(Service):
     def _listening(self, port):
         self.port = port
         where = port.getHost()
-        self.log.info("{what} listening on {host}:{port}", what="websocket",
+        self.log.info(LISTENING, what="websocket", where=hostPort(where.host, where.port),
                       host=where.host, port=where.port)
 
     def _failed(self, reason):
