@@ -630,6 +630,23 @@ class IdleFlagTests(CliTestCase):
                 "--super is a daemon's: bazaar-sim makes --superpeers' share of its "
                 "nodes super-peers (--superpeers 1: every one)")
 
+    def test_superpeerLinksOfAGeneratedGraph(self):
+        """--superpeer-links changes nothing where the super-peers link
+        along a generated graph (the same metrics with it as without)."""
+        for argv in (["--superpeer-links", "1"], ["--scheme-option", "superpeer-links=1"]):
+            self.stderr.seek(0)
+            self.stderr.truncate()
+            self.assertUsageError(
+                [*QUICK, "--discovery", "superpeer", *argv],
+                "--superpeer-links is how many super-peers a super-peer asks the "
+                "tracker for: with --topology random they link along that graph "
+                "instead (add --topology tracker)")
+
+    def test_superpeerLinksThroughTheTracker(self):
+        metrics = self.runJSON(*QUICK, "--discovery", "superpeer", "--topology",
+                               "tracker", "--superpeer-links", "1")
+        self.assertEqual(metrics["config"]["scheme_options"], [["superpeer-links", 1]])
+
     def test_everyNodeASuperPeer(self):
         """What --super meant: --superpeers 1, every node a super-peer, and
         counted so."""
