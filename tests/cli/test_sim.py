@@ -236,13 +236,12 @@ class JSONTests(CliTestCase):
 
     def test_schemeOptionFlags(self):
         """A scheme's options are flags too, the same as --scheme-option:
-        both reach the run, flag options taking no value."""
+        both reach the run (the one flag taking no value, --super, is
+        refused: IdleFlagTests)."""
         metrics = self.runJSON(*QUICK, "--discovery", "superpeer", "--query-ttl", "2",
                                "--scheme-option", "dynamic-querying=no")
         self.assertEqual(metrics["config"]["scheme_options"],
                          [["query-ttl", 2], ["dynamic-querying", False]])
-        metrics = self.runJSON(*QUICK, "--discovery", "superpeer", "--super")
-        self.assertEqual(metrics["config"]["scheme_options"], [["super", True]])
 
     def test_chordHoldersReachTheNodes(self):
         """--chord-holders reaches every chord node of the run: its
@@ -402,6 +401,7 @@ class OutputTests(CliTestCase):
                       "(default: (", "(default: ["):
             self.assertNotIn(noise, text)
         self.assertIn("--chord-puzzle VALUE a daemon's, refused here", text)
+        self.assertIn("--super a daemon's, refused here", text)
 
     def test_version(self):
         error = self.assertRaises(SystemExit, cli.main, ["--version"])
@@ -617,6 +617,41 @@ class IdleFlagTests(CliTestCase):
         """--superpeers at its default, or with its scheme, is taken."""
         metrics = self.runJSON(*QUICK, "--superpeers", "0.05")
         self.assertEqual(metrics["config"]["superpeers"], 0.05)
+
+    def test_superIsTheRunsChoice(self):
+        """--super, a daemon's, is refused, either way it is given: given
+        to every node it made the leaves super-peers too, while the run
+        still reported --superpeers' share (1 of 20 here)."""
+        for argv in (["--super"], ["--scheme-option", "super"]):
+            self.stderr.seek(0)
+            self.stderr.truncate()
+            self.assertUsageError(
+                [*QUICK, "--discovery", "superpeer", *argv],
+                "--super is a daemon's: bazaar-sim makes --superpeers' share of its "
+                "nodes super-peers (--superpeers 1: every one)")
+
+    def test_superpeerLinksOfAGeneratedGraph(self):
+        """--superpeer-links changes nothing where the super-peers link
+        along a generated graph (the same metrics with it as without)."""
+        for argv in (["--superpeer-links", "1"], ["--scheme-option", "superpeer-links=1"]):
+            self.stderr.seek(0)
+            self.stderr.truncate()
+            self.assertUsageError(
+                [*QUICK, "--discovery", "superpeer", *argv],
+                "--superpeer-links is how many super-peers a super-peer asks the "
+                "tracker for: with --topology random they link along that graph "
+                "instead (add --topology tracker)")
+
+    def test_superpeerLinksThroughTheTracker(self):
+        metrics = self.runJSON(*QUICK, "--discovery", "superpeer", "--topology",
+                               "tracker", "--superpeer-links", "1")
+        self.assertEqual(metrics["config"]["scheme_options"], [["superpeer-links", 1]])
+
+    def test_everyNodeASuperPeer(self):
+        """What --super meant: --superpeers 1, every node a super-peer, and
+        counted so."""
+        metrics = self.runJSON(*QUICK, "--discovery", "superpeer", "--superpeers", "1")
+        self.assertEqual(metrics["superpeers"], metrics["nodes"])
 
     def test_natSymmetricWithoutNat(self):
         self.assertUsageError(

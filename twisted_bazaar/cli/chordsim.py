@@ -47,19 +47,30 @@ def inProcessDefault(plugin, option):
     return values.get(option.name, option.default)
 
 
-#: Scheme options a daemon takes and bazaar-sim refuses (L{refuseDaemonOnly}).
-DAEMON_ONLY = ("chord-puzzle",)
+#: Scheme options a daemon takes and bazaar-sim refuses (L{refuseDaemonOnly}),
+#: with the reason, and the few words ``--help`` says instead of a default.
+DAEMON_ONLY = {
+    "chord-puzzle": ("--chord-puzzle is a daemon's: bazaar-sim draws its nodes' keys "
+                     "from the seed, and runs its rings without a puzzle",
+                     "bazaar-sim draws its nodes' keys from the seed, without it"),
+    # Given to every node it made the leaves super-peers too, while the
+    # run still counted --superpeers' share of them.
+    "super": ("--super is a daemon's: bazaar-sim makes --superpeers' share of its "
+              "nodes super-peers (--superpeers 1: every one)",
+              "bazaar-sim makes --superpeers' share of its nodes super-peers"),
+}
 
 
 def refuseDaemonOnly(scheme_options):
     """
-    @raise ValueError: for ``--chord-puzzle``: a simulated node's key is
-        drawn from the seed, not made to solve a puzzle, so a ring with one
-        would take none of its nodes.
+    @raise ValueError: for a L{DAEMON_ONLY} option, say why: a simulated
+        node's key is drawn from the seed, not made to solve a puzzle (a
+        ring with one would take none of its nodes); the run, not each
+        node, chooses its super-peers.
     """
-    if any(name in DAEMON_ONLY and value for name, value in scheme_options):
-        raise ValueError("--chord-puzzle is a daemon's: bazaar-sim draws its nodes' "
-                         "keys from the seed, and runs its rings without a puzzle")
+    for name, value in scheme_options:
+        if name in DAEMON_ONLY and value:
+            raise ValueError(DAEMON_ONLY[name][0])
 
 
 def addArguments(p):
@@ -78,16 +89,17 @@ def addArguments(p):
             if dest in taken or option.repeatable:
                 continue
             taken.add(dest)
+            refused = (f"a daemon's, refused here ({DAEMON_ONLY[option.name][1]}): "
+                       if option.name in DAEMON_ONLY else "")
             if option.flag:
                 schemes.add_argument(f"--{option.name}", dest=FLAG_DEST + option.name,
                                      action="store_const", const=True, default=argparse.SUPPRESS,
-                                     help=f"{option.help} ({name})")
-            elif option.name in DAEMON_ONLY:
+                                     help=f"{refused}{option.help} ({name})")
+            elif refused:
                 schemes.add_argument(f"--{option.name}", dest=FLAG_DEST + option.name,
                                      metavar="VALUE", type=argumentType(option.parse),
-                                     default=argparse.SUPPRESS, help="a daemon's, refused "
-                                     f"here (bazaar-sim draws its nodes' keys from the "
-                                     f"seed, without it): {option.help} ({name})")
+                                     default=argparse.SUPPRESS,
+                                     help=f"{refused}{option.help} ({name})")
             else:
                 schemes.add_argument(f"--{option.name}", dest=FLAG_DEST + option.name,
                                      metavar="VALUE", type=argumentType(option.parse),

@@ -441,6 +441,11 @@ def simulation(args, scheme_options, flags):
     """
     checkAdversaries(args.adversaries, args.adversary)
     refuseIdle(args, flags)
+    if args.topology != "tracker" and "superpeer-links" in dict(scheme_options):
+        # The run gives its super-peers none to ask for (superPeerOptions).
+        raise ValueError(f"--superpeer-links is how many super-peers a super-peer asks "
+                         f"the tracker for: with --topology {args.topology} they link "
+                         f"along that graph instead (add --topology tracker)")
     return Simulation(simConfig(args, scheme_options))
 
 
