@@ -258,6 +258,10 @@ class INode(Interface):
         """The peer proved of no use: a link this node opened to it gives
         way first when the node needs the slot for another peer."""
 
+    def spares(peer_id, purpose):
+        """Whether this node's own link of purpose to peer_id is of no use
+        now: a direct link no role has work out over."""
+
     def roomFor(purpose, spare):
         """Whether a link of purpose may be opened now as far as its slots
         go, a link this node opened of it, to a peer ``spare(peer_id)``
@@ -477,6 +481,11 @@ class Node(Registration):
         """peer_id proved of no use to a part of this node (a seller whose
         buy is in doubt): see L{Overlay.useless}."""
         self.overlay.useless(peer_id)
+
+    def spares(self, peer_id, purpose):
+        """See L{INode.spares}: only the roles use the direct links this
+        node opens; every other link is the node's own, always of use."""
+        return purpose == DIRECT and not any(role.usesLinkTo(peer_id) for role in self.roles)
 
     def roomFor(self, purpose, spare):
         """See L{Admission.roomFor <twisted_bazaar.net.admission.Admission.roomFor>}."""

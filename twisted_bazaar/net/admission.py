@@ -13,7 +13,9 @@ link, and when two links to one peer meet.
    is recycled retires the quietest link of its own; a link to a peer
    that proved useless gives way when this node dials with the
    purpose's slots full; so does a link of its own whose peer the part
-   that dials says it has no use for now (L{Admission.roomFor}).
+   that dials says it has no use for now (L{Admission.roomFor}), and for
+   a peer's link of a purpose whose slots it holds itself
+   (L{Admission.retireSpare}).
  - **Duplicates**: of two links to one peer, which survives.
 
 An L{Admission} is the terms (budgets, idle timeouts, recycled
@@ -333,6 +335,27 @@ class Admission:
             over -= 1
         for link in spared[:over]:
             link.retire(f"its {purpose} slot is wanted for another peer")
+        return True
+
+    def retireSpare(self, table, purpose):
+        """
+        Make room for a peer's inbound link of purpose: the quietest link
+        of it this node opened, to a peer it has no use for now
+        (L{twisted_bazaar.core.node.Node.spares}: a buyer's idle link to
+        the seller it bought from), is retired.  Else such a link holds a
+        slot until it idles out (30 s), and a node that buys and sells
+        with one direct slot refuses its own buyers that long.
+
+        @return: True if a link made room.
+        """
+        spares = table.node.spares
+        quietest = min((link for link in table.linkEnds()
+                        if link.purpose == purpose and not link.inbound
+                        and not link.closing and spares(link.peer_id, purpose)),
+                       key=lambda link: link.lastTraffic, default=None)
+        if quietest is None:
+            return False
+        quietest.retire(f"its {purpose} slot is wanted for a peer's link")
         return True
 
     def evict(self, table, purpose=None, asker=None):

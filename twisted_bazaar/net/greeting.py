@@ -292,7 +292,8 @@ class Greeter:
                      - (link.purpose == purpose))
             if taken >= budgets[purpose] and not (
                     _replaceOldest(table, purpose) if purpose == OPERATOR
-                    else table.admission.evict(table, purpose, link)):
+                    else table.admission.retireSpare(table, purpose)
+                    or table.admission.evict(table, purpose, link)):
                 # Named by its purpose in the log (a status client's line is
                 # a debug one); closing, it holds no slot.
                 link.purpose = purpose

@@ -43,6 +43,13 @@ class Role(Service, NodeObserver):
         super().stopService()
         self.nodeStopping()
 
+    def usesLinkTo(self, peer_id):
+        """Whether this role has work out over this node's direct link to
+        peer_id (a buy or an ask out with that seller): one no role uses
+        gives way to a peer's direct link when the slots are full
+        (L{twisted_bazaar.core.node.Node.spares})."""
+        return False
+
     def stockHeld(self):
         """item -> units this role has to sell, for a node's status; a
         role that sells nothing has none."""

@@ -119,3 +119,28 @@ class StrangersDirectLinksTests(SynchronousTestCase):
                     link.send(wire.Error("busy", "a message that is no keepalive"))
             market.run(5)
         self.assertEqual([p.item for p in market.role(buyer, "buyer").bag], ["pear"])
+
+
+class ABuyerThatSellsTests(SynchronousTestCase):
+    """A node that buys and sells shares its direct slots between its own
+    buys and its buyers' links (docs/protocol.md §6, "Link purposes")."""
+
+    def test_itsIdleLinkGivesWayToItsBuyer(self):
+        """With one direct slot, it keeps its link to the seller it bought
+        from (no buy out with it) until the link idles out, 30 s: a buyer
+        of its own stock dialling it meanwhile is let in, that link
+        retired, not refused ``noslots`` until then (live, 89 s for such a
+        buy where the others took 10)."""
+        market = Market()
+        market.addNode(discovery="index", seller={"stock": {"fig": 1}})
+        config = NodeConfig(direct_slots=1, link=market.link_settings)
+        both = market.addNode(config, discovery="index",
+                              buyer={"wants": ["fig"], "buy_timeout": 2.0},
+                              seller={"stock": {"plum": 1}})
+        market.run(3)
+        self.assertEqual(([p.item for p in market.role(both, "buyer").bag],
+                          both.overlay.count(DIRECT)), (["fig"], 1))
+        buyer = market.addNode(discovery="index",
+                               buyer={"wants": ["plum"], "buy_timeout": 2.0})
+        market.run(8)
+        self.assertEqual([p.item for p in market.role(buyer, "buyer").bag], ["plum"])

@@ -197,6 +197,10 @@ class Buyer(Role):
     #: The sellers' answers (buyOK, or an error about a buy), delivered.
     delivers = {BuyOK: _answered, wire.Error: _answered}
 
+    def usesLinkTo(self, peer_id):
+        """See L{Role.usesLinkTo}: a buy or an ask out with that seller."""
+        return self.book.outWith(peer_id)
+
     def nodeStopping(self):
         self._stop()
 
