@@ -416,7 +416,7 @@ class Admission:
         new_proven = table.provenKey(new) is not None
         if new_proven != (table.provenKey(old) is not None):
             return new_proven
-        if raced(new, old):
+        if raced(table, new, old):
             return False
         if new.inbound == old.inbound:
             return True
@@ -425,16 +425,17 @@ class Admission:
         return new_opener == min(me, peer)
 
 
-def raced(new, old):
+def raced(table, new, old):
     """
     Whether two inbound links of one status client are the ways of one
     question it raced (``bazaar --tracker ws:`` asks a node over TCP and
-    WebSocket at once, under one id): its older link was heard within a
-    handshake timeout (the time each way has to open), so it is live, not
-    a dead one not yet noticed.  The
-    client asks on the way the node introduced itself on first, the
-    older; the newer one replacing it ended that question unanswered.
+    WebSocket at once, under one id, drawn for that question, with no key
+    proven): of one purpose, the older heard within a handshake timeout
+    (the time each way has to open), so live, not a dead one not yet
+    noticed.  The client asks on the way the node introduced itself on
+    first, the older; the newer one replacing it ended that question
+    unanswered.
     """
-    return (new.inbound and old.inbound and new.purpose in STATUS_PURPOSES
-            and old.purpose in STATUS_PURPOSES
+    return (new.inbound and old.inbound and new.purpose == old.purpose
+            and old.purpose in STATUS_PURPOSES and table.provenKey(old) is None
             and old.clock.seconds() - old.lastHeard < old.settings.handshake_timeout)
