@@ -14,6 +14,7 @@ from twisted_bazaar.net.admission import RELAYED_GROUPS, crowded
 from twisted_bazaar.net.eviction import GRACE
 from twisted_bazaar.net.overlay import DEFAULT_HANDSHAKE_LIMIT, DIRECT, OVERLAY
 from twisted_bazaar.net.opening import NotConnected
+from twisted_bazaar.net.link import DEFAULT_HANDSHAKE_TIMEOUT
 from twisted_bazaar.net.recent import STATUS
 from twisted_bazaar.testing.capabilities import relayed
 from twisted_bazaar.wire import trade
@@ -289,6 +290,28 @@ class DuplicateLinkTests(SynchronousTestCase):
         closeLink(old)
         self.assertIs(node.links[7], new)
         self.assertEqual(node.pathTo(7), (1, 7))
+
+    def test_aStatusClientsRacedWaysKeepTheFirst(self):
+        """One status client's question raced over two ways (bazaar
+        --tracker ws: asks a node with a --ws-port over TCP and WebSocket
+        at once, under one id): the node kept the newer link and retired
+        the older, the one it had introduced itself on first, which the
+        client had taken and asked on, so about one `bazaar node` in four
+        ended `the connection closed before an answer` (issue 96
+        MEDIUM).  Its first link stays, the later one retired; a status
+        link silent for a handshake timeout is replaced as before."""
+        node = makeNode(1)
+        node.addPurpose(STATUS, 2, 10.0)
+        first = linkPeer(node, 7, purpose=STATUS)
+        second = openLink(node, inbound=True)
+        feed(second, wire.ThisIsMe(7, 5000, purpose=STATUS))
+        self.assertIs(node.links[7], first)
+        self.assertEqual(sent(first), [])
+        self.assertTrue(second.transport.disconnecting)
+        node.clock.advance(DEFAULT_HANDSHAKE_TIMEOUT)
+        third = linkPeer(node, 7, purpose=STATUS)
+        self.assertIs(node.links[7], third)
+        self.assertEqual(sent(first), [wire.Dc()])
 
     def test_messageOnTheRetiredLinkIsStillHandled(self):
         """

@@ -134,6 +134,26 @@ class ReconnectorTests(SynchronousTestCase):
             "lost the tracker at 127.0.0.1:7700: Connection was closed cleanly: the "
             "QUIC connection closed"])
 
+    def test_aTLSTrackersCloseInWords(self):
+        """A tracker reached over tls: that stopped (or crashed) was said
+        in Twisted's words, "Connection to the other side was lost in a
+        non-clean fashion: Connection lost" (issue 96 LOW): Twisted's TLS
+        turns its peer's end without TLS's close into that stock
+        failure, the same for a close and a reset, so the line says what
+        either may be; a loss of another reason is kept."""
+        from twisted.internet import main
+
+        self.reconnector.start()
+        for failure in (main.CONNECTION_LOST, error.ConnectionLost("gone")):
+            self.endpoint.attempts[-1].callback(_protocol())
+            self.reconnector.lost(Failure(failure))
+            self.clock.advance(100)
+        self.assertEqual([line.split("; trying")[0] for line in self.lines()], [
+            "lost the tracker at 127.0.0.1:7700: the connection ended without TLS's "
+            "close (it stopped, restarted or crashed, or the network failed)",
+            "lost the tracker at 127.0.0.1:7700: Connection to the other side was lost "
+            "in a non-clean fashion: gone"])
+
     def test_aCloseAsThisNodeResumesIsLikelyItsSilence(self):
         """A node resumed after a stop (kill -STOP 30 s, then -CONT) that
         finds its tracker closed the connection said the tracker "stopped,

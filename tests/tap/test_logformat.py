@@ -272,7 +272,9 @@ class QuietPortsTests(SynchronousTestCase):
     of factories names a transport outside its package, issue 92); any
     other line of the legacy log is written; a UNIX port's lines too (the
     node's control socket, issue 96), and a prefix of words (the port
-    mapper's socket)."""
+    mapper's socket), and a TLS port's as it closes (an ``ssl:`` --listen,
+    --web or --metrics: ``(TLS Port 8120 Closed)`` was logged at each
+    stop, issue 96)."""
 
     #: Twisted's lines of a UNIX port, as twisted.internet.unix.Port
     #: writes them: the path quoted as it starts, bare as it closes.
@@ -293,7 +295,7 @@ class QuietPortsTests(SynchronousTestCase):
                      "(TCP Port 7700 Closed)", "SomePluginFactory starting on 9000",
                      *self.UNIX, "ControlFactory starting on the moon",
                      "port mapping starting on 45419",
-                     "TrackerFactory (TLS) starting on 7700"):
+                     "TrackerFactory (TLS) starting on 7700", "(TLS Port 7700 Closed)"):
             legacyLog.msg(line)
         return [line.split(" ", 1)[1] for line in out.getvalue().splitlines()]
 
@@ -302,7 +304,7 @@ class QuietPortsTests(SynchronousTestCase):
                                              "[-] ControlFactory starting on the moon"])
 
     def test_verbose(self):
-        self.assertEqual(len(self.lines(True)), 17)
+        self.assertEqual(len(self.lines(True)), 18)
         self.assertEqual(self.lines(True)[12:14], [f"[-] {line}" for line in self.UNIX])
 
 

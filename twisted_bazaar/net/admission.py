@@ -431,15 +431,34 @@ class Admission:
         never replaced by an impostor's.  Otherwise, when both nodes
         connected to each other at once, both sides keep the link opened by
         the lower id, so they agree without talking; else the newer one
-        wins: the older is probably a dead connection not yet noticed.  The
+        wins: the older is probably a dead connection not yet noticed, but
+        for a status client's raced ways (L{raced}), where the first stays.  The
         loser is retired, not dropped: what is already on its way over it
         still arrives.
         """
         new_proven = table.provenKey(new) is not None
         if new_proven != (table.provenKey(old) is not None):
             return new_proven
+        if raced(table, new, old):
+            return False
         if new.inbound == old.inbound:
             return True
         me = table.node.id
         new_opener = peer if new.inbound else me
         return new_opener == min(me, peer)
+
+
+def raced(table, new, old):
+    """
+    Whether two inbound links of one status client are the ways of one
+    question it raced (``bazaar --tracker ws:`` asks a node over TCP and
+    WebSocket at once, under one id, drawn for that question, with no key
+    proven): of one purpose, the older heard within a handshake timeout
+    (the time each way has to open), so live, not a dead one not yet
+    noticed.  The client asks on the way the node introduced itself on
+    first, the older; the newer one replacing it ended that question
+    unanswered.
+    """
+    return (new.inbound and old.inbound and new.purpose == old.purpose
+            and old.purpose in STATUS_PURPOSES and table.provenKey(old) is None
+            and old.clock.seconds() - old.lastHeard < old.settings.handshake_timeout)

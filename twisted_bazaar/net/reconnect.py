@@ -28,7 +28,7 @@ every other).
 
 import errno
 
-from twisted.internet import defer, error
+from twisted.internet import defer, error, main
 from twisted.internet.protocol import Factory, Protocol
 from twisted.logger import Logger, LogLevel
 
@@ -49,6 +49,8 @@ def inWords(failure):
         return why
     if failure.check(OTHER_HOST):
         return otherHost(failure.value)
+    if failure.check(error.ConnectionLost) and failure.value.args == _TLS_EOF:
+        return _TLS_EOF_WORDS
     if failure.check(error.ConnectError) and failure.value.osError in _BY_ERRNO:
         return _BY_ERRNO[failure.value.osError]
     words = _IN_WORDS.get(type(failure.value))
@@ -73,6 +75,16 @@ _IN_WORDS = {
     error.ConnectionAborted: "this node cut the connection",
     ClosedHere: "this node closed the connection",
 }
+
+
+#: Twisted's TLS reports its peer's end without TLS's close (its
+#: close_notify) as its stock ``ConnectionLost("Connection lost")``, a
+#: close and a reset alike (a tracker on ``ssl:`` stopped: "Connection to
+#: the other side was lost in a non-clean fashion: Connection lost"); a
+#: plain TCP port's loss is a bare one, in L{_IN_WORDS}.
+_TLS_EOF = main.CONNECTION_LOST.args
+_TLS_EOF_WORDS = ("the connection ended without TLS's close (it stopped, restarted or "
+                  "crashed, or the network failed)")
 
 
 #: A dial that failed by its errno: Twisted's words call ENETUNREACH "No

@@ -323,10 +323,12 @@ threadable.synchronize(ReopeningLogFile)
 #: '/d/control.sock'``, the node's control socket, which the node says
 #: itself at debug) and bare as it closes.  A prefix of words too: the
 #: port mapper's socket to the router is ``port mapping``.  A TLS port's
-#: factory is named with `` (TLS)`` (a tracker's ``--listen ssl:``).
+#: factory is named with `` (TLS)`` (a tracker's ``--listen ssl:``), and
+#: the port ``TLS`` as it closes (``(TLS Port 8120 Closed)``: ``--web`` or
+#: ``--metrics`` on ``ssl:`` too).
 _PORT_LINES = re.compile(r"[A-Za-z_][\w. ]*(?: \(TLS\))? starting on "
                          r"(?:\d+|'.+'|\".+\")"
-                         r"|\((?:UDP|TCP) Port \d+ Closed\)"
+                         r"|\((?:UDP|TCP|TLS) Port \d+ Closed\)"
                          r"|\(UNIX Port .+ Closed\)")
 
 
