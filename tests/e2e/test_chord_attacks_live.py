@@ -50,10 +50,11 @@ from twisted_bazaar.wire.ids import parseWireId, wireId
 CENSOR_ROOT = os.path.join(os.path.dirname(os.path.abspath(__file__)), "censor_root")
 #: Seconds any one expected log line may take.
 TIMEOUT = 30.0
-FAST = ["--discovery", "chord", "--chord-stabilize", "0.25", "--chord-ping", "0.25",
+#: A fast ring's options, its puzzle the test's to choose.
+RING = ["--discovery", "chord", "--chord-stabilize", "0.25", "--chord-ping", "0.25",
         "--chord-fix-fingers", "0.2", "--chord-refresh", "5", "--chord-expiry", "20",
-        "--chord-probe", "2", "--chord-lookup-timeout", "2", "--chord-max-period", "2",
-        "--chord-puzzle", str(TEST_PUZZLE)]
+        "--chord-probe", "2", "--chord-lookup-timeout", "2", "--chord-max-period", "2"]
+FAST = [*RING, "--chord-puzzle", str(TEST_PUZZLE)]
 
 
 def holderOf(ids, key):
@@ -221,5 +222,5 @@ class PuzzleTests(ChordAttackCase):
                       f"chord ring's puzzle of {TEST_PUZZLE} bits", result.stderr)
 
     def test_aNewKeySolvesThePuzzle(self):
-        node = self.market.startNode("node", *FAST, "--chord-puzzle", "12")
+        node = self.market.startNode("node", *RING, "--chord-puzzle", "12")
         self.assertTrue(solves(parseWireId(nodeAddress(node, TIMEOUT)[0]), 12))

@@ -451,8 +451,8 @@ class Admission:
 def raced(table, new, old):
     """
     Whether two inbound links of one status client are the ways of one
-    question it raced (``bazaar --tracker ws:`` asks a node over TCP and
-    WebSocket at once, under one id, drawn for that question, with no key
+    question it raced (``bazaar`` asks a node over each of its
+    transports at once, under one id, drawn for that question, with no key
     proven): of one purpose, the older heard within a handshake timeout
     (the time each way has to open), so live, not a dead one not yet
     noticed.  The client asks on the way the node introduced itself on
