@@ -11,7 +11,7 @@ from twisted.internet.task import Clock
 from twisted.trial.unittest import SynchronousTestCase
 
 import twisted_bazaar
-from twisted_bazaar.net.overlay import DIRECT, OVERLAY
+from twisted_bazaar.net.overlay import DIRECT, OVERLAY, Overlay
 
 from tests.helpers import closeLink, linkPeer, makeNode, openLink
 
@@ -71,6 +71,29 @@ class TableTests(SynchronousTestCase):
         self.assertEqual(node.linksByPurpose(), {OVERLAY: 1, DIRECT: 1, "status": 0})
         self.assertEqual((node.slotsFor(OVERLAY), node.slotsFor("chord")), (2, 0))
 
+    def test_admissionAsksNoLinkOut(self):
+        """Admission's count of a purpose's links, its slots held and the
+        crowd test before a dial (and the topology's) are the table's own
+        views: no link is handed out through L{Overlay.linkEnds}, which a
+        quiet link held as one record (issue 95 item 3) would answer by
+        making its links, at a third of a warm index run's nodes."""
+        clock = Clock()
+        node = makeNode(1, clock=clock, max_connections=2)
+        crowd = [linkPeer(node, peer, source="203.0.113.9") for peer in (7, 9)]
+        clock.advance(30)
+        linkPeer(node, 11, purpose=DIRECT, source="198.51.100.1")
+        handed = []
+        self.patch(Overlay, "linkEnds", lambda overlay: handed.append(overlay) or iter(()))
+        overlay = node.overlay
+        self.assertEqual((overlay.count(OVERLAY), overlay.held(OVERLAY),
+                          overlay.count(DIRECT)), (2, 2, 1))
+        self.assertEqual((overlay.crowd(OVERLAY), node.crowd(OVERLAY)),
+                         ("203.0.0.0/16",) * 2)
+        self.assertIsNone(overlay.admission.refusesDial(overlay, OVERLAY))
+        self.assertTrue(any(link.closing for link in crowd))
+        self.assertEqual(overlay.count(OVERLAY), 1)
+        self.assertIsNone(overlay.crowd(OVERLAY))
+        self.assertEqual(handed, [])
 
 #: How a part outside the link table could read the table itself: a
 #: node's, a dialer's or an overlay's ``links`` or its ``established()``.

@@ -92,6 +92,10 @@ class INode(Interface):
     def peersOf(purpose):
         """The peers of the established links of purpose, in that order."""
 
+    def crowd(purpose):
+        """The address group crowding the established links of purpose
+        (L{twisted_bazaar.net.admission.crowded}), or None."""
+
     discovery = Attribute("The scheme's IDiscovery, once plugged in.")
     topology = Attribute("The scheme's ITopology, if it keeps neighbours.")
     membership = Attribute("The tracker session, when the node has one.")
@@ -472,6 +476,12 @@ class Node(Registration):
     def peersOf(self, purpose):
         """The peers of the established links of purpose, in that order."""
         return self.overlay.peersOf(purpose)
+
+    def crowd(self, purpose):
+        """The address group crowding the established links of purpose
+        (L{twisted_bazaar.net.admission.crowded}), or None: the table
+        answers without handing its links out."""
+        return self.overlay.crowd(purpose)
 
     @property
     def stopping(self):

@@ -18,7 +18,6 @@ from twisted_bazaar.events import NodeObserver
 from twisted_bazaar.core.market import schemeOf
 from twisted_bazaar.reach.asking import TrackerSilent
 from twisted_bazaar.base.addressgroup import addressGroup
-from twisted_bazaar.net.admission import crowded
 from twisted_bazaar.net.overlay import OVERLAY
 
 #: First and largest pause between asks when the tracker has no new peer.
@@ -91,11 +90,11 @@ class RandomNeighbours(SlotService, NodeObserver):
 
     def _crowd(self):
         """The address group holding most of the node's overlay links when
-        the node opened none to another (L{crowded}), else None: it then
-        asks for a peer of its own of another group, since peers that
-        dial it must not be all it knows, however many they are."""
-        return crowded([link for link in self.node.linkEnds()
-                        if link.purpose == OVERLAY and not link.closing])
+        the node opened none to another
+        (L{twisted_bazaar.net.admission.crowded}), else None: it then asks
+        for a peer of its own of another group, since peers that dial it
+        must not be all it knows, however many they are."""
+        return self.node.crowd(OVERLAY)
 
     # -- node events -----------------------------------------------------------
 

@@ -171,16 +171,11 @@ class Admission:
         return self._with({**self.budgets, purpose: slots}, self.idle_timeouts,
                           self.recycled)
 
-    def count(self, table, purpose):
-        """Established links of purpose, not closing."""
-        return sum(1 for link in table.linkEnds()
-                   if link.purpose == purpose and not link.closing)
-
     def held(self, table, purpose):
         """Links of purpose that hold one of its slots: established, and
         inbound ones that have said thisisme and still owe their proof (a
         slot is charged from the handshake on, not from its end)."""
-        return self.count(table, purpose) + sum(
+        return table.count(purpose) + sum(
             1 for link in table.pending
             if link.inbound and link.purpose == purpose and not link.closing)
 
@@ -229,7 +224,7 @@ class Admission:
             return "this node has no id yet"
         if purpose not in self.budgets:
             return f"this node opens no {purpose} links"
-        if (self.count(table, purpose) >= self.budgets[purpose]
+        if (table.count(purpose) >= self.budgets[purpose]
                 and not self.recycle(table, purpose)
                 and not self.retireUseless(table, purpose)
                 and not self.roomForOwn(table, purpose)):
@@ -274,9 +269,7 @@ class Admission:
         """
         if purpose != OVERLAY:
             return False
-        links = [link for link in table.linkEnds()
-                 if link.purpose == purpose and not link.closing]
-        return crowded(links) is not None and self.evict(table, purpose)
+        return table.crowd(purpose) is not None and self.evict(table, purpose)
 
     def retireUseless(self, table, purpose, besides=()):
         """
@@ -317,7 +310,7 @@ class Admission:
         buyer with purpose ``direct`` and keep talking hold its slots,
         and its buys wait for ever.
         """
-        over = (self.count(table, purpose) - self.budgets.get(purpose, 0) + 1
+        over = (table.count(purpose) - self.budgets.get(purpose, 0) + 1
                 + sum(1 for link in table.pending
                       if not link.inbound and link.purpose == purpose
                       and not link.closing))

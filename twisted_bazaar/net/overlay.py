@@ -35,7 +35,7 @@ from twisted_bazaar.net.link import ILinkOwner
 from twisted_bazaar.net.opening import NotConnected, dialFailure
 from twisted_bazaar.base.limitregistry import declare
 from twisted_bazaar.base.logthrottle import PeerLog
-from twisted_bazaar.net.admission import RELAYED_GROUPS, admissionFor
+from twisted_bazaar.net.admission import RELAYED_GROUPS, admissionFor, crowded
 from twisted_bazaar.net.connections import (
     DEFAULT_CONNECTION_RATE,
     ConnectionManager,
@@ -115,8 +115,9 @@ def _remembered(peers, peer_id):
 class Overlay:
     """
     @ivar _links: peer id -> established L{Link}, in the order they were
-        identified: read through L{linkTo}, L{linkEnds}, L{linkedPeers} and
-        L{linkedCount}, written only here and by the greeter
+        identified: read through L{linkTo}, L{linkEnds}, L{linkedPeers},
+        L{linkedCount} and the views that hand out no link (L{count},
+        L{crowd}, L{peersOf}), written only here and by the greeter
         (L{holdLink}), so that what stands for a link in it is this
         table's own to choose.
     @ivar news: the link purposes whose links' coming and going is logged
@@ -400,8 +401,17 @@ class Overlay:
                 + sum(1 for link in self.greeter.pending if not link.closing))
 
     def count(self, purpose):
-        """See L{twisted_bazaar.net.admission.Admission.count}."""
-        return self.admission.count(self, purpose)
+        """Established links of purpose, not closing: read from the table
+        without handing a link out (admission asks before every dial)."""
+        return sum(1 for link in self._links.values()
+                   if link.purpose == purpose and not link.closing)
+
+    def crowd(self, purpose):
+        """The address group crowding the established links of purpose
+        not closing (L{twisted_bazaar.net.admission.crowded}), or None:
+        read from the table without handing a link out."""
+        return crowded([link for link in self._links.values()
+                        if link.purpose == purpose and not link.closing])
 
     def held(self, purpose):
         """See L{twisted_bazaar.net.admission.Admission.held}."""
