@@ -19,6 +19,7 @@ from twisted_bazaar.roles.seller import DEFAULT_LEASE
 from twisted_bazaar.sim import warm
 from twisted_bazaar.transports.relay.limits import NODE_LIMITS, RelayLimits
 from twisted_bazaar.sim.homes import placeHomes
+from twisted_bazaar.sim.keptedges import EdgeKeeper
 from twisted_bazaar.sim.punches import plugPunching
 from twisted_bazaar.sim.udppunches import NO_UDP, plugDirectShare
 from twisted_bazaar.sim.smallrandom import SmallRandom
@@ -93,6 +94,11 @@ class Builder:
         self._joins = None
         #: (scheme name, options) -> the scheme's settings (see L{schemeSettings}).
         self._scheme_settings = {}
+        #: opener -> the L{EdgeKeeper} of the edges it opens, in a run whose
+        #: links lose, repeat or reorder messages; the source of their
+        #: delays, made at the first.
+        self.keepers = {}
+        self._redials = None
 
     def nodeConfig(self):
         """A node's config: the one every node of the run shares, whose
@@ -316,11 +322,33 @@ class Builder:
                 self._link(opener, target)
 
     def _link(self, opener, target):
+        config = self.sim.config
+        if config.drop or config.dup or config.reorder:
+            self._keeper(opener).keep(target.id, target.host, target.port)
+            return
         # The generated overlay names the edge's far end, as a peer's
         # word would: a claim, kept until the dial settles.
         opener.heard(target.id, target.host, target.port)
         d = opener.connectTo(target.id)
         d.addErrback(self._linkFailed)
+
+    def _keeper(self, opener):
+        """opener's L{EdgeKeeper}: a try can fail, and a daemon would
+        seek another neighbour where a generated overlay has none to
+        offer."""
+        keeper = self.keepers.get(opener)
+        if keeper is None:
+            if self._redials is None:
+                self._redials = random.Random(self.sim.config.seed + 6)
+            keeper = self.keepers[opener] = EdgeKeeper(
+                opener, self._redials, lambda: opener in self.sim.killed,
+                self._linkFailed)
+        return keeper
+
+    def stop(self):
+        """The run ended: the keepers' dials waiting are cancelled."""
+        for keeper in self.keepers.values():
+            keeper.stop()
 
     def _linkUnlessKilled(self, opener, target):
         """An edge whose ends have both joined, unless its opener crashed
@@ -353,7 +381,7 @@ class Builder:
 
     def _linkFailed(self, reason):
         """An overlay link that did not form (its handshake was lost to a
-        fault, say): counted, and the graph goes on without it."""
+        fault, say): counted (its opener's keeper, if any, dials again)."""
         self.sim.failed_links += 1
 
     def assignRoles(self):
