@@ -4,7 +4,8 @@ or reorder messages: L{EdgeKeeper}.
 
 A daemon that loses a neighbour, or fails to link to one, asks its
 tracker for another (L{twisted_bazaar.core.topology.RandomNeighbours});
-a node of a generated overlay has no tracker to ask.  Without a keeper,
+a node of a generated overlay has no tracker to ask (nor a super-peer
+of the super-peers' generated graph).  Without a keeper,
 an edge whose handshake lost a message was gone for the rest of the run,
 and a buyer left with one link at the end of a chain had no seller
 within the flood's hop limit: two buyers of ``--nodes 1000 --seed 7
@@ -15,6 +16,7 @@ off as a daemon does.  Elsewhere no try can fail, and no keeper is made.
 
 from twisted_bazaar.base.backoff import delayOf
 from twisted_bazaar.events import NodeObserver
+from twisted_bazaar.net.overlay import OVERLAY
 
 #: Seconds before the first dial again, and at most between two.
 REDIAL_MIN = 1.0
@@ -33,7 +35,8 @@ class EdgeKeeper(NodeObserver):
     @ivar failed: called with the failure of each dial that failed (the
         run counts them).
     @ivar where: peer id -> its (host, port), heard again before each dial
-        (the book of paths forgets an address whose dial failed).
+        (the book of paths forgets an address whose dial failed), and the
+        link's purpose (an overlay link, or a super-peer's to another).
     @ivar attempts: peer id -> dials of it failed or lost in a row.
     @ivar calls: peer id -> the delayed call of its next dial.
     """
@@ -50,10 +53,10 @@ class EdgeKeeper(NodeObserver):
         self.calls = {}
         node.addObserver(self)
 
-    def keep(self, peer_id, host, port):
-        """Dial peer_id at host:port now, and again whenever that fails or
-        is lost."""
-        self.where[peer_id] = (host, port)
+    def keep(self, peer_id, host, port, purpose=OVERLAY):
+        """Dial peer_id at host:port for purpose now, and again whenever
+        that fails or is lost."""
+        self.where[peer_id] = (host, port, purpose)
         self.attempts.setdefault(peer_id, 0)
         self._dial(peer_id)
 
@@ -64,8 +67,9 @@ class EdgeKeeper(NodeObserver):
             return
         # The generated overlay names the edge's far end, as a peer's
         # word would: a claim, kept until the dial settles.
-        node.heard(peer_id, *self.where[peer_id])
-        d = node.connectTo(peer_id)
+        host, port, purpose = self.where[peer_id]
+        node.heard(peer_id, host, port)
+        d = node.connectTo(peer_id, purpose)
         d.addCallbacks(self._linked, self._dialFailed, errbackArgs=(peer_id,))
 
     def _linked(self, peer_id):
