@@ -13,12 +13,13 @@ from twisted_bazaar.identity.keys import Identity
 from twisted_bazaar.net.link import LinkSettings
 from twisted_bazaar.core.membership import Membership
 from twisted_bazaar.core.node import NodeConfig
-from twisted_bazaar.net.overlay import OverlayFactory
+from twisted_bazaar.net.overlay import OVERLAY, OverlayFactory
 from twisted_bazaar.plugins.bazaar_roles import seller as seller_plugin
 from twisted_bazaar.roles.seller import DEFAULT_LEASE
 from twisted_bazaar.sim import warm
 from twisted_bazaar.transports.relay.limits import NODE_LIMITS, RelayLimits
 from twisted_bazaar.sim.homes import placeHomes
+from twisted_bazaar.sim.keptedges import EdgeKeeper
 from twisted_bazaar.sim.punches import plugPunching
 from twisted_bazaar.sim.udppunches import NO_UDP, plugDirectShare
 from twisted_bazaar.sim.smallrandom import SmallRandom
@@ -93,6 +94,13 @@ class Builder:
         self._joins = None
         #: (scheme name, options) -> the scheme's settings (see L{schemeSettings}).
         self._scheme_settings = {}
+        #: opener -> the L{EdgeKeeper} of the edges it opens, in a run whose
+        #: links lose, repeat or reorder messages; the source of their
+        #: delays, made at the first.
+        self.keepers = {}
+        self._redials = None
+        #: The super-peers' edges waiting for their ends' ids, if any.
+        self._supersLater = None
 
     def nodeConfig(self):
         """A node's config: the one every node of the run shares, whose
@@ -206,11 +214,27 @@ class Builder:
 
     def _linkSuperPeers(self, supers):
         edges = self.superPeerGraph(supers)
-        for a, b in edges:
-            target = supers[b]
-            if target.id is not None and supers[a].id is not None:
-                supers[a].heard(target.id, target.host, target.port)
-                supers[a].connectTo(target.id, SUPER).addErrback(self._linkFailed)
+        self._linkSupers([(supers[a], supers[b]) for a, b in edges])
+
+    def _linkSupers(self, pairs):
+        """Link each (opener, target) pair of super-peers whose ends have
+        ids.  In a run whose links lose, repeat or reorder messages, a
+        super-peer whose registration lost one has none yet: its edges
+        wait, tried again each second (they were left out for the run,
+        and the super-peer with them: its own purchase never made)."""
+        self._supersLater = None
+        config = self.sim.config
+        faulty = config.drop or config.dup or config.reorder
+        waiting = []
+        for opener, target in pairs:
+            if opener in self.sim.killed:
+                continue
+            if target.id is not None and opener.id is not None:
+                self._link(opener, target, SUPER)
+            elif faulty:
+                waiting.append((opener, target))
+        if waiting:
+            self._supersLater = self.sim.clock.callLater(1.0, self._linkSupers, waiting)
 
     def _joinTracker(self, node):
         """A node of a fixed overlay still registers with the tracker when
@@ -315,12 +339,38 @@ class Builder:
             else:
                 self._link(opener, target)
 
-    def _link(self, opener, target):
+    def _link(self, opener, target, purpose=OVERLAY):
+        config = self.sim.config
+        if config.drop or config.dup or config.reorder:
+            self._keeper(opener).keep(target.id, target.host, target.port, purpose)
+            return
         # The generated overlay names the edge's far end, as a peer's
         # word would: a claim, kept until the dial settles.
         opener.heard(target.id, target.host, target.port)
-        d = opener.connectTo(target.id)
+        d = opener.connectTo(target.id, purpose)
         d.addErrback(self._linkFailed)
+
+    def _keeper(self, opener):
+        """opener's L{EdgeKeeper}: a try can fail, and a daemon would
+        seek another neighbour where a generated overlay has none to
+        offer."""
+        keeper = self.keepers.get(opener)
+        if keeper is None:
+            if self._redials is None:
+                self._redials = random.Random(self.sim.config.seed + 6)
+            keeper = self.keepers[opener] = EdgeKeeper(
+                opener, self._redials, lambda: opener in self.sim.killed,
+                self._linkFailed)
+        return keeper
+
+    def stop(self):
+        """The run ended: the keepers' dials waiting, and the super-peers'
+        edges waiting for ids, are cancelled."""
+        for keeper in self.keepers.values():
+            keeper.stop()
+        if self._supersLater is not None and self._supersLater.active():
+            self._supersLater.cancel()
+        self._supersLater = None
 
     def _linkUnlessKilled(self, opener, target):
         """An edge whose ends have both joined, unless its opener crashed
@@ -353,7 +403,7 @@ class Builder:
 
     def _linkFailed(self, reason):
         """An overlay link that did not form (its handshake was lost to a
-        fault, say): counted, and the graph goes on without it."""
+        fault, say): counted (its opener's keeper, if any, dials again)."""
         self.sim.failed_links += 1
 
     def assignRoles(self):

@@ -247,11 +247,13 @@ class Simulation:
         """The run has ended (its clock advances no more): the NAT model's
         timers are cancelled (L{PunchCounts.stop
         <twisted_bazaar.sim.punches.PunchCounts.stop>}, L{DirectShare.stop
-        <twisted_bazaar.sim.udppunches.DirectShare.stop>}); what it counted
+        <twisted_bazaar.sim.udppunches.DirectShare.stop>}), and the dials
+        of the overlay's kept edges (L{Builder.stop}); what they counted
         is kept for the metrics."""
         for model in (self.punches, self.direct):
             if model is not None:
                 model.stop()
+        self.builder.stop()
 
     def _runUntilDone(self, progress):
         config = self.config
