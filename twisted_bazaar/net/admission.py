@@ -316,10 +316,7 @@ class Admission:
                       and not link.closing))
         if over <= 0:
             return True
-        spared = sorted((link for link in table.linkEnds()
-                         if link.purpose == purpose and not link.inbound
-                         and not link.closing and spare(link.peer_id)),
-                        key=lambda link: link.lastTraffic)
+        spared = sorted(_ownSpares(table, purpose, spare), key=lambda link: link.lastTraffic)
         if len(spared) < over:
             if len(spared) + 1 < over or not (
                     self.retireUseless(table, purpose, frozenset(spared))
@@ -342,9 +339,7 @@ class Admission:
         @return: True if a link made room.
         """
         spares = table.node.spares
-        quietest = min((link for link in table.linkEnds()
-                        if link.purpose == purpose and not link.inbound
-                        and not link.closing and spares(link.peer_id, purpose)),
+        quietest = min(_ownSpares(table, purpose, lambda peer: spares(peer, purpose)),
                        key=lambda link: link.lastTraffic, default=None)
         if quietest is None:
             return False
@@ -439,6 +434,14 @@ class Admission:
         me = table.node.id
         new_opener = peer if new.inbound else me
         return new_opener == min(me, peer)
+
+
+def _ownSpares(table, purpose, spare):
+    """The live links of purpose this node opened, to peers ``spare(peer_id)``
+    says it has no use for now: what its own room-making may retire."""
+    return (link for link in table.linkEnds()
+            if link.purpose == purpose and not link.inbound
+            and not link.closing and spare(link.peer_id))
 
 
 def raced(table, new, old):
