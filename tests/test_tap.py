@@ -178,9 +178,10 @@ class NodeDefaultsTests(SynchronousTestCase):
         """--share /a --share /b shared only /b, in silence: a plugin's
         option of one value given twice is refused, naming both; one
         repeatable (--sell) is not."""
-        first, second = self.mktemp(), self.mktemp()
-        os.mkdir(first)
-        os.mkdir(second)
+        first = tempfile.mkdtemp(prefix="bazaar-tap-")
+        second = tempfile.mkdtemp(prefix="bazaar-tap-")
+        self.addCleanup(os.rmdir, first)
+        self.addCleanup(os.rmdir, second)
         with self.assertRaises(usage.UsageError) as caught:
             _parse(["--role", "seller", "--share", first, "--share", second])
         self.assertEqual(str(caught.exception),
