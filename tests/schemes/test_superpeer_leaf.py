@@ -431,6 +431,18 @@ class LettingGoTests(SynchronousTestCase):
         feed(self.tracker, wire.NodeReply(S2, "sp2", 7000))
         self.assertEqual(len(self.node.connector.requests), requests + 1)
 
+    def test_aSuperPeerLetGoIsNoLoss(self):
+        """The close of a link the leaf let go is its own doing: said once,
+        as "letting super-peer S go", not again as a loss at info."""
+        one = self.linked()
+        self.silentTwice(one)
+        with capturedLogs() as events:
+            closeLink(one)
+        said = [(event["log_level"], formatEvent(event)) for event in events]
+        self.assertNotIn((LogLevel.info, f"lost super-peer {shortId(S1)}"), said)
+        self.assertIn((LogLevel.debug, f"closed the link to super-peer {shortId(S1)} "
+                                       f"(let go)"), said)
+
     def test_askedWhileItsLinkClosesNamesItOnce(self):
         """A leaf that wants more super-peers than it has asks the tracker
         at once, while the link it let go still closes: that super-peer is
