@@ -385,7 +385,7 @@ class LettingGoTests(SynchronousTestCase):
         """A leaf with nothing to list, registered with a tracker, and
         linked to the super-peer S1 the tracker named."""
         node = self.node = makeNode(ME, identity=SELF)
-        self.scheme = buildScheme(node, "superpeer", superpeers=1, **options)
+        self.scheme = buildScheme(node, "superpeer", **{"superpeers": 1, **options})
         self.scheme.advertise(StaticShop(apple=0))
         membership = self.membership = plugMembership(node, Membership(node))
         self.scheme.startService()
@@ -430,6 +430,36 @@ class LettingGoTests(SynchronousTestCase):
         requests = len(self.node.connector.requests)
         feed(self.tracker, wire.NodeReply(S2, "sp2", 7000))
         self.assertEqual(len(self.node.connector.requests), requests + 1)
+
+    def test_aSuperPeerLetGoIsNoLoss(self):
+        """The close of a link the leaf let go is its own doing: said once,
+        as "letting super-peer S go", not again as a loss at info."""
+        one = self.linked()
+        self.silentTwice(one)
+        with capturedLogs() as events:
+            closeLink(one)
+        said = [(event["log_level"], formatEvent(event)) for event in events]
+        self.assertNotIn((LogLevel.info, f"lost super-peer {shortId(S1)}"), said)
+        self.assertIn((LogLevel.debug, f"closed the link to super-peer {shortId(S1)} "
+                                       f"(let go)"), said)
+
+    def test_askedWhileItsLinkClosesNamesItOnce(self):
+        """A leaf that wants more super-peers than it has asks the tracker
+        at once, while the link it let go still closes: that super-peer is
+        both linked and let go, and named once in exclude, whose ids are
+        all different (protocol.md §3, "ids"), or the tracker answers
+        error{wtf} and names none."""
+        one = self.linked(superpeers=2)
+        sent(self.tracker)
+        self.silentTwice(one)
+        self.assertEqual(self.node.peersOf(LEAF), [S1])   # still closing
+        self.node.clock.advance(60)
+        asked = [message for message in sent(self.tracker)
+                 if isinstance(message, wire.NodeReq)]
+        self.assertTrue(asked)
+        for message in asked:
+            self.assertEqual(message.exclude, (S1,))
+        closeLink(one)
 
     def test_namedAnywayIsTakenBack(self):
         """The tracker names a super-peer let go only when it has no other
@@ -754,7 +784,7 @@ class WhomTheDialReachedTests(SynchronousTestCase):
 
     def dialNamed(self, **options):
         node = self.node = makeNode(ME, identity=SELF)
-        self.scheme = buildScheme(node, "superpeer", superpeers=1, **options)
+        self.scheme = buildScheme(node, "superpeer", **{"superpeers": 1, **options})
         self.membership = plugMembership(node, Membership(node))
         self.scheme.startService()
         tracker = self.membership.factory.buildProtocol(None)

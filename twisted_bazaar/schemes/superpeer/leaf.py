@@ -120,7 +120,8 @@ class LeafSide(NodeObserver):
 
     # Slots, not a dict: a simulation holds one a node.
     __slots__ = ("node", "shops", "told", "registered", "quiet", "book", "_renewing", "_renewal",
-                 "onServing", "_seq", "_registering", "_awaited", "_finds", "_standing", "letGo")
+                 "onServing", "_seq", "_registering", "_awaited", "_finds", "_standing", "letGo",
+                 "_lettingGo")
 
     log = Logger()
 
@@ -154,6 +155,9 @@ class LeafSide(NodeObserver):
         #: answers came to nothing, if set (the topology's; see
         #: L{twisted_bazaar.schemes.superpeer.topology.SuperPeerLinks.letGo}).
         self.letGo = None
+        #: Super-peers this leaf let go whose links still close: their
+        #: close is this leaf's doing, no loss.
+        self._lettingGo = NO_MEMBERS
         node.takeFrom(self)
         node.addObserver(self)
 
@@ -331,6 +335,8 @@ class LeafSide(NodeObserver):
             self._standing.forget(peer_id)
         self._registering.pop(peer_id, None)
         self._forgetAwaited(peer_id)
+        let_go = peer_id in self._lettingGo
+        self._lettingGo.discard(peer_id)
         if peer_id in self.registered or peer_id in self.quiet:
             self.registered.discard(peer_id)
             self.quiet.discard(peer_id)
@@ -338,6 +344,10 @@ class LeafSide(NodeObserver):
                 # This node closes its own links as it stops (its wants
                 # met, say): no loss to tell at info.
                 self.log.debug("closed the link to super-peer {peer} (stopping)",
+                               peer=shortId(peer_id))
+            elif let_go:
+                # Its "letting super-peer go" line said so already.
+                self.log.debug("closed the link to super-peer {peer} (let go)",
                                peer=shortId(peer_id))
             else:
                 self.log.info("lost super-peer {peer}", peer=shortId(peer_id))
@@ -401,8 +411,9 @@ class LeafSide(NodeObserver):
         """Let superpeer go (if not None): its answers came to nothing
         L{STRIKES} times in a row, the last as why says."""
         if superpeer is not None and self.letGo is not None:
-            self.letGo(superpeer, f"its last {STRIKES} answers came to nothing (the "
-                                  f"last: {why})")
+            if self.letGo(superpeer, f"its last {STRIKES} answers came to nothing (the "
+                                     f"last: {why})"):
+                ownSet(self, "_lettingGo").add(superpeer)
 
     def _silent(self, query_id):
         """A query's wait ran out, its super-peer silent."""

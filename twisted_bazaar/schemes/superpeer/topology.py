@@ -210,8 +210,10 @@ class SuperPeerLinks(SlotService, NodeObserver):
         membership = node.membership
         if membership is None or not membership.isRegistered:
             return
+        # One let go whose link still closes is both: named once, as the
+        # tracker requires (protocol.md §3, "ids").
         shunned = list(self._shunned or ())[::-1]
-        exclude = tuple(sorted(linked) + shunned)[: wire.MAX_EXCLUDE]
+        exclude = tuple(dict.fromkeys([*sorted(linked), *shunned]))[: wire.MAX_EXCLUDE]
         question = self._asking = membership.ask(
             wire.NodeReq(exclude, scheme=self.scheme, superpeer=True))
         self._question_call = node.clock.callLater(QUESTION_TIMEOUT, self._askAgain)
