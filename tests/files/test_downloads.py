@@ -210,6 +210,13 @@ class PartFileTests(SynchronousTestCase):
         self.assertIn(f"no space left in the downloads folder {self.folder}: cannot "
                       f"make room for {len(DATA)} bytes (over the disk quota)", str(error))
         part.discard()
+        part = PartFile(self.folder, "f", SHA, len(DATA))
+        part.open()
+        error = self.assertRaises(DownloadError, part.reserve, 40)
+        self.assertIn(f"no space left in the downloads folder {self.folder}: cannot "
+                      f"make room for 40 of its {len(DATA)} bytes (over the disk quota)",
+                      str(error))
+        part.discard()
 
     # -- nothing reserved on a stranger's word; nothing written through a link --
 

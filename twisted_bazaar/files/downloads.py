@@ -304,7 +304,8 @@ class PartFile:
             elif os.fstat(self.fd).st_size < end:
                 os.ftruncate(self.fd, end)
         except OSError as e:
-            raise _diskError(self.folder, f"make room for {end} bytes", e)
+            room = f"{end} bytes" if end == self.size else f"{end} of its {self.size} bytes"
+            raise _diskError(self.folder, f"make room for {room}", e)
 
     def release(self, keep):
         """

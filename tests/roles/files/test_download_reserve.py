@@ -15,22 +15,17 @@ from twisted.trial.unittest import SynchronousTestCase
 from twisted_bazaar.files import hashing, server
 from twisted_bazaar.files.downloads import PRIVATE, partName
 from twisted_bazaar.files.messages import Get
-from twisted_bazaar.roles.files import pieces
 from twisted_bazaar.testing import Market, MemoryNetwork
 from tests.files.helpers import fileId, scratchDir, writeFile
 from tests.roles.files.helpers import TransferWatch, runUntil
 
 PIECE = 4096
 PIECES = 1024
-AHEAD = 16 * PIECE
 
 
 class ReserveInStepTests(SynchronousTestCase):
     def setUp(self):
         self.patch(hashing, "MIN_PIECE", PIECE)
-        # Room ahead of the verified bytes as a file of the smallest
-        # pieces has it, for pieces this small.
-        self.patch(pieces, "AHEAD", AHEAD)
         self.data = random.Random(3).randbytes(PIECES * PIECE)
         self.market = Market(MemoryNetwork(rng=random.Random(1),
                                            latency=(0.005, 0.005)), seed=2)
@@ -49,8 +44,8 @@ class ReserveInStepTests(SynchronousTestCase):
 
     def test_onePieceReservesLittle(self):
         """The seller serves the first piece alone (every later range asked
-        is left unanswered): the part file holds twice that piece and
-        AHEAD more, not the file's PIECES (the whole file before)."""
+        is left unanswered): the part file holds twice that piece, not
+        the file's PIECES (the whole file before)."""
         send, slot = server._ANSWERS[Get]
 
         def firstOnly(transfer, request, path, digest):
@@ -63,7 +58,7 @@ class ReserveInStepTests(SynchronousTestCase):
                                  and fetcher.downloads["song.ogg"].watch.have, 10))
         self.assertEqual(fetcher.downloads["song.ogg"].watch.have, PIECE)
         allocated = os.stat(self.part).st_blocks * 512
-        self.assertLessEqual(allocated, 2 * PIECE + AHEAD)
+        self.assertLessEqual(allocated, 2 * PIECE)
 
     def test_theWholeFileComes(self):
         """An honest seller's file comes whole, the room growing with it."""

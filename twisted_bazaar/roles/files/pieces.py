@@ -6,7 +6,7 @@ each piece is checked once as it comes, off the reactor thread
 (L{Assembly}), which proves the whole file.  Disk is reserved for the
 file in step with its verified bytes (L{Pieces.reserve}): an offer's
 size alone, which anyone can make up, reserves nothing, and a stranger's
-verified pieces reserve no more than twice their bytes and AHEAD more.
+verified pieces reserve no more than twice their bytes.
 """
 
 from twisted.logger import Logger
@@ -26,11 +26,6 @@ DEPTH = 4
 #: seller that brings less and hangs up is down, as before, so it cannot
 #: make this buyer dial it again and again for a few bytes each time.
 HANDOVER_BYTES = 1024 * 1024
-#: Bytes reserved beyond twice the bytes verified (16 of the smallest
-#: pieces): room ahead of the pieces on their way, so that a full disk is
-#: found before they fill it; not the whole size, since a stranger's one
-#: piece of a made-up terabyte would buy the whole terabyte.
-AHEAD = 16 * 1024 * 1024
 
 
 class Pieces:
@@ -259,14 +254,14 @@ class Pieces:
 
     def reserve(self, verified=0):
         """Room for twice the bytes verified (``verified`` of them not yet
-        counted) and AHEAD more (see L{PartFile.reserve}), once a
-        piece is verified: what the disk holds for a file grows with the
-        bytes proven, so a full disk is found by the time half of its
-        room is written.  False when the disk has none (the download
-        fails)."""
+        counted; see L{PartFile.reserve}), once a piece is verified: not
+        the whole size, which a stranger's one piece of a made-up
+        terabyte would buy, but in step with the bytes proven, so that a
+        full disk is still found once about half of its room is written.
+        False when the disk has none (the download fails)."""
         download = self.download
         try:
-            download.part.reserve(2 * (download.watch.have + verified) + AHEAD)
+            download.part.reserve(2 * (download.watch.have + verified))
         except DownloadError as e:
             download.fail(e)
             return False
