@@ -206,23 +206,38 @@ class PartFileTests(SynchronousTestCase):
             raise OSError(errno.EDQUOT, "Disk quota exceeded")
 
         self.patch(os, "posix_fallocate", over)
-        error = self.assertRaises(DownloadError, part.reserve)
+        error = self.assertRaises(DownloadError, part.reserve, len(DATA))
         self.assertIn(f"no space left in the downloads folder {self.folder}: cannot "
                       f"make room for {len(DATA)} bytes (over the disk quota)", str(error))
+        part.discard()
+        part = PartFile(self.folder, "f", SHA, len(DATA))
+        part.open()
+        error = self.assertRaises(DownloadError, part.reserve, 40)
+        self.assertIn(f"no space left in the downloads folder {self.folder}: cannot "
+                      f"make room for 40 of its {len(DATA)} bytes (over the disk quota)",
+                      str(error))
         part.discard()
 
     # -- nothing reserved on a stranger's word; nothing written through a link --
 
     def test_roomReservedOnlyWhenAsked(self):
         """Opening reserves nothing (an offer's size is anyone's to make
-        up); reserve() makes room for the whole file; release() keeps the
-        verified bytes and gives the rest back, or removes the file."""
+        up); reserve(N) makes room for the file's first N bytes, and no
+        more than the file's; release() keeps the verified bytes and gives
+        the rest back, or removes the file."""
         size = 64 * 1024 * 1024
         part = PartFile(self.folder, "f", SHA, size)
         part.open()
         self.assertEqual(os.fstat(part.fd).st_blocks, 0)
         part.writeAt(DATA, 0)
-        part.reserve()
+        part.reserve(size // 4)
+        info = os.fstat(part.fd)
+        self.assertEqual(info.st_size, size // 4)
+        self.assertGreaterEqual(info.st_blocks * 512, size // 4)
+        self.assertLess(info.st_blocks * 512, size // 2)
+        part.reserve(size // 8)
+        self.assertEqual(os.fstat(part.fd).st_size, size // 4)
+        part.reserve(2 * size)
         info = os.fstat(part.fd)
         self.assertEqual(info.st_size, size)
         self.assertGreaterEqual(info.st_blocks * 512, size)

@@ -19,10 +19,12 @@ a folder only this user can write to (made so, or refused with the
 reason), and are opened without following links, created exclusively,
 and checked to be this user's own regular files with one name.
 
-Disk is reserved for a file (C{posix_fallocate}) only once its first
-piece is verified (L{PartFile.reserve}): a description alone, which any
-stranger can make up for a size of its choosing, reserves nothing.  A
-download that gives up keeps only its verified bytes (L{PartFile.release}).
+Disk is reserved for a file (C{posix_fallocate}) only as far as its
+caller asks (L{PartFile.reserve}), which is in step with the bytes
+verified: a description alone, which any stranger can make up for a size
+of its choosing, reserves nothing, and one verified piece of a made-up
+terabyte reserves little more.  A download that gives up keeps only its
+verified bytes (L{PartFile.release}).
 
 Writing a piece as it arrives (L{PartFile.writeAt}) is a C{pwrite} of
 what the socket just gave, on the reactor thread.  The blocking steps
@@ -228,7 +230,8 @@ class PartFile:
         self.fd = None
         #: (device, inode) of the part file, once open.
         self.identity = None
-        self.reserved = False
+        #: Bytes reserved from the start of the file (L{reserve}).
+        self.reserved = 0
         #: Bytes an earlier run left in it, as it was opened (0: new).
         self.held = 0
         #: The mode the file gets once in place (read on the caller's
@@ -283,23 +286,26 @@ class PartFile:
             raise _diskError(self.folder, f"open {self.path}", e)
         return existed
 
-    def reserve(self):
+    def reserve(self, upTo):
         """
-        Room for every byte, once a piece is verified: a full disk is found
-        before most of the transfer, not at its end.
+        Room for the file's first ``upTo`` bytes (all of them at most):
+        a full disk is found as the reservation grows, ahead of the bytes
+        that fill it, not at the file's end.
 
         @raise DownloadError: if the disk cannot take it.
         """
-        if self.reserved:
+        end = min(upTo, self.size)
+        if end <= self.reserved:
             return
-        self.reserved = True
+        start, self.reserved = self.reserved, end
         try:
-            if self.size and hasattr(os, "posix_fallocate"):
-                os.posix_fallocate(self.fd, 0, self.size)
-            else:
-                os.ftruncate(self.fd, self.size)
+            if hasattr(os, "posix_fallocate"):
+                os.posix_fallocate(self.fd, start, end - start)
+            elif os.fstat(self.fd).st_size < end:
+                os.ftruncate(self.fd, end)
         except OSError as e:
-            raise _diskError(self.folder, f"make room for {self.size} bytes", e)
+            room = f"{end} bytes" if end == self.size else f"{end} of its {self.size} bytes"
+            raise _diskError(self.folder, f"make room for {room}", e)
 
     def release(self, keep):
         """

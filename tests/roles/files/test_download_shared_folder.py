@@ -97,7 +97,8 @@ class SharedFolderTests(SynchronousTestCase):
         many bytes."""
         self.patch(downloadmodule, "SAY_HASHING", 12 * PIECE)
         self.takeOver()
-        # The first buyer reserved the file's whole size: all read back.
+        # The first buyer reserved twice its verified bytes: the part file
+        # holds them, read back whole.
         [line] = self.watch.saying("its part file holds")
         self.assertEqual(line, f"song.ogg: checking the {len(self.data)} bytes its part "
                          "file holds against the file's piece hashes: fetching resumes once "

@@ -634,7 +634,8 @@ class FetchTests(SynchronousTestCase):
         reasons = [str(event.get("why")) for event in logged
                    if "cannot download" in event.get("log_format", "")]
         self.assertEqual(reasons, [f"no space left in the downloads folder {downloads}: "
-                                   f"cannot make room for {len(self.data)} bytes (free "
+                                   f"cannot make room for {2 * PIECE} of its "
+                                   f"{len(self.data)} bytes (free "
                                    "some, or give --downloads a folder on a disk with room)"])
 
     def test_fullDiskSaidOnceByItsOwner(self):
@@ -657,7 +658,8 @@ class FetchTests(SynchronousTestCase):
         self.market.run(10)
         self.assertEqual(told, [f"cannot download big: no space left in the downloads "
                                 f"folder {downloads}: cannot make room for "
-                                f"{len(self.data)} bytes (free some, or give "
+                                f"{2 * PIECE} of its {len(self.data)} bytes (free "
+                                "some, or give "
                                 "--downloads a folder on a disk with room)"])
         self.assertEqual([formatEvent(event) for event in logged
                           if "cannot download" in formatEvent(event)], [])

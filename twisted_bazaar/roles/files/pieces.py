@@ -4,8 +4,9 @@ seller offering the file's proven identity is given pieces at once
 (L{PieceSchedule}), DEPTH at a time over its own transfer connection;
 each piece is checked once as it comes, off the reactor thread
 (L{Assembly}), which proves the whole file.  Disk is reserved for the
-file only once a first piece was verified: an offer's size alone, which
-anyone can make up, reserves nothing.
+file in step with its verified bytes (L{Pieces.reserve}): an offer's
+size alone, which anyone can make up, reserves nothing, and a stranger's
+verified pieces reserve no more than twice their bytes.
 """
 
 from twisted.logger import Logger
@@ -143,12 +144,13 @@ class Pieces:
         if download.stopped:
             return
         if right:
-            if not self.reserve():
+            length = self.assembly.pieceRange(piece)[1]
+            if not self.reserve(length):
                 return
             self.schedule.completed(piece, seller)
             download.fetcher.proven.add(seller)
             download.sellers.resetSearch()
-            download.watch.verified(self.assembly.pieceRange(piece)[1])
+            download.watch.verified(length)
             download.watch.progress(len(self.schedule.done), self.schedule.count)
         else:
             self.log.warn("seller {seller} sent a wrong piece {piece} of {name}; "
@@ -250,14 +252,18 @@ class Pieces:
         else:
             sink.abandon()
 
-    def reserve(self):
-        """Room for the whole file, once a piece is verified (see
-        L{PartFile.reserve}); False when the disk has none (the download
-        fails)."""
+    def reserve(self, verified=0):
+        """Room for twice the bytes verified (``verified`` of them not yet
+        counted; see L{PartFile.reserve}), once a piece is verified: not
+        the whole size, which a stranger's one piece of a made-up
+        terabyte would buy, but in step with the bytes proven, so that a
+        full disk is still found once about half of its room is written.
+        False when the disk has none (the download fails)."""
+        download = self.download
         try:
-            self.download.part.reserve()
+            download.part.reserve(2 * (download.watch.have + verified))
         except DownloadError as e:
-            self.download.fail(e)
+            download.fail(e)
             return False
         return True
 
