@@ -8,8 +8,11 @@ from xdist.scheduler import LoadScopeScheduling
 #: Ctrl-C and SIGTERM stop the suite and every process it started
 #: (twisted_bazaar/testing/stopping.py says why pytest alone does not);
 #: the daemons are forked from a process that has imported twistd
-#: (tests/forkserver.py).
-pytest_plugins = ["twisted_bazaar.testing.stopping", "tests.cputime", "tests.forkplugin"]
+#: (tests/forkserver.py); a TestCase class's fixtures are looked for among
+#: the names it defines itself, not its framework's (tests/casescan.py).
+pytest_plugins = [
+    "twisted_bazaar.testing.stopping", "tests.cputime", "tests.forkplugin", "tests.casescan",
+]
 
 #: The files whose tests a parallel run (``make test``: pytest-xdist with
 #: ``--dist loadgroup``) keeps on one worker, by group (L{GroupScheduling}):
