@@ -3,11 +3,14 @@ Tests of tests/conftest.py's order of the suite (L{interleaved}): the
 end-to-end modules spread among the others, each module whole, none lost;
 of its units of work (L{groupOf}): a group's files one unit; and of the
 bytecode its processes keep apart (L{bytecodeCache}); of the global
-log that keeps no test's objects alive (L{unbufferedLog}); and of the
-clocks' start (L{clockStart}).
+log that keeps no test's objects alive (L{unbufferedLog}); of the
+clocks' start (L{clockStart}); and of the Hypothesis plugins the suite's
+package leaves out (tests/__init__.py).
 """
 
 import gc
+import os
+import subprocess
 import re
 import sys
 import warnings
@@ -146,3 +149,15 @@ class ClockStartTests(SynchronousTestCase):
         first.advance(5)
         self.assertEqual((first.seconds(), second.seconds()), (1.8e9 + 5, 1.8e9))
         self.assertEqual(task.Clock.rightNow, task.Clock().seconds())
+
+
+class HypothesisPluginsTests(SynchronousTestCase):
+    def test_noOtherPackagesPlugins(self):
+        """Importing the suite's package loads no Hypothesis plugin of
+        another package: trio, whose plugin is one, is not imported."""
+        found = subprocess.run(
+            [sys.executable, "-c", "import sys, tests; print('trio' in sys.modules)"],
+            cwd=TESTS.parent, capture_output=True, text=True, timeout=120,
+            env={name: value for name, value in os.environ.items()
+                 if name != "HYPOTHESIS_NO_PLUGINS"})
+        self.assertEqual((found.returncode, found.stdout.strip()), (0, "False"), found.stderr)
