@@ -94,9 +94,12 @@ class BytecodeCacheTests(SynchronousTestCase):
         """Told to write no bytecode, the suite's processes keep it in the
         folder given, away from the sources, and read it there."""
         environ = {"PYTHONDONTWRITEBYTECODE": "1", "PATH": "/bin"}
-        bytecodeCache(environ, "/checkout/build/pycache")
+        interpreter = SimpleNamespace(dont_write_bytecode=True, pycache_prefix=None)
+        bytecodeCache(environ, "/checkout/build/pycache", interpreter)
         self.assertEqual(environ, {"PYTHONPYCACHEPREFIX": "/checkout/build/pycache",
                                    "PATH": "/bin"})
+        self.assertEqual(interpreter, SimpleNamespace(
+            dont_write_bytecode=False, pycache_prefix="/checkout/build/pycache"))
 
     def test_anEnvironmentsOwnChoiceKept(self):
         """Bytecode written beside the sources, or to a folder of the
@@ -104,8 +107,11 @@ class BytecodeCacheTests(SynchronousTestCase):
         for environ in ({"PATH": "/bin"}, {"PYTHONDONTWRITEBYTECODE": ""},
                         {"PYTHONDONTWRITEBYTECODE": "1", "PYTHONPYCACHEPREFIX": "/mine"}):
             before = dict(environ)
-            bytecodeCache(environ, "/checkout/build/pycache")
+            interpreter = SimpleNamespace(dont_write_bytecode=True, pycache_prefix=None)
+            bytecodeCache(environ, "/checkout/build/pycache", interpreter)
             self.assertEqual(environ, before)
+            self.assertEqual(interpreter, SimpleNamespace(dont_write_bytecode=True,
+                                                          pycache_prefix=None))
 
 
 class Source:
