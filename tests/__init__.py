@@ -12,7 +12,13 @@ import os
 import shutil
 import tempfile
 
-from hypothesis import HealthCheck, settings
+#: No Hypothesis plugins of other installed packages: the one there is,
+#: trio's (selenium depends on trio), had every process that imports
+#: Hypothesis (each xdist worker, each fork server) import trio, 0.23 CPU-s
+#: of its 0.42, for a library the suite does not use.
+os.environ.setdefault("HYPOTHESIS_NO_PLUGINS", "1")
+
+from hypothesis import HealthCheck, settings  # noqa: E402 (after the setting it reads)
 
 #: Every test runs with a state home of its own (``XDG_STATE_HOME``, where
 #: a tracker without --data-dir keeps its key: twisted_bazaar/tap/statedir.py),

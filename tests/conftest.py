@@ -1,6 +1,7 @@
 """Settings for the whole suite."""
 
 import os
+import sys
 from pathlib import Path
 
 from xdist.scheduler import LoadScopeScheduling
@@ -8,8 +9,11 @@ from xdist.scheduler import LoadScopeScheduling
 #: Ctrl-C and SIGTERM stop the suite and every process it started
 #: (twisted_bazaar/testing/stopping.py says why pytest alone does not);
 #: the daemons are forked from a process that has imported twistd
-#: (tests/forkserver.py).
-pytest_plugins = ["twisted_bazaar.testing.stopping", "tests.cputime", "tests.forkplugin"]
+#: (tests/forkserver.py); a TestCase class's fixtures are looked for among
+#: the names it defines itself, not its framework's (tests/casescan.py).
+pytest_plugins = [
+    "twisted_bazaar.testing.stopping", "tests.cputime", "tests.forkplugin", "tests.casescan",
+]
 
 #: The files whose tests a parallel run (``make test``: pytest-xdist with
 #: ``--dist loadgroup``) keeps on one worker, by group (L{GroupScheduling}):
@@ -129,7 +133,7 @@ class GroupScheduling(LoadScopeScheduling):
 PYCACHE = Path(__file__).resolve().parent.parent / "build" / "pycache"
 
 
-def bytecodeCache(environ, folder=PYCACHE):
+def bytecodeCache(environ, folder=PYCACHE, interpreter=sys):
     """
     With ``PYTHONDONTWRITEBYTECODE`` set (as on the machines the suite's
     figures are measured on), every Python process compiles each module it
@@ -138,12 +142,18 @@ def bytecodeCache(environ, folder=PYCACHE):
     user-s against 0.49 from bytecode).  So the processes the
     suite starts keep their bytecode in C{folder} instead
     (``PYTHONPYCACHEPREFIX``, under build/, outside the sources), and
-    read it there.  An environment that writes bytecode, or names its own
+    read it there; so does the suite's own process (C{interpreter}) for
+    what it imports from now on: as the xdist controller it rewrote and
+    compiled the asserts of some 100 modules at every run, 3 of its 5
+    CPU-s over tests/core, and in one process (``JOBS=0``) every test
+    module's.  An environment that writes bytecode, or names its own
     folder, is left as it is.
     """
     if environ.get("PYTHONDONTWRITEBYTECODE") and not environ.get("PYTHONPYCACHEPREFIX"):
         del environ["PYTHONDONTWRITEBYTECODE"]
         environ["PYTHONPYCACHEPREFIX"] = str(folder)
+        interpreter.dont_write_bytecode = False
+        interpreter.pycache_prefix = str(folder)
 
 
 def unbufferedLog(beginner=None, publisher=None):

@@ -177,6 +177,11 @@ class CPUPlugin:
         with self._lines.open("a") as out:
             out.write(formatLine(own, children, item.nodeid))
 
+    @pytest.hookimpl(optionalhook=True)
+    def pytest_configure_node(self, node):
+        """Name the table to each xdist worker (L{pytest_configure})."""
+        node.workerinput[VARIABLE] = str(self._path)
+
     def pytest_sessionfinish(self, session):
         # What this process spent outside any test: its start-up, its
         # imports and the collection.
@@ -192,9 +197,20 @@ class CPUPlugin:
         self._path.write_text(table(rows))
 
 
-def pytest_configure(config):
-    path = os.environ.get(VARIABLE)
-    if not path:
-        return
-    worker = getattr(config, "workerinput", {}).get("workerid", "main")
-    config.pluginmanager.register(CPUPlugin(os.path.abspath(path), worker), "bazaar-cputime")
+def pytest_configure(config, environ=None):
+    """
+    On in the first process where the variable names the table, and in
+    its xdist workers, told by L{CPUPlugin.pytest_configure_node}.  The
+    first takes the variable out of its environment: a pytest the suite
+    runs of its own (tests/test_clock_start.py's) took it, as a first
+    process, and gathered the workers' lines into its own table while
+    they ran, their tests until then lost.
+    """
+    environ = os.environ if environ is None else environ
+    workerinput = getattr(config, "workerinput", None)
+    if workerinput is None:
+        path, worker = environ.pop(VARIABLE, None), "main"
+    else:
+        path, worker = workerinput.get(VARIABLE), workerinput["workerid"]
+    if path:
+        config.pluginmanager.register(CPUPlugin(os.path.abspath(path), worker), "bazaar-cputime")

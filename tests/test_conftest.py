@@ -3,11 +3,14 @@ Tests of tests/conftest.py's order of the suite (L{interleaved}): the
 end-to-end modules spread among the others, each module whole, none lost;
 of its units of work (L{groupOf}): a group's files one unit; and of the
 bytecode its processes keep apart (L{bytecodeCache}); of the global
-log that keeps no test's objects alive (L{unbufferedLog}); and of the
-clocks' start (L{clockStart}).
+log that keeps no test's objects alive (L{unbufferedLog}); of the
+clocks' start (L{clockStart}); and of the Hypothesis plugins the suite's
+package leaves out (tests/__init__.py).
 """
 
 import gc
+import os
+import subprocess
 import re
 import sys
 import warnings
@@ -91,9 +94,12 @@ class BytecodeCacheTests(SynchronousTestCase):
         """Told to write no bytecode, the suite's processes keep it in the
         folder given, away from the sources, and read it there."""
         environ = {"PYTHONDONTWRITEBYTECODE": "1", "PATH": "/bin"}
-        bytecodeCache(environ, "/checkout/build/pycache")
+        interpreter = SimpleNamespace(dont_write_bytecode=True, pycache_prefix=None)
+        bytecodeCache(environ, "/checkout/build/pycache", interpreter)
         self.assertEqual(environ, {"PYTHONPYCACHEPREFIX": "/checkout/build/pycache",
                                    "PATH": "/bin"})
+        self.assertEqual(interpreter, SimpleNamespace(
+            dont_write_bytecode=False, pycache_prefix="/checkout/build/pycache"))
 
     def test_anEnvironmentsOwnChoiceKept(self):
         """Bytecode written beside the sources, or to a folder of the
@@ -101,8 +107,11 @@ class BytecodeCacheTests(SynchronousTestCase):
         for environ in ({"PATH": "/bin"}, {"PYTHONDONTWRITEBYTECODE": ""},
                         {"PYTHONDONTWRITEBYTECODE": "1", "PYTHONPYCACHEPREFIX": "/mine"}):
             before = dict(environ)
-            bytecodeCache(environ, "/checkout/build/pycache")
+            interpreter = SimpleNamespace(dont_write_bytecode=True, pycache_prefix=None)
+            bytecodeCache(environ, "/checkout/build/pycache", interpreter)
             self.assertEqual(environ, before)
+            self.assertEqual(interpreter, SimpleNamespace(dont_write_bytecode=True,
+                                                          pycache_prefix=None))
 
 
 class Source:
@@ -146,3 +155,15 @@ class ClockStartTests(SynchronousTestCase):
         first.advance(5)
         self.assertEqual((first.seconds(), second.seconds()), (1.8e9 + 5, 1.8e9))
         self.assertEqual(task.Clock.rightNow, task.Clock().seconds())
+
+
+class HypothesisPluginsTests(SynchronousTestCase):
+    def test_noOtherPackagesPlugins(self):
+        """Importing the suite's package loads no Hypothesis plugin of
+        another package: trio, whose plugin is one, is not imported."""
+        found = subprocess.run(
+            [sys.executable, "-c", "import sys, tests; print('trio' in sys.modules)"],
+            cwd=TESTS.parent, capture_output=True, text=True, timeout=120,
+            env={name: value for name, value in os.environ.items()
+                 if name != "HYPOTHESIS_NO_PLUGINS"})
+        self.assertEqual((found.returncode, found.stdout.strip()), (0, "False"), found.stderr)

@@ -4,6 +4,7 @@ import os
 import resource
 import shutil
 import tempfile
+from pathlib import Path
 
 from twisted.trial.unittest import SynchronousTestCase
 
@@ -122,6 +123,42 @@ class PluginTests(SynchronousTestCase):
         self.patch(os, "environ", environ)
         cputime.pytest_configure(Config())
         self.assertEqual(registered, [])
+
+    def registered(self, workerinput=None, environ=None):
+        """What pytest_configure registers, for a worker given
+        C{workerinput} or the first process given C{environ}."""
+        registered = []
+
+        class Config:
+            pluginmanager = type("PM", (), {"register": lambda self, *a: registered.append(a)})()
+
+        config = Config()
+        if workerinput is not None:
+            config.workerinput = workerinput
+        cputime.pytest_configure(config, environ)
+        return registered
+
+    def test_theFirstProcessTakesTheVariable(self):
+        """The first process takes the variable out of its environment, so
+        a pytest the suite runs of its own (which would gather the
+        workers' lines as a first process) is not on."""
+        path = os.path.join(scratch(self), "cpu.txt")
+        environ = {cputime.VARIABLE: path}
+        (plugin, name), = self.registered(environ=environ)
+        self.assertEqual((plugin._lines.name, name), ("cpu.txt.main", "bazaar-cputime"))
+        self.assertEqual(environ, {})
+        self.assertEqual(self.registered(environ=environ), [])
+
+    def test_workersAreToldTheTable(self):
+        """Each xdist worker is told the table by the first process, and
+        writes its lines beside it."""
+        path = os.path.join(scratch(self), "cpu.txt")
+        (plugin, _), = self.registered(environ={cputime.VARIABLE: path})
+        node = type("Node", (), {"workerinput": {"workerid": "gw3"}})()
+        plugin.pytest_configure_node(node)
+        (worker, _), = self.registered(workerinput=node.workerinput, environ={})
+        self.assertEqual(worker._lines, Path(path + ".gw3"))
+        self.assertEqual(self.registered(workerinput={"workerid": "gw4"}, environ={}), [])
 
     def test_aProcessWritesItsLinesAndTheFirstTheTable(self):
         """
