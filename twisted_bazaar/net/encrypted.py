@@ -25,6 +25,7 @@ from twisted.logger import Logger, LogLevel
 from twisted.python.failure import Failure
 from zope.interface import implementer
 
+from twisted_bazaar.base.address import hostPort
 from twisted_bazaar.base.forwarding import declaredBy, forward
 from twisted_bazaar.base.logthrottle import PeerLog
 from twisted_bazaar.net.capabilities import (
@@ -316,8 +317,9 @@ class EncryptedProtocol(Protocol):
         """The channel's one line of why it failed."""
         peer = self.transport.getPeer()
         host = peerHost(self.transport) or "?"
-        fields = dict(host=host, port=getattr(peer, "port", "?"), reason=reason)
-        line = "closing connection with {host}:{port}: {reason}"
+        port = getattr(peer, "port", "?")
+        fields = dict(host=host, port=port, where=hostPort(host, port), reason=reason)
+        line = "closing connection with {where}: {reason}"
         if self.peerLog is None:
             self.log.info(line, **fields)
         else:

@@ -9,6 +9,7 @@ from twisted.internet import defer
 from twisted.logger import LogLevel
 
 from twisted_bazaar import wire
+from twisted_bazaar.base.address import HostPort
 from twisted_bazaar.base.lan import peerHost
 from twisted_bazaar.base.limitregistry import declare
 from twisted_bazaar.base.peerhost import firstDialled, isName, whyNotChecked
@@ -159,20 +160,23 @@ class AddressChecks:
             # is named at its address from now on.
             tracker.reservations.reachedDirectly(node_id)
             tracker.memberLine(group, LogLevel.info,
-                               "node {id} listens at {host}:{port} as it said: "
-                               "introducing it", id=shortId(node_id), host=host, port=port)
+                               "node {id} listens at {where} as it said: "
+                               "introducing it", id=shortId(node_id), host=host, port=port,
+                               where=HostPort(host, port))
             return
         if check.refused is not None:
             tracker.memberLine(group, LogLevel.warn,
-                               "node {id}: not dialling {host}:{port} to check it: "
+                               "node {id}: not dialling {where} to check it: "
                                "{why}; not introducing it (checking again in {retry:g} s)",
                                id=shortId(node_id), host=host, port=port,
+                               where=HostPort(host, port),
                                why=check.refused, retry=retry)
         else:
             tracker.memberLine(group, LogLevel.warn,
-                               "node {id}: nothing at {host}:{port} answers as that "
+                               "node {id}: nothing at {where} answers as that "
                                "node; not introducing it (checking again in {retry:g} s)",
-                               id=shortId(node_id), host=host, port=port, retry=retry)
+                               id=shortId(node_id), host=host, port=port,
+                               where=HostPort(host, port), retry=retry)
         self._checks[node_id] = tracker.clock.callLater(
             retry, self.check, node_id, min(retry * 2, RECHECK_MAX))
 
