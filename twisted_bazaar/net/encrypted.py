@@ -15,6 +15,7 @@ from twisted.internet.interfaces import (
     IConsumer,
     IHandshakeListener,
     IPushProducer,
+    ISSLTransport,
     IStreamClientEndpoint,
     IStreamServerEndpoint,
     ITCPTransport,
@@ -55,6 +56,21 @@ CLOSE_GRACE = 1.0
 CLOSED_IN_HANDSHAKE = ("the peer closed the connection during the channel's "
                        "handshake: it was stopping, would not take this connection, "
                        "or does not speak the encrypted channel")
+
+#: The same, under TLS whose own handshake never ended: no TLS answered.
+CLOSED_BEFORE_TLS = ("the peer closed the connection before the TLS handshake ended: "
+                     "it would not take this connection, or its port speaks no TLS "
+                     "(a WebSocket port, a tracker's or node's --ws-port, closes so: "
+                     "it is reached at ws:HOST:PORT, not tls:)")
+
+
+def _noTlsAnswered(transport):
+    """Whether transport is TLS whose handshake got no certificate from the
+    peer: what a port that speaks no TLS and drops what it cannot read (a
+    WebSocket port) leaves, where a TLS port that closed after its
+    handshake (a tracker stopping) sent one."""
+    return (ISSLTransport.providedBy(transport)
+            and transport.getPeerCertificate() is None)
 
 
 class ChannelFailed(ConnectionLost):
@@ -287,7 +303,8 @@ class EncryptedProtocol(Protocol):
               and reason.check(ConnectionDone, ConnectionLost)):
             # A TCP close; a reason of its own (a TLS certificate refused,
             # under the channel) is kept as it is.
-            reason = Failure(ChannelFailed(CLOSED_IN_HANDSHAKE))
+            reason = Failure(ChannelFailed(
+                CLOSED_BEFORE_TLS if _noTlsAnswered(self.transport) else CLOSED_IN_HANDSHAKE))
         else:
             reason = expirySaid(reason, self.transport)
         self.wrapped.connectionLost(reason)
