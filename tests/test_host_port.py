@@ -15,13 +15,15 @@ import pathlib
 import re
 
 from twisted.internet.error import ConnectionRefusedError
-from twisted.logger import formatEvent
+from twisted.internet.task import Clock
+from twisted.logger import Logger, LogLevel, formatEvent
 from twisted.python.failure import Failure
 from twisted.trial.unittest import SynchronousTestCase
 
 import twisted_bazaar
-from twisted_bazaar.base.address import HostPort, hostPort
-from twisted_bazaar.base.logthrottle import peerFields
+from twisted_bazaar.base import logthrottle
+from twisted_bazaar.base.address import hostPort
+from twisted_bazaar.base.logthrottle import PEER_BURST, PeerLog, peerFields
 from twisted_bazaar.channel.session import UpgradeRequired
 from twisted_bazaar.core.topology import dialWhy
 from twisted_bazaar.net.opening import dialFailure
@@ -90,7 +92,7 @@ class HandJoinedTests(SynchronousTestCase):
     def test_noTextJoinsAHostAndPortByHand(self):
         faults = [text for text in _package() if text not in ALLOWED]
         self.assertEqual(faults, [], "show a host and port with base/address.hostPort "
-                         "(or HostPort, for a line a throttle may drop)")
+                         "(a peer log's where=(host, port) for a line a throttle may drop)")
 
     def test_eachAllowedStillThere(self):
         found = set(_package())
@@ -110,27 +112,33 @@ class HandJoinedTests(SynchronousTestCase):
                                     'z = f"at {hostPort(host, port)}: {why}"\n', "m.py"), [])
 
 
-class HostPortTests(SynchronousTestCase):
+class LazyWhereTests(SynchronousTestCase):
+    """A peer log's line that gives ``where`` as (host, port) (the
+    tracker's joined line, said of every registration) gets its text only
+    when the line is written (L{peerFields})."""
 
-    def test_lazyIsHostPort(self):
-        """L{HostPort} shows what L{hostPort} does, when it is formatted."""
-        for host in ("10.0.0.1", "::1", "fe80::1%eth0", "example.org"):
-            self.assertEqual(f"{HostPort(host, 7700)}", hostPort(host, 7700))
-            self.assertEqual(str(HostPort(host, 7700)), hostPort(host, 7700))
+    def test_madeWhenWritten(self):
+        for host in ("10.0.0.1", "::1", "example.org"):
+            self.assertEqual(peerFields({"where": (host, 7700)})["where"],
+                             hostPort(host, 7700))
 
-    def test_aPeerLogsFieldsAreText(self):
-        """A peer log's line gets the text, not the object: a JSON log
-        writes its fields as they are, and a host is shown as a peer's text
-        is (a control character escaped)."""
-        fields = peerFields({"where": HostPort("::1\x1b[2J", 7700)})
-        self.assertEqual(type(fields["where"]), str)
-        self.assertNotIn("\x1b", fields["where"])
-        self.assertTrue(fields["where"].startswith("[::1"))
+    def test_shownAsAPeersText(self):
+        """A host is shown as a peer's text is (a control character
+        escaped)."""
+        where = peerFields({"where": ("::1\x1b[2J", 7700)})["where"]
+        self.assertEqual(type(where), str)
+        self.assertNotIn("\x1b", where)
+        self.assertTrue(where.startswith("[::1"))
 
-    def test_formatsInALine(self):
-        event = dict(log_format="node {id} joined from {where}", id="ab12",
-                     where=HostPort("2001:db8::7", 7701))
-        self.assertEqual(formatEvent(event), "node ab12 joined from [2001:db8::7]:7701")
+    def test_notMadeForALineDropped(self):
+        """A line its throttle drops makes no text of it."""
+        log = PeerLog(Clock())
+        made = []
+        self.patch(logthrottle, "hostPort", lambda *where: made.append(where) or "")
+        for _ in range(PEER_BURST + 5):
+            log.emit(Logger(observer=lambda event: None), LogLevel.info, "10.0.0.0/24",
+                     "node joined from {where}", where=("10.0.0.1", 7700))
+        self.assertEqual(len(made), PEER_BURST)
 
 
 class IPv6ShownTests(SynchronousTestCase):

@@ -84,26 +84,6 @@ def hostPort(host, port):
     return f"[{host}]:{port}" if ":" in str(host) else f"{host}:{port}"
 
 
-class HostPort:
-    """
-    L{hostPort} of a host and port, made only when a line is written: a
-    line said of every registration (the tracker's ``joined``, say) costs
-    no text when its log or throttle drops it.
-    """
-
-    __slots__ = ("host", "port")
-
-    def __init__(self, host, port):
-        self.host = host
-        self.port = port
-
-    def __str__(self):
-        return hostPort(self.host, self.port)
-
-    def __format__(self, spec):
-        return format(str(self), spec)
-
-
 @attr.s(frozen=True, auto_attribs=True)
 class Address:
     """

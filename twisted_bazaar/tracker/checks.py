@@ -9,7 +9,6 @@ from twisted.internet import defer
 from twisted.logger import LogLevel
 
 from twisted_bazaar import wire
-from twisted_bazaar.base.address import HostPort
 from twisted_bazaar.base.lan import peerHost
 from twisted_bazaar.base.limitregistry import declare
 from twisted_bazaar.base.peerhost import firstDialled, isName, whyNotChecked
@@ -162,21 +161,21 @@ class AddressChecks:
             tracker.memberLine(group, LogLevel.info,
                                "node {id} listens at {where} as it said: "
                                "introducing it", id=shortId(node_id), host=host, port=port,
-                               where=HostPort(host, port))
+                               where=(host, port))
             return
         if check.refused is not None:
             tracker.memberLine(group, LogLevel.warn,
                                "node {id}: not dialling {where} to check it: "
                                "{why}; not introducing it (checking again in {retry:g} s)",
                                id=shortId(node_id), host=host, port=port,
-                               where=HostPort(host, port),
+                               where=(host, port),
                                why=check.refused, retry=retry)
         else:
             tracker.memberLine(group, LogLevel.warn,
                                "node {id}: nothing at {where} answers as that "
                                "node; not introducing it (checking again in {retry:g} s)",
                                id=shortId(node_id), host=host, port=port,
-                               where=HostPort(host, port), retry=retry)
+                               where=(host, port), retry=retry)
         self._checks[node_id] = tracker.clock.callLater(
             retry, self.check, node_id, min(retry * 2, RECHECK_MAX))
 

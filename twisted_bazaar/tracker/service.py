@@ -12,7 +12,6 @@ from twisted.logger import Logger, LogLevel
 from zope.interface import implementer
 
 from twisted_bazaar import wire
-from twisted_bazaar.base.address import HostPort
 from twisted_bazaar.base.lan import peerHost
 from twisted_bazaar.base.limitregistry import declare
 from twisted_bazaar.base.logthrottle import MEMBER_LINES, PeerLog
@@ -435,12 +434,12 @@ class Tracker:
         if host == seen:
             self.memberLine(group, _levelOf(link), "node {id} joined from {where} "
                              "({n} live)", id=shortId(node_id),
-                             where=HostPort(host, hello.port), host=host,
+                             where=(host, hello.port), host=host,
                              port=hello.port, n=self.live)
         else:
             self.memberLine(group, _levelOf(link), "node {id} joined from {seen}, "
                              "registered at {where} ({n} live)", id=shortId(node_id),
-                             seen=seen, where=HostPort(host, hello.port), host=host,
+                             seen=seen, where=(host, hello.port), host=host,
                              port=hello.port, n=self.live)
         if checking:
             self.checks.check(node_id)

@@ -28,7 +28,7 @@ their links closed.
 
 from twisted.logger import Logger, LogLevel
 
-from twisted_bazaar.base.address import HostPort, hostPort
+from twisted_bazaar.base.address import hostPort
 from twisted_bazaar.base.wallclock import wallSeconds
 from twisted_bazaar.base.lan import peerHost, sameHost
 from twisted_bazaar.wire.ids import shortId, wireId
@@ -220,7 +220,7 @@ class SuperPeerSide(NodeObserver):
             return
         line = "leaf {leaf} at {where} registered {items} ({leaf_count})"
         fields = dict(leaf=shortId(leaf), host=host, port=message.port,
-                      where=HostPort(host, message.port), n=count,
+                      where=(host, message.port), n=count,
                       items=plural(count, "item"), leaves=len(self.index),
                       leaf_count=plural(len(self.index), "leaf", "leaves"))
         if fresh:
@@ -331,7 +331,7 @@ class SuperPeerSide(NodeObserver):
                                if check.relayed else
                                "leaf {leaf} listens at {where} as it said: "
                                "listing its items", leaf=shortId(leaf), host=host, port=port,
-                               where=HostPort(host, port))
+                               where=(host, port))
             return
         # The dialer's refusal names the address too (as a failed
         # connection does): said once.
