@@ -138,7 +138,7 @@ ALLOWED = {
         "only its own tracker's reach says so, and only after a reach that made its "
         "mappers",
     # -- connections --------------------------------------------------------------------
-    "net/encrypted.py: EncryptedProtocol._say: closing connection with {host}:{port}: {":
+    "net/encrypted.py: EncryptedProtocol._say: closing connection with {where}: {reason":
         "only for a channel made without a peer log: the daemons give every one "
         "theirs (daemon/services.py); what is left is a client's own dial",
     "net/link.py: Link.peerLine: format":
@@ -151,7 +151,7 @@ ALLOWED = {
     "net/pin.py: KeyPin.proved: {what}'s key is {key}, from its first co":
         "once: the first key the peer this node dials (its tracker) proves, "
         "which is pinned from then on",
-    "core/topology.py: RandomNeighbours._failed: could not link to node {id} at {host}:{p":
+    "core/topology.py: RandomNeighbours._failed: could not link to node {id} at {where}: ":
         _OWN + "once per dial this node makes to a neighbour it chose",
     "reach/ways.py: Lan._try.reached: reached node {id} at its local address {":
         _OWN + "once per dial this node makes (a link, a transfer) that reached a "
@@ -167,14 +167,14 @@ ALLOWED = {
         "the tracker's udppunchgo, at the tracker's rate of udppunch, each for a "
         "peer a punch was asked with (one kept for its link is said once, when "
         "taken or when its wait ends)",
-    "reach/punch/udp/runs.py: Runs._pathLost: the UDP path to node {peer} at {host}:{p":
+    "reach/punch/udp/runs.py: Runs._pathLost: the UDP path to node {peer} at {where} c":
         "once per punched path, as it goes: a path needs a punch that met, and the "
         "punches a peer can make this node run are bounded by its probe budget "
         "(punch.udp-probes) and the tracker's rate of udppunch",
-    "reach/ways.py: Quic.attempt.reached: reached node {id} over QUIC at {host}:{p":
+    "reach/ways.py: Quic.attempt.reached: reached node {id} over QUIC at {where} (":
         _OWN + "once per dial this node makes over QUIC to a UDP path its operator "
         "configured (--quic-peer), the peer's key proven there",
-    "reach/ways.py: Added.attempt.reached: reached node {id} over {kind} at {host}:":
+    "reach/ways.py: Added.attempt.reached: reached node {id} over {kind} at {where}":
         _OWN + "once per dial this node makes over an added transport (WebSocket) to a "
         "path its operator configured (--ws-peer), the peer's key proven there",
     "transports/websocket/service.py: NodeWebSocket.serve: node {id} is reached over WebSocket at {":
@@ -203,7 +203,7 @@ ALLOWED = {
         _OWN + "once per buy of this node's that is in doubt, when its own hold ends",
     "roles/buyer/doubts.py: Doubts._refusing: seller {seller} read {rounds} asks about":
         _OWN + "once per buy of this node's in doubt, after its own rounds of asks",
-    "roles/buyer/doubts.py: Doubts._moveRecorded: seller {seller} is now at {host}:{port};":
+    "roles/buyer/doubts.py: Doubts._moveRecorded: seller {seller} is now at {where}; askin":
         _OWN + "once per new address of the seller of a buy in doubt, on this node's "
         "own rounds of asks",
     "roles/buyer/role.py: Buyer.storeFailed: could not {what} {id}: {why}":
@@ -368,7 +368,7 @@ ALLOWED = {
         _OWN + "once per link to a super-peer this node dialled, which backs off",
     "schemes/superpeer/topology.py: SuperPeerLinks.letGo: letting super-peer {peer} go: {why}":
         _OWN + "once per link to a super-peer this node dialled",
-    "schemes/superpeer/topology.py: SuperPeerLinks._failed: could not link to super-peer at {host}:{":
+    "schemes/superpeer/topology.py: SuperPeerLinks._failed: could not link to super-peer at {where}:":
         _OWN + "once per dial this node makes, which backs off",
     "schemes/superpeer/topology.py: SuperPeerLinks._introduced: the tracker names no super-peer but thos":
         _OWN + "the tracker's answer to this node's own question, once per super-peer "

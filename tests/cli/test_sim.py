@@ -587,7 +587,7 @@ class ErrorTests(CliTestCase):
         """An unwritable --json is reported before the run, not after."""
         self.assertUsageError(["--json", "/nonexistent/dir/x.json"],
                               "--json: cannot write /nonexistent/dir/x.json: "
-                              "No such file or directory")
+                              "its folder /nonexistent/dir does not exist")
 
     def test_plotWithoutMatplotlib(self):
         """--plot without matplotlib says what to install."""
@@ -717,13 +717,14 @@ class OutputPlaceTests(CliTestCase):
 
     def test_jsonIsADirectory(self):
         self.assertUsageError([*QUICK, "--json", self.folder],
-                              f"--json: cannot write {self.folder}: it is a directory")
+                              f"--json: cannot write {self.folder}: it is a folder")
         self.assertEqual(self.ran, [])
 
     def test_plotInAMissingFolder(self):
         target = self.path("missing/p.png")
         self.assertUsageError([*QUICK, "--plot", target],
-                              f"--plot: cannot write {target}: No such file or directory")
+                              f"--plot: cannot write {target}: its folder "
+                              f"{os.path.dirname(target)} does not exist")
         self.assertEqual(self.ran, [])
 
     def test_plotOfNoImageFormat(self):
@@ -778,7 +779,8 @@ class OutputPlaceTests(CliTestCase):
         target = self.path("missing/c.json")
         self.assertUsageError(["--discovery", "chord", "--experiment", "pathlength",
                                "--sizes", "8", "--lookups", "5", "--json", target],
-                              f"--json: cannot write {target}: No such file or directory")
+                              f"--json: cannot write {target}: its folder "
+                              f"{os.path.dirname(target)} does not exist")
 
 
 class LoggedProgressTests(SynchronousTestCase):

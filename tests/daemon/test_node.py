@@ -60,7 +60,8 @@ class EndpointTests(SynchronousTestCase):
         with open(os.path.join(bad, "ca.pem"), "w") as f:
             f.write("not a certificate\n")
         for roots, why in [(missing, f"{missing}: No such file or directory"),
-                           (bad, "a file there is no PEM certificate (no start line)")]:
+                           (bad, f"{os.path.join(bad, 'ca.pem')} is no PEM certificate "
+                            "(no start line)")]:
             endpoint = f"tls:127.0.0.1:7700:trustRoots={roots}"
             error = self.assertRaises(StartupError, nodeEndpoints, task.Clock(),
                                       "tcp:0", [endpoint])

@@ -88,6 +88,24 @@ class TLSTests(SynchronousTestCase):
         for daemon in self.market.daemons:
             self.assertTrue(daemon.exitedCleanly(), daemon.name)
 
+    def test_aStoppedTrackerSaysTLSsClose(self):
+        """A TLS tracker stopped in good order closes its nodes' links with
+        TLS's close: its node reads a tracker that closed the connection,
+        as over plain TCP, not one that ended without TLS's close (as if
+        the network failed)."""
+        tracker = self.market.startTracker(
+            "tracker", TIMEOUT, "--listen",
+            f"ssl:0:interface=127.0.0.1:privateKey={self.key}:certKey={self.cert}")
+        node = self.node("seller", self.market.tracker_port, "--role", "seller",
+                         "--sell", "apple=1")
+        nodeId(node, TIMEOUT)
+        tracker.terminate()
+        tracker.finish(TIMEOUT)
+        self.assertTrue(tracker.exitedCleanly())
+        line = node.waitFor(r"lost the tracker at 127\.0\.0\.1:\d+: .*", TIMEOUT)
+        self.assertIn("it closed the connection (it stopped", line.group(0))
+        self.assertNotIn("without TLS's close", line.group(0))
+
     def test_untrustedCertificateRefused(self):
         """A node that does not trust the tracker's certificate does not
         register, and says why."""

@@ -301,32 +301,53 @@ class RoomForTests(SynchronousTestCase):
         self.node = makeNode(1, direct_slots=2)
         self.dial = lambda peer: UselessPeersTests.dial(self, peer)
 
+    def inUse(self):
+        """Every link of this node's is of use to it (a buyer with a buy
+        out with each peer: L{Node.spares})."""
+        self.patch(self.node, "spares", lambda peer_id, purpose: False)
+
     def test_quietestSpareGivesWay(self):
         first, second = self.dial(7), self.dial(8)
         self.node.clock.advance(1)
         # A message that is not a keepalive: the first carried one since.
         first.send(wire.Error("wtf", "a message of the trade"))
         sent(first)
-        self.assertTrue(self.node.roomFor(DIRECT, lambda peer: True))
+        self.assertTrue(self.node.roomFor(DIRECT))
         self.assertEqual((sent(first), sent(second)), ([], [wire.Dc()]))
+
+    def test_aLinkARoleUsesIsKept(self):
+        """What is spare is the node's word (L{Node.spares}): the link to
+        a peer a role has work out with (a buyer's buy) stays, the other
+        gives way; a buyer no longer says it again beside it."""
+        first, second = self.dial(7), self.dial(8)
+
+        class Using:
+            def usesLinkTo(self, peer_id):
+                return peer_id == 8
+
+        self.patch(self.node, "roles", [Using()])
+        self.assertTrue(self.node.roomFor(DIRECT))
+        self.assertEqual((sent(first), sent(second)), ([wire.Dc()], []))
 
     def test_nothingSpareNothingRetired(self):
         """Too few spare links to make room: none is retired."""
         first, second = self.dial(7), self.dial(8)
-        self.assertFalse(self.node.roomFor(DIRECT, lambda peer: False))
+        self.inUse()
+        self.assertFalse(self.node.roomFor(DIRECT))
         self.assertEqual((sent(first), sent(second)), ([], []))
 
     def test_dialInItsHandshakeHoldsASlot(self):
         self.dial(7)
         linkAt(self.node, "10.0.8.1", 5008, 8, DIRECT)
-        self.assertFalse(self.node.roomFor(DIRECT, lambda peer: False))
+        self.inUse()
+        self.assertFalse(self.node.roomFor(DIRECT))
 
     def test_linksPeersOpenedAreNotRetired(self):
         """Links peers opened, in their group's grace: none gives way."""
         first = inbound(self.node, 7, ATTACKER, DIRECT)
         second = inbound(self.node, 8, ATTACKER, DIRECT)
         sent(first), sent(second)
-        self.assertFalse(self.node.roomFor(DIRECT, lambda peer: True))
+        self.assertFalse(self.node.roomFor(DIRECT))
         self.assertEqual((sent(first), sent(second)), ([], []))
 
     def test_linksPeersOpenedGiveWayPastTheirGrace(self):
@@ -344,7 +365,8 @@ class RoomForTests(SynchronousTestCase):
             for link in (first, second):
                 link.send(wire.Error("wtf", "a message of the trade"))
         sent(first), sent(second)
-        self.assertTrue(self.node.roomFor(DIRECT, lambda peer: False))
+        self.inUse()
+        self.assertTrue(self.node.roomFor(DIRECT))
         self.assertEqual(sorted([refused(first), refused(second)]), [False, True])
 
     def test_aPeerInDoubtGivesWay(self):
@@ -353,7 +375,8 @@ class RoomForTests(SynchronousTestCase):
         before the buyer asked for room first (2 links, 2 slots: none)."""
         first, second = self.dial(7), self.dial(8)
         self.node.useless(8)
-        self.assertTrue(self.node.roomFor(DIRECT, lambda peer: False))
+        self.inUse()
+        self.assertTrue(self.node.roomFor(DIRECT))
         self.assertEqual((sent(first), sent(second)), ([], [wire.Dc()]))
 
     def test_aSpareLinkAndAUselessOneMakeTwoSlots(self):
@@ -365,8 +388,9 @@ class RoomForTests(SynchronousTestCase):
         linkAt(self.node, "10.0.9.1", 5009, 9, DIRECT)
         linkAt(self.node, "10.0.10.1", 5010, 10, DIRECT)
         self.node.useless(7)
-        self.assertFalse(self.node.roomFor(DIRECT, lambda peer: peer == 7))
+        self.patch(self.node, "spares", lambda peer_id, purpose: peer_id == 7)
+        self.assertFalse(self.node.roomFor(DIRECT))
         self.assertEqual((sent(first), sent(second)), ([], []))
         self.node.useless(8)
-        self.assertTrue(self.node.roomFor(DIRECT, lambda peer: peer == 7))
+        self.assertTrue(self.node.roomFor(DIRECT))
         self.assertEqual((sent(first), sent(second)), ([wire.Dc()], [wire.Dc()]))

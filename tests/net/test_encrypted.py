@@ -8,8 +8,8 @@ import socket
 
 from twisted.internet.address import IPv4Address
 from twisted.internet import tcp
-from twisted.internet.interfaces import IReadWriteDescriptor, ISystemHandle
-from twisted.internet.error import ConnectionDone
+from twisted.internet.interfaces import IReadWriteDescriptor, ISSLTransport, ISystemHandle
+from twisted.internet.error import ConnectionDone, ConnectionLost
 from twisted.python.failure import Failure
 from twisted.internet.protocol import Factory, Protocol
 from twisted.internet.task import Clock
@@ -30,6 +30,7 @@ from twisted_bazaar.net.pin import KeyPin
 from twisted_bazaar.net.reconnect import tlsReasons
 from twisted_bazaar.net.encrypted import (
     CLOSE_GRACE,
+    CLOSED_BEFORE_TLS,
     CLOSED_IN_HANDSHAKE,
     NO_SUBJECT_ALT_NAME,
     ChannelFailed,
@@ -304,6 +305,24 @@ class WrapperTests(SynchronousTestCase):
         protocol.abortConnection()
         protocol.connectionLost(Failure(ConnectionDone()))
         self.assertIsNone(wrapped.lost.check(ChannelFailed))
+
+    def test_noTlsAnswered(self):
+        """Under TLS, a peer that closed before its TLS handshake ended
+        (no certificate came: a WebSocket port reached with tls: drops the
+        ClientHello) is said to speak no TLS, not to have refused the
+        channel; one that sent its certificate and then closed (a tracker
+        stopping) is said as before."""
+        for certificate, said in ((None, CLOSED_BEFORE_TLS), (object(), CLOSED_IN_HANDSHAKE)):
+            wrapped = Recorder()
+            protocol = EncryptedProtocol(wrapped, ChannelKey.generate(), True, Clock())
+            transport = StringTransport()
+            alsoProvides(transport, ISSLTransport)
+            transport.getPeerCertificate = lambda certificate=certificate: certificate
+            protocol.makeConnection(transport)
+            protocol.connectionLost(Failure(ConnectionLost()))
+            wrapped.lost.trap(ChannelFailed)
+            self.assertEqual(str(wrapped.lost.value), said)
+        self.assertIn("it is reached at ws:HOST:PORT, not tls:)", CLOSED_BEFORE_TLS)
 
     def test_anUpgradeRequiredNamesTheAddressDialled(self):
         """An opener answered HTTP 426 says the answer's reason phrase,

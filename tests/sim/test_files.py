@@ -73,7 +73,10 @@ class FileSimTests(SynchronousTestCase):
         folder = tempfile.mkdtemp()
         self.addCleanup(os.rmdir, folder)
         missing = os.path.join(folder, "no", "f.json")
+        # In bazaar-sim's words (tests/cli/test_sim.py).
         self.assertEqual(refused(["--json", missing])[0], f"{prog}: error: --json: "
-                         f"cannot write {missing}: no folder {os.path.dirname(missing)} "
-                         "this user can write in")
+                         f"cannot write {missing}: its folder {os.path.dirname(missing)} "
+                         "does not exist")
+        self.assertEqual(refused(["--json", folder])[0], f"{prog}: error: --json: "
+                         f"cannot write {folder}: it is a folder")
 

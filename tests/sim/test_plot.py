@@ -333,3 +333,14 @@ class RunFigureTests(SynchronousTestCase):
         self.assertEqual(len(boxes), len(kinds))
         for left, right in zip(boxes, boxes[1:]):
             self.assertFalse(left.overlaps(right))
+
+
+class MessagesTitleTests(SynchronousTestCase):
+
+    def test_readsAsOneNumber(self):
+        """482.811 trade messages read like 482,811 (s56's run): one
+        decimal, and a comma only for thousands."""
+        self.assertEqual(plot.messagesTitle({"messages_per_search": 482.811}),
+                         "trade messages per search, by kind (482.8 in all)")
+        self.assertEqual(plot.messagesTitle({"messages_per_search": 12345.67}),
+                         "trade messages per search, by kind (12,345.7 in all)")

@@ -365,12 +365,15 @@ class TlsWordsTests(SynchronousTestCase):
                          f"cannot use {address.endpoint}: {missing}: No such file or "
                          "directory (a tls: endpoint's trustRoots= names a folder "
                          "holding PEM certificates only)")
-        with open(os.path.join(folder, "key.pem"), "w") as f:
-            f.write("not a certificate\n")
+        # The file named is the one Twisted read (*.pem), not one beside it.
+        for name in ("a-notes.txt", "key.pem"):
+            with open(os.path.join(folder, name), "w") as f:
+                f.write("not a certificate\n")
         address = Address("127.0.0.1", 7700, f"tls:127.0.0.1:7700:trustRoots={folder}")
         error = self.assertRaises(ClientError, ask, MemoryReactorClock(), address, None,
                                   Members(), MemberList)
-        self.assertIn(": a file there is no PEM certificate (no start line)", str(error))
+        self.assertIn(f": {os.path.join(folder, 'key.pem')} is no PEM certificate (no "
+                      "start line)", str(error))
 
     def test_onlyPemNamedFilesAreRead(self):
         """Twisted reads only a trustRoots= file named *.pem: another

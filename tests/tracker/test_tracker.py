@@ -342,6 +342,17 @@ class TrackerLinkTests(SynchronousTestCase):
                          "tracker stopping: closing the links of its 2 live nodes")
         self.assertEqual(self.tracker.live, 0)
 
+    def test_aStoppingTrackerClosesItsLinks(self):
+        """A stopping tracker closes its nodes' links itself (over TLS, its
+        nodes then read TLS's close, not a connection cut at exit), and
+        its Deferred fires once they are lost."""
+        nodes = [self.register(4001 + i, peer_host=f"10.{i}.0.1")[0] for i in range(2)]
+        self.tracker.stop()
+        closed = self.tracker.closeLinks(2.0)
+        self.assertTrue(all(node.closed for node in nodes))
+        self.successResultOf(closed)
+        self.assertEqual((self.tracker.live, self.clock.getDelayedCalls()), (0, []))
+
     def test_aStoppingTrackerWithNoNodeSaysSo(self):
         """Not "closing the links of its 0 live nodes" (a walk of a demo's
         log): no node was live."""

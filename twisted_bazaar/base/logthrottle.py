@@ -20,6 +20,7 @@ from collections import Counter
 
 from twisted.logger import Logger
 
+from twisted_bazaar.base.address import hostPort
 from twisted_bazaar.base.limitregistry import declare
 from twisted_bazaar.base.text import FIELD_LIMIT, shown
 from twisted_bazaar.base.words import plural
@@ -244,8 +245,13 @@ def peerFields(fields):
     A line's fields with every text shown as a reader may see it and cut
     to L{FIELD_LIMIT} characters (L{twisted_bazaar.base.text.shown}): a
     peer's text, wherever the log goes (syslog too), neither commands a
-    terminal nor makes a line longer than a reader reads.
+    terminal nor makes a line longer than a reader reads.  A ``where``
+    given as (host, port) is shown here as L{hostPort} shows it: made only
+    for a line written, not for every registration a throttle drops.
     """
+    where = fields.get("where")
+    if type(where) is tuple:
+        fields["where"] = hostPort(*where)
     for key, value in fields.items():
         if type(value) is str:
             fields[key] = shown(value, FIELD_LIMIT)

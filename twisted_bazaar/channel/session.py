@@ -20,6 +20,7 @@ import json
 from cryptography.exceptions import InvalidSignature
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
 
+from twisted_bazaar.base.address import hostPort
 from twisted_bazaar.base.text import shown
 from twisted_bazaar.channel.noise import (
     AESGCM_NAME,
@@ -105,7 +106,7 @@ class UpgradeRequired(ChannelError):
 
     def at(self, host, port):
         """The reason, ``HOST:PORT`` in it naming the address dialled."""
-        return self.reason.replace("HOST:PORT", f"{host}:{port}")
+        return self.reason.replace("HOST:PORT", hostPort(host, port))
 
 
 class ChannelKey:

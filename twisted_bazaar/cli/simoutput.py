@@ -13,8 +13,7 @@ import json
 import os
 import sys
 
-#: What a file is written as until it is whole (then renamed).
-PART = ".part"
+from twisted_bazaar.base.writable import PART, whyNotWritable
 
 
 class OutputError(Exception):
@@ -44,14 +43,9 @@ def checkWritable(flag, path):
     @raise OutputError: unless a file can be written at path (as its
         ``.part``, removed at once).
     """
-    if os.path.isdir(path):
-        raise OutputError(f"{flag}: cannot write {path}: it is a directory")
-    try:
-        with open(path + PART, "w", encoding="utf-8"):
-            pass
-        os.unlink(path + PART)
-    except OSError as e:
-        raise OutputError(f"{flag}: cannot write {path}: {e.strerror or e}") from None
+    why = whyNotWritable(path)
+    if why is not None:
+        raise OutputError(f"{flag}: cannot write {path}: {why}")
 
 
 def check(args):

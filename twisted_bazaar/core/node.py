@@ -266,10 +266,10 @@ class INode(Interface):
         """Whether this node's own link of purpose to peer_id is of no use
         now: a direct link no role has work out over."""
 
-    def roomFor(purpose, spare):
+    def roomFor(purpose):
         """Whether a link of purpose may be opened now as far as its slots
-        go, a link this node opened of it, to a peer ``spare(peer_id)``
-        says is of no use now, retired to make room if they are full."""
+        go, a link this node opened of it, to a peer it has no use for now
+        (L{spares}), retired to make room if they are full."""
 
     def provenKey(link):
         """The key link's peer proved, or None."""
@@ -497,9 +497,9 @@ class Node(Registration):
         node opens; every other link is the node's own, always of use."""
         return purpose == DIRECT and not any(role.usesLinkTo(peer_id) for role in self.roles)
 
-    def roomFor(self, purpose, spare):
+    def roomFor(self, purpose):
         """See L{Admission.roomFor <twisted_bazaar.net.admission.Admission.roomFor>}."""
-        return self.overlay.roomFor(purpose, spare)
+        return self.overlay.roomFor(purpose)
 
     @property
     def connections(self):

@@ -10,6 +10,7 @@ first implementation (N random peers the tracker introduces).
 from twisted.logger import Logger
 from zope.interface import Interface, implementer
 
+from twisted_bazaar.base.address import hostPort
 from twisted_bazaar.wire.ids import shortId
 from twisted_bazaar import wire
 from twisted_bazaar.base.backoff import Backoff
@@ -31,7 +32,7 @@ def dialWhy(reason, host, port):
     """Why a dial to host:port failed, for a line that names the address
     itself: without the ``host:port: `` a failed dial's reason starts with
     (L{twisted_bazaar.net.opening.dialFailure})."""
-    return reason.getErrorMessage().removeprefix(f"{host}:{port}: ")
+    return reason.getErrorMessage().removeprefix(f"{hostPort(host, port)}: ")
 
 
 class ITopology(Interface):
@@ -166,8 +167,9 @@ class RandomNeighbours(SlotService, NodeObserver):
         self._connecting = None
         self._leaveOut(reply.id)
         if self.running:
-            self.log.info("could not link to node {id} at {host}:{port}: {why}",
+            self.log.info("could not link to node {id} at {where}: {why}",
                           id=shortId(reply.id), host=reply.host, port=reply.port,
+                          where=hostPort(reply.host, reply.port),
                           why=dialWhy(reason, reply.host, reply.port))
             self._retryLater()
 

@@ -130,8 +130,9 @@ class QuicService(Service):
         book = self.node.whereabouts.book
         for peer_id, host, port in self.peers:
             book.add(peer_id, Path(UDP, host, port, word=CONFIGURED))
-            self.log.info("node {id} is reached over QUIC at {host}:{port} first "
-                          "(--quic-peer)", id=shortId(peer_id), host=host, port=port)
+            self.log.info("node {id} is reached over QUIC at {where} first "
+                          "(--quic-peer)", id=shortId(peer_id), host=host, port=port,
+                          where=hostPort(host, port))
         where = self.port.getHost()
         # Told to the tracker, which names it to peers once its UDP
         # reach check saw it (docs/protocol.md, "Over UDP").

@@ -461,7 +461,8 @@ class NodeService(MultiService):
 
 class TrackerService(ListeningService):
     """The tracker daemon's service: its port, its relay's port if it has
-    one (L{relayService}), and on stopping, its address checks.
+    one (L{relayService}), and on stopping, its address checks and its
+    nodes' links (closed, waited for up to L{SHUTDOWN_GRACE}).
 
     @ivar relayService: the L{ListeningService} of the tracker's relay,
         started and stopped with it, or None.
@@ -484,7 +485,10 @@ class TrackerService(ListeningService):
 
     def stopService(self):
         self.tracker.stop(ran=self.port is not None)
-        stopped = [defer.maybeDeferred(super().stopService)]
+        # Its links closed by the tracker, not cut by the reactor at exit:
+        # over TLS, a node then reads TLS's close (tracker/closing.py).
+        stopped = [self.tracker.closeLinks(SHUTDOWN_GRACE),
+                   defer.maybeDeferred(super().stopService)]
         if self.relayService is not None and self.relayService.running:
             stopped.append(defer.maybeDeferred(self.relayService.stopService))
         return defer.gatherResults(stopped)

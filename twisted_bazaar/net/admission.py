@@ -292,16 +292,16 @@ class Admission:
         quietest.retire(f"its {purpose} slot is wanted for a peer of more use")
         return True
 
-    def roomFor(self, table, purpose, spare):
+    def roomFor(self, table, purpose):
         """
         Whether this node may open a link of purpose now as far as that
         purpose's slots go, its own dials still in their handshake
         counted (each takes a slot once it is up: counted only then, a
         buyer of 20 sellers at once held 19 direct links of 8), making
-        room if they are full: its own links of purpose whose peers
-        ``spare(peer_id)`` says it has no use for now (a buyer's direct
-        link to a seller it has no buy out with) are retired, the
-        quietest first, as many as it takes, or none if that is not
+        room if they are full: its own links of purpose to peers it has
+        no use for now (L{twisted_bazaar.core.node.Node.spares}: a
+        buyer's direct link to a seller it has no buy out with) are
+        retired, the quietest first, as many as it takes, or none if that is not
         enough.  One slot more may be made as for any dial of this
         node's own (L{refusesDial}): a link to a peer that proved useless
         retired, or a link a peer opened given up by the eviction policy
@@ -316,7 +316,7 @@ class Admission:
                       and not link.closing))
         if over <= 0:
             return True
-        spared = sorted(_ownSpares(table, purpose, spare), key=lambda link: link.lastTraffic)
+        spared = sorted(_ownSpares(table, purpose), key=lambda link: link.lastTraffic)
         if len(spared) < over:
             if len(spared) + 1 < over or not (
                     self.retireUseless(table, purpose, frozenset(spared))
@@ -338,9 +338,8 @@ class Admission:
 
         @return: True if a link made room.
         """
-        spares = table.node.spares
-        quietest = min(_ownSpares(table, purpose, lambda peer: spares(peer, purpose)),
-                       key=lambda link: link.lastTraffic, default=None)
+        quietest = min(_ownSpares(table, purpose), key=lambda link: link.lastTraffic,
+                       default=None)
         if quietest is None:
             return False
         quietest.retire(f"its {purpose} slot is wanted for a peer's link")
@@ -436,12 +435,14 @@ class Admission:
         return new_opener == min(me, peer)
 
 
-def _ownSpares(table, purpose, spare):
-    """The live links of purpose this node opened, to peers ``spare(peer_id)``
-    says it has no use for now: what its own room-making may retire."""
+def _ownSpares(table, purpose):
+    """The live links of purpose this node opened, to peers it has no use
+    for now (L{twisted_bazaar.core.node.Node.spares}): what its own
+    room-making may retire."""
+    spares = table.node.spares
     return (link for link in table.linkEnds()
             if link.purpose == purpose and not link.inbound
-            and not link.closing and spare(link.peer_id))
+            and not link.closing and spares(link.peer_id, purpose))
 
 
 def raced(table, new, old):

@@ -15,6 +15,7 @@ from twisted.internet.interfaces import (
     IConsumer,
     IHandshakeListener,
     IPushProducer,
+    ISSLTransport,
     IStreamClientEndpoint,
     IStreamServerEndpoint,
     ITCPTransport,
@@ -25,6 +26,7 @@ from twisted.logger import Logger, LogLevel
 from twisted.python.failure import Failure
 from zope.interface import implementer
 
+from twisted_bazaar.base.address import hostPort
 from twisted_bazaar.base.forwarding import declaredBy, forward
 from twisted_bazaar.base.logthrottle import PeerLog
 from twisted_bazaar.net.capabilities import (
@@ -54,6 +56,21 @@ CLOSE_GRACE = 1.0
 CLOSED_IN_HANDSHAKE = ("the peer closed the connection during the channel's "
                        "handshake: it was stopping, would not take this connection, "
                        "or does not speak the encrypted channel")
+
+#: The same, under TLS whose own handshake never ended: no TLS answered.
+CLOSED_BEFORE_TLS = ("the peer closed the connection before the TLS handshake ended: "
+                     "it would not take this connection, or its port speaks no TLS "
+                     "(a WebSocket port, a tracker's or node's --ws-port, closes so: "
+                     "it is reached at ws:HOST:PORT, not tls:)")
+
+
+def _noTlsAnswered(transport):
+    """Whether transport is TLS whose handshake got no certificate from the
+    peer: what a port that speaks no TLS and drops what it cannot read (a
+    WebSocket port) leaves, where a TLS port that closed after its
+    handshake (a tracker stopping) sent one."""
+    return (ISSLTransport.providedBy(transport)
+            and transport.getPeerCertificate() is None)
 
 
 class ChannelFailed(ConnectionLost):
@@ -286,7 +303,8 @@ class EncryptedProtocol(Protocol):
               and reason.check(ConnectionDone, ConnectionLost)):
             # A TCP close; a reason of its own (a TLS certificate refused,
             # under the channel) is kept as it is.
-            reason = Failure(ChannelFailed(CLOSED_IN_HANDSHAKE))
+            reason = Failure(ChannelFailed(
+                CLOSED_BEFORE_TLS if _noTlsAnswered(self.transport) else CLOSED_IN_HANDSHAKE))
         else:
             reason = expirySaid(reason, self.transport)
         self.wrapped.connectionLost(reason)
@@ -316,8 +334,9 @@ class EncryptedProtocol(Protocol):
         """The channel's one line of why it failed."""
         peer = self.transport.getPeer()
         host = peerHost(self.transport) or "?"
-        fields = dict(host=host, port=getattr(peer, "port", "?"), reason=reason)
-        line = "closing connection with {host}:{port}: {reason}"
+        port = getattr(peer, "port", "?")
+        fields = dict(host=host, port=port, where=hostPort(host, port), reason=reason)
+        line = "closing connection with {where}: {reason}"
         if self.peerLog is None:
             self.log.info(line, **fields)
         else:

@@ -53,6 +53,7 @@ from twisted.python.failure import Failure
 
 from zope.interface import Interface, implementer
 
+from twisted_bazaar.base.address import hostPort
 from twisted_bazaar.base.logthrottle import peerFields
 from twisted_bazaar.wire.ids import shortId
 from twisted_bazaar import wire
@@ -623,7 +624,7 @@ class Link(FrameLoop, Keepalive):
         circuit the address is the relay's, said so: the punch's lines
         named "node 5f3a… at" the relay, where the peer was meant."""
         address = self.transport.getPeer() if self.transport else None
-        where = f"{peerHost(self.transport) or '?'}:{getattr(address, 'port', '?')}"
+        where = hostPort(peerHost(self.transport) or "?", getattr(address, "port", "?"))
         if self.purpose in STATUS_PURPOSES:
             return f"a status client at {where}"
         if self.peer_id is None:

@@ -10,6 +10,7 @@ table its dial; whether the table may open one is its admission's.
 
 from twisted.internet.error import ConnectionClosed
 
+from twisted_bazaar.base.address import hostPort
 from twisted_bazaar.net.reconnect import inWords
 
 __all__ = ["NotConnected", "Unreachable", "dialFailure"]
@@ -33,7 +34,7 @@ def dialFailure(reason, host, port):
     its circuits taken, say, says nothing of whether the peer listens).
     Its reason is in the project's words (L{inWords}), not Twisted's.
     """
-    why = f"{host}:{port}: {inWords(reason)}"
+    why = f"{hostPort(host, port)}: {inWords(reason)}"
     if reason.check(ConnectionClosed):
         return NotConnected(why)
     return Unreachable(why)

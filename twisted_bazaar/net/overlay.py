@@ -215,9 +215,9 @@ class Overlay:
         """
         self.useless_peers = _remembered(self.useless_peers, peer_id)
 
-    def roomFor(self, purpose, spare):
+    def roomFor(self, purpose):
         """See L{twisted_bazaar.core.node.Node.roomFor}."""
-        return self.admission.roomFor(self, purpose, spare)
+        return self.admission.roomFor(self, purpose)
 
     def keepRecent(self):
         """See L{twisted_bazaar.core.node.Node.keepRecent}."""

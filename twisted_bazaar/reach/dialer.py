@@ -57,6 +57,7 @@ import attr
 from twisted.internet import defer
 from twisted.internet.error import ConnectError
 
+from twisted_bazaar.base.address import hostPort
 from twisted_bazaar.reach.asking import TrackerGone
 from twisted_bazaar.reach.linkwaits import LinkWaits
 from twisted_bazaar.reach.race import Race, Way
@@ -429,7 +430,7 @@ class Dialer:
 
             return self.overlay.connectTo(peer.host, peer.port, peer.id, purpose, dial)
         if why is not None:
-            return defer.fail(ConnectError(string=f"{peer.host}:{peer.port}: {why}"))
+            return defer.fail(ConnectError(string=f"{hostPort(peer.host, peer.port)}: {why}"))
 
         def connectOwn(host, port, through):
             if through is None:
@@ -544,7 +545,7 @@ class Dialer:
         path = found.path
         if path.word != SEEN:
             return defer.fail(ConnectError(string=(
-                f"{path.host}:{path.port}: a path found for node {shortId(found.peer_id)} "
+                f"{hostPort(path.host, path.port)}: a path found for node {shortId(found.peer_id)} "
                 f"is dialled only where a third party saw it, not as {path.word!r}")))
         return self.transports.dial(path, found.key, found.protocol, found.options)
 

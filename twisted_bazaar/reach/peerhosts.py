@@ -23,6 +23,7 @@ the name.
 from twisted.internet import defer
 from twisted.logger import Logger, LogLevel
 
+from twisted_bazaar.base.address import hostPort
 from twisted_bazaar.base.lan import sameHost
 from twisted_bazaar.base.peerhost import (
     LOCAL, PUBLIC, firstDialled, isName, scopeOf, whyNotDialled)
@@ -300,7 +301,7 @@ class PeerHosts:
                              f"{reason.getErrorMessage()}")
 
     def _refused(self, peer, purpose, why):
-        where = f"{peer.host}:{peer.port}"
+        where = hostPort(peer.host, peer.port)
         fields = dict(where=where, id=shortId(peer.id) if peer.id is not None else "?",
                       purpose=purpose, why=why)
         line = "not dialling node {id} at {where} ({purpose}): {why}"

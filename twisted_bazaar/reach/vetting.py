@@ -22,6 +22,7 @@ import attr
 
 from twisted.internet import defer
 
+from twisted_bazaar.base.address import hostPort
 from twisted_bazaar.reach.peerhosts import HostRefused
 from twisted_bazaar.transports.connector import connectAny
 from twisted_bazaar.transports.path import RELAYED, firstOf
@@ -142,4 +143,4 @@ def _placed(reason, peer):
     """A refusal of peer's host, saying where (as a failed connection
     does)."""
     reason.trap(HostRefused)
-    raise HostRefused(f"{peer.host}:{peer.port}: {reason.value}")
+    raise HostRefused(f"{hostPort(peer.host, peer.port)}: {reason.value}")

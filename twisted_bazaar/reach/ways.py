@@ -38,6 +38,7 @@ from twisted.internet.error import ConnectError
 from twisted.logger import Logger
 from twisted.python.failure import Failure
 
+from twisted_bazaar.base.address import hostPort
 from twisted_bazaar.identity.keys import decode
 from twisted_bazaar.net.reconnect import inWords
 from twisted_bazaar.reach.asking import TrackerGone
@@ -369,8 +370,9 @@ class Quic:
 
         def reached(result):
             if any(dialled):
-                self.log.info("reached node {id} over QUIC at {host}:{port} ({purpose})",
+                self.log.info("reached node {id} over QUIC at {where} ({purpose})",
                               id=shortId(peer.id), host=path.host, port=path.port,
+                              where=hostPort(path.host, path.port),
                               purpose=purpose)
             return result
 
@@ -486,9 +488,10 @@ class Added:
 
         def reached(result):
             if any(dialled):
-                self.log.info("reached node {id} over {kind} at {host}:{port} ({purpose})",
+                self.log.info("reached node {id} over {kind} at {where} ({purpose})",
                               id=shortId(peer.id), kind=path.kind, host=path.host,
-                              port=path.port, purpose=purpose)
+                              port=path.port, where=hostPort(path.host, path.port),
+                              purpose=purpose)
             return result
 
         return d.addCallback(reached)

@@ -41,6 +41,7 @@ import tempfile
 
 from twisted_bazaar.base.options import boundedInt, rate
 from twisted_bazaar.base.usage import OneLineParser, argumentType
+from twisted_bazaar.base.writable import whyNotWritable
 from twisted_bazaar.sim.clock import HeapClock
 from twisted_bazaar.testing import Market, MemoryNetwork
 
@@ -217,13 +218,11 @@ def parseArgs(argv):
                 f"{args.sellers!r}")
     if min(args.counts) < 1:
         p.error(f"--sellers wants counts of 1 or more, not {args.sellers!r}")
-    if args.json is not None:
-        # Said before the runs, not as a traceback after them.
-        folder = os.path.dirname(args.json) or "."
-        if os.path.isdir(args.json) or not os.access(folder, os.W_OK | os.X_OK):
-            p.error(f"--json: cannot write {args.json}: "
-                    + ("it is a folder" if os.path.isdir(args.json)
-                       else f"no folder {folder} this user can write in"))
+    # Said before the runs, not as a traceback after them, as bazaar-sim
+    # says it.
+    why = args.json and whyNotWritable(args.json)
+    if why:
+        p.error(f"--json: cannot write {args.json}: {why}")
     return args
 
 

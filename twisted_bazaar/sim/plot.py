@@ -46,11 +46,17 @@ def runFigure(sim, metrics):
                   color="tab:orange")
     messages.invert_yaxis()
     messages.tick_params(axis="y", labelsize=8)
-    messages.set_title(f"messages per search ({metrics['messages_per_search']} "
-                       "trade messages)")
+    messages.set_title(messagesTitle(metrics))
     messages.set_xscale("log")
     figure.tight_layout()
     return figure
+
+
+def messagesTitle(metrics):
+    """The message panel's title: the trade messages a search took, with a
+    thousands comma and one decimal (``482.811`` read like 482,811)."""
+    return (f"trade messages per search, by kind ({metrics['messages_per_search']:,.1f} "
+            "in all)")
 
 
 def plotChord(result, path, format=None):

@@ -26,6 +26,7 @@ from twisted.internet import defer, error
 from twisted.internet.address import IPv4Address
 from twisted.python.failure import Failure
 
+from twisted_bazaar.base.address import hostPort
 from twisted_bazaar.testing.memory import MemoryNetwork, MemoryTransport, ofNetwork
 
 #: What a L{Message} asks of the shard it reaches.
@@ -208,7 +209,7 @@ class ShardNetwork(MemoryNetwork):
         clock = self.clock
         key = clock.key()
         address = self.nextAddress(from_host)
-        self._dialling[key] = (protocol, d, address, f"{host}:{port}")
+        self._dialling[key] = (protocol, d, address, hostPort(host, port))
         self.send(self.contextOf(host), key << 1 | 1, clock.now + self.delayOf(key), key,
                   SYN, (address.host, address.port, host, port, clock.context))
         return d

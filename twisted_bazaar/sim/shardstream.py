@@ -26,6 +26,8 @@ import struct
 import threading
 import time
 
+from twisted_bazaar.base.address import hostPort
+
 #: A frame's header: the length of what follows.
 HEADER = struct.Struct(">Q")
 #: A shard's number as it names itself on a stream it dialled.
@@ -62,7 +64,7 @@ def connect(shard, listener, addresses, wait):
             dialled = socket.create_connection((host, port), timeout=wait)
         except OSError as e:
             raise StreamFailed(f"shard {shard} could not reach shard {number} at "
-                               f"{host}:{port}: {e}") from None
+                               f"{hostPort(host, port)}: {e}") from None
         dialled.sendall(HELLO.pack(shard))
         streams[number] = dialled
     listener.settimeout(wait)

@@ -13,6 +13,7 @@ is asked again on the same link once the wait it names is over, for as
 long as the client's timeout allows.
 """
 
+import os
 import random
 
 from twisted.internet import defer
@@ -36,7 +37,7 @@ from twisted_bazaar.net.reconnect import (
     tlsReasons,
 )
 from twisted_bazaar.net.recent import STATUS
-from twisted_bazaar.base.address import Address
+from twisted_bazaar.base.address import Address, endpointArguments, splitEndpoint
 from twisted_bazaar.base.defaults import DEFAULT_TIMEOUT
 from twisted_bazaar.base.lan import canonical, isLocal, peerHost
 from twisted_bazaar.reach.ownpaths import ownPaths
@@ -342,13 +343,44 @@ def endpointFault(endpoint, error):
     if isinstance(cause, OSError):
         why = f"{cause.filename}: {cause.strerror}"
     elif type(error).__module__.startswith("OpenSSL"):
-        why = f"a file there is no PEM certificate ({tlsReasons(error)})"
+        why = (f"{notACertificate(endpoint) or 'a file there'} is no PEM certificate "
+               f"({tlsReasons(error)})")
     else:
         why = str(error) or type(error).__name__
     if "trustRoots=" in endpoint:
         return (f"cannot use {endpoint}: {why} (a tls: endpoint's trustRoots= names a "
                 "folder holding PEM certificates only)")
     return f"cannot use {endpoint}: {why}"
+
+
+def notACertificate(endpoint):
+    """
+    The file of a tls: endpoint's trustRoots= folder that is no PEM
+    certificate, or None: one of those Twisted reads (a name ending in
+    ``.pem``), whose certificate cannot be loaded, as Twisted's own
+    error names no file.
+    """
+    # Only here: an OpenSSL error means pyOpenSSL is installed.
+    from twisted.internet.ssl import Certificate
+
+    keywords, _ = endpointArguments(splitEndpoint(endpoint)[1:])
+    folder = keywords.get("trustRoots")
+    try:
+        names = sorted(os.listdir(folder)) if folder else ()
+    except OSError:
+        return None
+    for name in names:
+        path = os.path.join(folder, name)
+        if name.rsplit(".", 1)[-1].lower() != "pem" or not os.path.isfile(path):
+            continue
+        try:
+            with open(path, "rb") as f:
+                Certificate.loadPEM(f.read())
+        except OSError:
+            continue
+        except Exception:
+            return path
+    return None
 
 
 def ask(reactor, address, hello, question, answer_type, timeout=DEFAULT_TIMEOUT,

@@ -81,7 +81,7 @@ LISTENING_EVENT = LISTENING
 NODE_READY_EVENT = "node {short} ready, listening on port {port} (id {id})"
 #: The tracker has checked that a node (``id``, whole) listens where it
 #: said, and so introduces it.
-INTRODUCED_EVENT = "node {id} listens at {host}:{port} as it said"
+INTRODUCED_EVENT = "node {id} listens at {where} as it said"
 
 
 def _readEvent(line):

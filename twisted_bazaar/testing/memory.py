@@ -19,6 +19,7 @@ from twisted.internet.interfaces import (
 from twisted.python.failure import Failure
 from zope.interface import implementedBy, implementer
 
+from twisted_bazaar.base.address import hostPort
 from twisted_bazaar.base.lan import isLocal
 from twisted_bazaar.transports.connector import IConnector
 
@@ -501,17 +502,17 @@ class MemoryNetwork:
             # (another home's LAN is not this one).
             on_lan = homes.onLan(from_host, host)
             if on_lan is None:
-                self.clock.callLater(homes.timeout, _timedOut, d, f"{host}:{port}",
+                self.clock.callLater(homes.timeout, _timedOut, d, hostPort(host, port),
                                      "no host at that local address on this LAN")
                 return
             host = on_lan
         if homes is not None and not homes.admits(from_host, host):
             # A router drops the SYN: the dialler hears nothing, and gives up.
-            self.clock.callLater(homes.timeout, _timedOut, d, f"{host}:{port}")
+            self.clock.callLater(homes.timeout, _timedOut, d, hostPort(host, port))
             return
         listening = self._listeners.get((host, port))
         if listening is None or from_host in self.dead_hosts:
-            d.errback(Failure(error.ConnectionRefusedError(f"{host}:{port}")))
+            d.errback(Failure(error.ConnectionRefusedError(hostPort(host, port))))
             return
         client_address = self.nextAddress(from_host)
         server = listening.factory.buildProtocol(client_address)

@@ -159,20 +159,23 @@ class AddressChecks:
             # is named at its address from now on.
             tracker.reservations.reachedDirectly(node_id)
             tracker.memberLine(group, LogLevel.info,
-                               "node {id} listens at {host}:{port} as it said: "
-                               "introducing it", id=shortId(node_id), host=host, port=port)
+                               "node {id} listens at {where} as it said: "
+                               "introducing it", id=shortId(node_id), host=host, port=port,
+                               where=(host, port))
             return
         if check.refused is not None:
             tracker.memberLine(group, LogLevel.warn,
-                               "node {id}: not dialling {host}:{port} to check it: "
+                               "node {id}: not dialling {where} to check it: "
                                "{why}; not introducing it (checking again in {retry:g} s)",
                                id=shortId(node_id), host=host, port=port,
+                               where=(host, port),
                                why=check.refused, retry=retry)
         else:
             tracker.memberLine(group, LogLevel.warn,
-                               "node {id}: nothing at {host}:{port} answers as that "
+                               "node {id}: nothing at {where} answers as that "
                                "node; not introducing it (checking again in {retry:g} s)",
-                               id=shortId(node_id), host=host, port=port, retry=retry)
+                               id=shortId(node_id), host=host, port=port,
+                               where=(host, port), retry=retry)
         self._checks[node_id] = tracker.clock.callLater(
             retry, self.check, node_id, min(retry * 2, RECHECK_MAX))
 

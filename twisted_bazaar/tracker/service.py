@@ -12,7 +12,6 @@ from twisted.logger import Logger, LogLevel
 from zope.interface import implementer
 
 from twisted_bazaar import wire
-from twisted_bazaar.base.address import hostPort
 from twisted_bazaar.base.lan import peerHost
 from twisted_bazaar.base.limitregistry import declare
 from twisted_bazaar.base.logthrottle import MEMBER_LINES, PeerLog
@@ -31,6 +30,7 @@ from twisted_bazaar.tracker.checks import (  # noqa: F401 (the package's names)
     RECHECK_MAX,
     AddressChecks,
 )
+from twisted_bazaar.tracker.closing import LinksClosing
 from twisted_bazaar.tracker.grouppace import GroupPace
 from twisted_bazaar.tracker.introductions import Introductions
 from twisted_bazaar.tracker.keyproofs import KeyProofs
@@ -183,6 +183,8 @@ class Tracker:
         self.statusClients = 0
         #: Set by L{stop}: the links that close from then on are its own.
         self.stopping = False
+        #: The links L{closeLinks} closes, until all are lost.
+        self._closing = None
         self.settings = settings or LinkSettings()
         #: What peers make the tracker log, bounded per address group (its
         #: links log through it too).
@@ -306,6 +308,8 @@ class Tracker:
         self.pending.release(link)
         self.proofs.linkLost(link)
         self.drop(link)
+        if self._closing is not None:
+            self._closing.lost(link)
 
     def drop(self, link):
         """Forget the node registered on link, if it still is."""
@@ -430,12 +434,12 @@ class Tracker:
         if host == seen:
             self.memberLine(group, _levelOf(link), "node {id} joined from {where} "
                              "({n} live)", id=shortId(node_id),
-                             where=hostPort(host, hello.port), host=host, port=hello.port,
-                             n=self.live)
+                             where=(host, hello.port), host=host,
+                             port=hello.port, n=self.live)
         else:
             self.memberLine(group, _levelOf(link), "node {id} joined from {seen}, "
                              "registered at {where} ({n} live)", id=shortId(node_id),
-                             seen=seen, where=hostPort(host, hello.port), host=host,
+                             seen=seen, where=(host, hello.port), host=host,
                              port=hello.port, n=self.live)
         if checking:
             self.checks.check(node_id)
@@ -456,6 +460,14 @@ class Tracker:
         bounded per address group (L{member_log}, L{MEMBER_LINES}): each
         costs a stranger one registration, which is cheap."""
         self.member_log.emit(self.log, level, group, format, **fields)
+
+    def closeLinks(self, grace):
+        """Close every registered node's link (L{LinksClosing}); a Deferred
+        that fires once all are lost, or after C{grace} seconds."""
+        links = [self.links.get(node_id) for node_id in list(self.links)]
+        closing = self._closing = LinksClosing(self.clock, links, grace)
+        closing.close()
+        return closing.done
 
     def stop(self, ran=True):
         """Cancel every check in flight or scheduled, and sum up the peers'

@@ -38,7 +38,7 @@ from zope.interface import implementer
 
 from twisted_bazaar.wire.ids import shortId
 from twisted_bazaar import wire
-from twisted_bazaar.base.address import Address
+from twisted_bazaar.base.address import Address, hostPort
 from twisted_bazaar.reach.race import FirstProven
 from twisted_bazaar.reach.ways import along, relayedAlong, relayedPath
 from twisted_bazaar.transports.interface import DialOptions
@@ -163,9 +163,9 @@ class _Session:
 
     def _overBudget(self):
         self._budget = None
-        self.log.debug("web view: node {id} at {host}:{port} did not open a status "
+        self.log.debug("web view: node {id} at {where} did not open a status "
                        "link within {budget:g} s", id=shortId(self.node_id),
-                       host=self.address[0], port=self.address[1],
+                       where=hostPort(*self.address),
                        budget=self.watcher.budget)
         self.watcher.sessionEnded(self, failed=True)
         self.close()

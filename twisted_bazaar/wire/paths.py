@@ -18,6 +18,7 @@ never travels.
 
 import attr
 
+from twisted_bazaar.base.address import hostPort
 from twisted_bazaar.wire.codec import ProtocolError, checkHost, checkName, checkPort
 
 __all__ = ["Path", "Kinds", "KINDS", "Form", "WORDS", "CLAIMED", "NAMED", "SEEN",
@@ -172,8 +173,8 @@ class Path:
     ways = attr.ib(default=())
 
     def __str__(self):
-        where = f"{self.host}:{self.port}" if self.relay is None else (
-            f"{self.relay} to {self.host or '?'}:{self.port}")
+        where = hostPort(self.host, self.port) if self.relay is None else (
+            f"{self.relay} to {hostPort(self.host or '?', self.port)}")
         return f"{self.kind} {where} ({self.word})"
 
 

@@ -70,11 +70,19 @@ class FakeNode:
     def useless(self, peer_id):
         self.useless_peers.append(peer_id)
 
-    def roomFor(self, purpose, spare):
+    def spares(self, peer_id, purpose):
+        """As a node's: its link to peer_id is of no use unless its roles
+        use it (L{usesLinkTo}, the buyer's book's, where a test gives it)."""
+        return not self.usesLinkTo(peer_id)
+
+    def usesLinkTo(self, peer_id):
+        return False
+
+    def roomFor(self, purpose):
         """A direct slot is free unless a test took them all
         (L{full}: the peers of the links in them); else one whose
-        peer is spare is given up, as the overlay gives it up."""
-        spared = next((peer for peer in self.full if spare(peer)), None)
+        peer is spare (L{spares}) is given up, as the overlay gives it up."""
+        spared = next((peer for peer in self.full if self.spares(peer, purpose)), None)
         if spared is not None:
             self.full.remove(spared)
             self.retired.append(spared)

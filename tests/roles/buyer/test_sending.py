@@ -22,6 +22,8 @@ class SenderTests(SynchronousTestCase):
     def setUp(self):
         self.node = FakeNode()
         self.book = BuyBook()
+        # The buyer's role says its links are in use so (BuyerRole.usesLinkTo).
+        self.node.usesLinkTo = self.book.outWith
         self.sender = Sender(self.node, self.book, Outstanding(), answer_grace=1.0)
         self.refused = []
 
@@ -241,6 +243,8 @@ class PingRateTests(SynchronousTestCase):
     def setUp(self):
         self.node = FakeNode()
         self.book = BuyBook()
+        # The buyer's role says its links are in use so (BuyerRole.usesLinkTo).
+        self.node.usesLinkTo = self.book.outWith
         self.sender = Sender(self.node, self.book, Outstanding(), answer_grace=1.0)
         self.link = FakeLink()
         self.node.links[SELLER] = self.link

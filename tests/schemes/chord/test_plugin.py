@@ -90,5 +90,19 @@ class HoldersOptionTests(SynchronousTestCase):
     def test_holdersAreAtMostTheSuccessors(self):
         plugin = ChordScheme()
         self.assertEqual(configured(plugin, {}).holders, 3)
-        self.assertEqual(configured(plugin, {"chord-successors": 2}).holders, 2)
+        self.assertEqual(configured(plugin, {"chord-successors": 2, "chord-holders": 2}
+                                    ).holders, 2)
         self.assertEqual(configured(plugin, {"chord-holders": 1}).holders, 1)
+
+    def test_moreHoldersThanSuccessorsRefused(self):
+        """--help says "no more than --chord-successors": more is refused,
+        not cut down in silence; the default too, beside a shorter list."""
+        plugin = ChordScheme()
+        for given, said in (({"chord-holders": 5}, "--chord-holders 5 must be no more "
+                             "than --chord-successors 4: give --chord-holders 4 or fewer"),
+                            ({"chord-successors": 2}, "--chord-holders 3 must be no more "
+                             "than --chord-successors 2: give --chord-holders 2 or fewer "
+                             "(its default is 3)")):
+            with self.assertRaises(ValueError) as caught:
+                configured(plugin, given)
+            self.assertIn(said, str(caught.exception))

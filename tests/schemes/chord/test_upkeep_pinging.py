@@ -43,7 +43,7 @@ class FailureTests(SynchronousTestCase):
         the gap, pinging its own predecessor, is found again."""
         market = Market(seed=12)
         for _ in range(10):
-            addChord(market, scheme={"chord-successors": 2})
+            addChord(market, scheme={"chord-successors": 2, "chord-holders": 2})
         market.run(SETTLE)
         ordered = sorted(market.nodes, key=lambda node: node.id)
         for victim in ordered[3:6]:

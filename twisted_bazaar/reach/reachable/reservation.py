@@ -19,6 +19,7 @@ import attr
 from twisted.logger import Logger, LogLevel
 
 from twisted_bazaar import wire
+from twisted_bazaar.base.address import hostPort
 from twisted_bazaar.identity.keys import keyId
 from twisted_bazaar.net.eviction import groupOf
 from twisted_bazaar.base.addressgroup import addressGroup
@@ -254,15 +255,16 @@ class RelayReservation(OwnPathSource):
         self._connecting = None
         if hold.way is not None:
             self._sayOf(hold.named.relay, "reached node {id}'s relay at {relay} over "
-                        "{kind} at {host}:{port}", id=wireId(hold.named.id),
-                        kind=hold.way.kind, host=hold.way.host, port=hold.way.port)
+                        "{kind} at {where}", id=wireId(hold.named.id),
+                        kind=hold.way.kind, host=hold.way.host, port=hold.way.port,
+                        where=hostPort(hold.way.host, hold.way.port))
 
     def _notConnected(self, reason, hold, more, whys):
         self._connecting = None
         if hold is not self._peer:
             return
         whys = whys + [inWords(reason) if hold.way is None else
-                       f"over {hold.way.kind} at {hold.way.host}:{hold.way.port}: "
+                       f"over {hold.way.kind} at {hostPort(hold.way.host, hold.way.port)}: "
                        f"{inWords(reason)}"]
         if more:
             self._hold(hold.named, more, whys)

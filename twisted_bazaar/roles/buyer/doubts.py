@@ -20,6 +20,7 @@ times, make the seller one that refuses to answer; its buys are dropped
 import attr
 from twisted.logger import Logger
 
+from twisted_bazaar.base.address import hostPort
 from twisted_bazaar.base.deferreds import ignoreCancelled
 from twisted_bazaar.base.logthrottle import LogThrottle
 from twisted_bazaar.core.node import Unreachable
@@ -305,7 +306,8 @@ class Doubts:
         if record is None or record.unresolved is None or self.stopped:
             return
         pending = record.unresolved
-        self.log.info("seller {seller} is now at {host}:{port}; asking it about "
+        self.log.info("seller {seller} is now at {where}; asking it about "
                       "buy {id} there", seller=shortId(pending.seller), host=pending.host,
-                      port=pending.port, id=buy_id)
+                      port=pending.port, where=hostPort(pending.host, pending.port),
+                      id=buy_id)
         self.askAgain(pending)

@@ -142,7 +142,7 @@ class Sender:
     def _room(self):
         """Whether a direct link may be opened now, room made if every
         slot is taken (see above)."""
-        return self.node.roomFor(DIRECT, lambda peer: not self.book.outWith(peer))
+        return self.node.roomFor(DIRECT)
 
     def _noSlot(self, buy, onRefused):
         """Tell onRefused the buy waits for a direct slot (L{SlotWaits})."""

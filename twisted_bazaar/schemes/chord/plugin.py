@@ -37,7 +37,7 @@ class ChordScheme:
                      boundedInt(2, MAX_SUCCESSORS), _DEFAULTS.successors),
         PluginOption("chord-holders", "nodes a store or a request for sellers "
                      "reaches: the item's holder and the next ones, which keep "
-                     "its replicas (no more than --chord-successors); a buyer takes "
+                     "its replicas (no more than --chord-successors, or refused); a buyer takes "
                      "any valid signed record any of them names",
                      boundedInt(1, MAX_SUCCESSORS), _DEFAULTS.holders),
         PluginOption("chord-paths", "disjoint paths of a detour: a lookup for "
@@ -92,7 +92,8 @@ class ChordScheme:
     def configure(self, config):
         """
         @raise ValueError: if records would expire before being refreshed,
-            or a lifetime is over a day.
+            a lifetime is over a day, or more holders are asked than there
+            are successors.
         """
         if config["chord-expiry"] <= config["chord-refresh"]:
             raise ValueError(f"--chord-expiry ({config['chord-expiry']:g} s) must be "
@@ -100,9 +101,14 @@ class ChordScheme:
                              "or records expire before they are stored again")
         if config["chord-expiry"] > 86400:
             raise ValueError("--chord-expiry must be at most 86400 s (a day)")
+        holders, successors = config["chord-holders"], config["chord-successors"]
+        if holders > successors:
+            raise ValueError(f"--chord-holders {holders} must be no more than "
+                             f"--chord-successors {successors}: give --chord-holders "
+                             f"{successors} or fewer (its default is {_DEFAULTS.holders})")
         return ChordSettings(
             successors=config["chord-successors"],
-            holders=min(config["chord-holders"], config["chord-successors"]),
+            holders=holders,
             paths=config["chord-paths"],
             puzzle=config["chord-puzzle"],
             stabilize=config["chord-stabilize"],

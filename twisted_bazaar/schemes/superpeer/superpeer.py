@@ -28,6 +28,7 @@ their links closed.
 
 from twisted.logger import Logger, LogLevel
 
+from twisted_bazaar.base.address import hostPort
 from twisted_bazaar.base.wallclock import wallSeconds
 from twisted_bazaar.base.lan import peerHost, sameHost
 from twisted_bazaar.wire.ids import shortId, wireId
@@ -217,8 +218,9 @@ class SuperPeerSide(NodeObserver):
             return
         if not (listed or near) and not self._checkOnceListing(link, address, count):
             return
-        line = "leaf {leaf} at {host}:{port} registered {items} ({leaf_count})"
-        fields = dict(leaf=shortId(leaf), host=host, port=message.port, n=count,
+        line = "leaf {leaf} at {where} registered {items} ({leaf_count})"
+        fields = dict(leaf=shortId(leaf), host=host, port=message.port,
+                      where=(host, message.port), n=count,
                       items=plural(count, "item"), leaves=len(self.index),
                       leaf_count=plural(len(self.index), "leaf", "leaves"))
         if fresh:
@@ -325,32 +327,34 @@ class SuperPeerSide(NodeObserver):
             # address: the line says which way it was checked.
             self.leaf_log.emit(self.log, LogLevel.info, group,
                                "leaf {leaf} answers through its relay as it said "
-                               "({host}:{port} not dialled): listing its items"
+                               "({where} not dialled): listing its items"
                                if check.relayed else
-                               "leaf {leaf} listens at {host}:{port} as it said: "
-                               "listing its items", leaf=shortId(leaf), host=host, port=port)
+                               "leaf {leaf} listens at {where} as it said: "
+                               "listing its items", leaf=shortId(leaf), host=host, port=port,
+                               where=(host, port))
             return
         # The dialer's refusal names the address too (as a failed
         # connection does): said once.
-        refused = check.refused and check.refused.removeprefix(f"{host}:{port}: ")
+        where = hostPort(host, port)
+        refused = check.refused and check.refused.removeprefix(f"{where}: ")
         if self._mayBeLanOnly(link, address):
             self._lanOnly[leaf] = address
             self.index.list(leaf, near=host)
             self.leaf_log.emit(self.log, LogLevel.info, group,
-                               "leaf {leaf}: no check reaches {host}:{port}, the host its "
+                               "leaf {leaf}: no check reaches {where}, the host its "
                                "link comes from ({why}): LAN-only, naming its items only "
                                "to leaves whose links come from {host} too",
-                               leaf=shortId(leaf), host=host, port=port,
+                               leaf=shortId(leaf), host=host, port=port, where=where,
                                why=refused or "nothing there answers as that leaf")
             return
         if refused is None:
-            line = "leaf {leaf}: nothing at {host}:{port} answers as that leaf"
-            why = f"nothing at {host}:{port} answers as leaf {wireId(leaf)}"
+            line = "leaf {leaf}: nothing at {where} answers as that leaf"
+            why = f"nothing at {where} answers as leaf {wireId(leaf)}"
         else:
-            line = "leaf {leaf}: not dialling {host}:{port} to check it: {why}"
-            why = f"not dialling {host}:{port} to check leaf {wireId(leaf)}: {refused}"
+            line = "leaf {leaf}: not dialling {where} to check it: {why}"
+            why = f"not dialling {where} to check leaf {wireId(leaf)}: {refused}"
         self.leaf_log.emit(self.log, LogLevel.warn, group, line + "; forgetting it",
-                           leaf=shortId(leaf), host=host, port=port, why=refused)
+                           leaf=shortId(leaf), host=host, port=port, where=where, why=refused)
         self.index.forget(leaf)
         link.disconnect(why)
 

@@ -32,6 +32,7 @@ to either is taken (any super-peer named is as good as another).
 from twisted.logger import Logger
 from zope.interface import implementer
 
+from twisted_bazaar.base.address import hostPort
 from twisted_bazaar.base.slotservice import SlotService
 from twisted_bazaar.wire.ids import shortId
 from twisted_bazaar import wire
@@ -322,8 +323,8 @@ class SuperPeerLinks(SlotService, NodeObserver):
         self._connecting = None
         if not self.running:
             return
-        self.log.info("could not link to super-peer at {host}:{port}: {why}",
-                      host=host, port=port, why=dialWhy(reason, host, port))
+        self.log.info("could not link to super-peer at {where}: {why}",
+                      host=host, port=port, where=hostPort(host, port), why=dialWhy(reason, host, port))
         if address is not None:
             ownSet(self, "_down").add(address)
             self.seek()

@@ -18,6 +18,7 @@ from twisted.internet.abstract import isIPAddress, isIPv6Address
 from twisted.python.failure import Failure
 from zope.interface import implementer
 
+from twisted_bazaar.base.address import hostPort
 from twisted_bazaar.base.logthrottle import PeerLog
 from twisted_bazaar.transports.connector import IConnector
 from twisted_bazaar.net.encrypted import ChannelFailed, EncryptedFactory, EncryptedProtocol
@@ -76,7 +77,7 @@ class QuicConnector:
                                        peerLog=self.peerLog, expected=expected)
         d = self.endpoint.connect(host, port, self.service, sealed)
         if proven:
-            return sealed.proving(d, f"{host}:{port}")
+            return sealed.proving(d, hostPort(host, port))
         return d.addCallback(lambda _: protocol)
 
     def listen(self, factory, port=0):

@@ -41,6 +41,7 @@ from twisted.internet.interfaces import ISystemHandle
 from twisted.internet.protocol import DatagramProtocol
 from twisted.logger import Logger
 
+from twisted_bazaar.base.address import hostPort
 from twisted_bazaar.base.addressgroup import addressGroup
 from twisted_bazaar.base.limitregistry import declare
 from twisted_bazaar.net.account import Account
@@ -364,7 +365,7 @@ class QuicEndpoint(DatagramProtocol):
         quic.connect(addr, now=self.clock.seconds())
         d = connection.handshake
         timer = self.clock.callLater(timeout, connection.giveUp,
-                                     f"no QUIC answer from {host}:{port} within "
+                                     f"no QUIC answer from {hostPort(host, port)} within "
                                      f"{timeout:g} s", QuicSilent)
 
         def done(result):

@@ -16,6 +16,7 @@ from twisted.internet.address import IPv4Address
 from twisted.internet.error import ConnectError
 from zope.interface import implementer
 
+from twisted_bazaar.base.address import hostPort
 from twisted_bazaar.net.reconnect import inWords
 from twisted_bazaar.net.encrypted import HANDSHAKE_TIMEOUT, EncryptedProtocol
 from twisted_bazaar.transports.interface import NO_OPTIONS, ITransport
@@ -74,7 +75,7 @@ def inTurn(ways, attempt, whys=()):
             return reason
         why = inWords(reason)
         said = whys + (why if way is None else
-                       f"over {way.kind} at {way.host}:{way.port}: {why}",)
+                       f"over {way.kind} at {hostPort(way.host, way.port)}: {why}",)
         if not more:
             raise ConnectError(string="; ".join(said))
         return inTurn(more, attempt, said)

@@ -24,6 +24,7 @@ from twisted.internet.error import ConnectError, TimeoutError, getConnectError
 from twisted.internet.protocol import Factory
 from twisted.python.failure import Failure
 
+from twisted_bazaar.base.address import hostPort
 from twisted_bazaar.base.lan import ipAddress
 from twisted_bazaar.net.encrypted import ChannelFailed, EncryptedProtocol
 
@@ -203,7 +204,7 @@ class PunchDialer:
             skt = reusingSocket(family, local_port)
             err = skt.connect_ex((host, port))
         except OSError as e:
-            return defer.fail(ConnectError(string=f"{host}:{port} from port {local_port}: "
+            return defer.fail(ConnectError(string=f"{hostPort(host, port)} from port {local_port}: "
                                                   f"{e.strerror or e}"))
         if err not in (0, errno.EINPROGRESS, errno.EWOULDBLOCK):
             skt.close()

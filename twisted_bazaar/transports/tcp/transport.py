@@ -9,6 +9,7 @@ simultaneous open dials (L{twisted_bazaar.transports.tcp.fromport}).
 from twisted.internet import defer
 from zope.interface import implementer
 
+from twisted_bazaar.base.address import hostPort
 from twisted_bazaar.transports.interface import NO_OPTIONS, ITransport
 from twisted_bazaar.transports.path import DIRECT, KINDS
 
@@ -41,11 +42,11 @@ class TcpTransport:
     def dial(self, path, expectedKey, protocolFactory, options=None):
         options = NO_OPTIONS if options is None else options
         if options.pin is not None:
-            return defer.fail(ValueError(f"{path.host}:{path.port}: a direct dial checks "
+            return defer.fail(ValueError(f"{hostPort(path.host, path.port)}: a direct dial checks "
                                          "a key it expects, never a pin"))
         if options.fromPort is not None:
             if self.fromPort is None:
-                return defer.fail(ValueError(f"{path.host}:{path.port}: this node dials "
+                return defer.fail(ValueError(f"{hostPort(path.host, path.port)}: this node dials "
                                              "from no chosen port (it punches none)"))
             return self.fromPort.dial(options.fromPort, path.host, path.port,
                                       protocolFactory(), options.opener, expectedKey)

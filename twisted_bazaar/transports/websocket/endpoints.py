@@ -11,6 +11,7 @@ from twisted.internet import defer
 from twisted.internet.interfaces import IStreamClientEndpoint, IStreamServerEndpoint
 from zope.interface import implementer
 
+from twisted_bazaar.base.address import hostPort
 from twisted_bazaar.transports.websocket.limits import HANDSHAKE_SECONDS
 from twisted_bazaar.transports.websocket.stream import StreamClientFactory, StreamServerFactory
 
@@ -24,8 +25,7 @@ ROOT = "/"
 def url(host, port, resource=ROOT):
     """The WebSocket URL of a resource at host:port (an IPv6 address in
     brackets)."""
-    host = f"[{host}]" if ":" in host else host
-    return f"ws://{host}:{port}{resource}"
+    return f"ws://{hostPort(host, port)}{resource}"
 
 
 @implementer(IStreamClientEndpoint)

@@ -112,8 +112,9 @@ class NodeWebSocket:
         <twisted_bazaar.reach.book.PathBook>}) as configured paths."""
         for peer_id, host, port in self.peers:
             book.add(peer_id, Path(WEBSOCKET, host, port, word=CONFIGURED))
-            self.log.info("node {id} is reached over WebSocket at {host}:{port} "
-                          "(--ws-peer)", id=shortId(peer_id), host=host, port=port)
+            self.log.info("node {id} is reached over WebSocket at {where} "
+                          "(--ws-peer)", id=shortId(peer_id), host=host, port=port,
+                          where=hostPort(host, port))
         served = [(links, ROOT), (transfers, FILES)]
         if relay is not None:
             served.append((relay, RELAY))

@@ -31,6 +31,7 @@ from twisted.logger import Logger
 from twisted.python.failure import Failure
 from zope.interface import implementer
 
+from twisted_bazaar.base.address import hostPort
 from twisted_bazaar.net.reconnect import inWords
 from twisted_bazaar.base.addressgroup import addressGroup
 from twisted_bazaar.base.forwarding import declaredBy, forward
@@ -348,9 +349,9 @@ class _Stream:
             # A server drops TCP at once after the closing handshake
             # (aborting it): the close was a normal one all the same.
             peer = self.transport.getPeer()
-            _log.debug("websocket: the connection with {host}:{port} closed normally, "
-                       "closed by {by}", host=getattr(peer, "host", "?"),
-                       port=getattr(peer, "port", "?"),
+            _log.debug("websocket: the connection with {where} closed normally, "
+                       "closed by {by}", where=hostPort(getattr(peer, "host", "?"),
+                                                       getattr(peer, "port", "?")),
                        by="this end" if self.closedByMe else "the peer")
         carried, self.carried = self.carried, None
         if carried is not None and carried.transport is not None:
@@ -597,7 +598,7 @@ def _notWebSocket(answer, factory):
         if int(code) >= 400 and phrase != standard:
             return None
         what = f"it answered HTTP {status.strip()}"
-    return (f"{factory.host}:{factory.port} answered, but not as a WebSocket port "
+    return (f"{hostPort(factory.host, factory.port)} answered, but not as a WebSocket port "
             f"({what}): is {factory.port} its --ws-port?")
 
 

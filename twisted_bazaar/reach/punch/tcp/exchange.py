@@ -45,6 +45,7 @@ from twisted.logger import Logger, LogLevel
 from twisted.python.failure import Failure
 
 from twisted_bazaar import wire
+from twisted_bazaar.base.address import hostPort
 from twisted_bazaar.base.words import plural
 from twisted_bazaar.net.reconnect import inWords
 from twisted_bazaar.identity.keys import decode
@@ -546,7 +547,7 @@ def _punchedTo(punch, port):
     "the peer", as the peer log does."""
     peer_id = punch.link.peer_id
     who = "the peer" if peer_id is None else f"node {shortId(peer_id)}"
-    return f"{who} at {punch.host}:{port}"
+    return f"{who} at {hostPort(punch.host, port)}"
 
 
 def _stop(punch):

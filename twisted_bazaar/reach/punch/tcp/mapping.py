@@ -14,6 +14,8 @@ peer can know, and a punch cannot meet it; such a node stays on relays.
 
 import attr
 
+from twisted_bazaar.base.address import hostPort
+
 
 @attr.s(frozen=True, slots=True, auto_attribs=True)
 class PunchMapping:
@@ -62,7 +64,7 @@ def mappingOf(seen_host, seen_port, local_port, way=None):
     if seen_port != local_port:
         return PunchMapping(seen_host, (
             f"its router changed the source port of its tracker connection "
-            f"(sent from port {local_port}, seen from {seen_host}:{seen_port}): it "
+            f"(sent from port {local_port}, seen from {hostPort(seen_host, seen_port)}): it "
             "draws a port for each connection (a symmetric NAT), so no peer could "
             "aim a punch at it; it stays on relayed links"))
     return PunchMapping(seen_host, "")

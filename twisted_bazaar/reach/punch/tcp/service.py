@@ -31,6 +31,7 @@ from twisted.logger import Logger, LogLevel
 from twisted.python.failure import Failure
 from zope.interface import implementer
 
+from twisted_bazaar.base.address import hostPort
 from twisted_bazaar.net.reconnect import inWords
 from twisted_bazaar import wire
 from twisted_bazaar.base.lan import oneSpelling
@@ -358,7 +359,7 @@ class Punching(Service, NodeObserver):
             # peer claimed): no SYN is spent on a peer it can dial.
             link.peerLine(LogLevel.info, "no hole punched to {peer}: this node reaches "
                           "it by its {kind} path at {where}", self.log, kind=direct.kind,
-                          where=f"{direct.host}:{direct.port}")
+                          where=hostPort(direct.host, direct.port))
             return
         host = self._witness(link)
         punch = self.puncher.punch(link, host)

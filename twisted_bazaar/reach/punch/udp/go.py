@@ -9,6 +9,7 @@ this node reaches at the host the probes would go to gets the L{DIRECT
 none at all.
 """
 
+from twisted_bazaar.base.address import hostPort
 from twisted_bazaar.base.lan import sameHost
 from twisted_bazaar.reach.punch.udp import plan as udppunch
 from twisted_bazaar.reach.punch.witness import whyNot
@@ -20,7 +21,7 @@ __all__ = ["planFor", "reachedWhy"]
 def reachedWhy(path):
     """What a node that reaches its peer by path says of the punch it
     does not make."""
-    return f"this node reaches it by its {path.kind} path at {path.host}:{path.port}: no punch"
+    return f"this node reaches it by its {path.kind} path at {hostPort(path.host, path.port)}: no punch"
 
 
 def planFor(go, relayed, check, directPath, rng, patient=False):

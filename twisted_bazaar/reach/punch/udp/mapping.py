@@ -8,6 +8,7 @@ its own, which waits on the tracker alone.
 
 from twisted.logger import Logger
 
+from twisted_bazaar.base.address import hostPort
 from twisted_bazaar.reach.punch.udp import plan as udppunch
 from twisted_bazaar.wire.udpreach import NO_UDP_PORTS
 
@@ -151,8 +152,9 @@ class MappingCheck:
             # kind is the step between the two, so a log read from
             # outside shows why a router was taken for what it was.
             self.log.info("this node's UDP datagrams leave its router from "
-                          "{host}:{port} ({kind} mapping{second})", host=mapping.host,
-                          port=mapping.port, kind=mapping.kind,
+                          "{where} ({kind} mapping{second})", host=mapping.host,
+                          port=mapping.port, where=hostPort(mapping.host, mapping.port),
+                          kind=mapping.kind,
                           second=f"; {mapping.second} to the tracker's other port"
                           if mapping.delta else "")
         self.mine, self._at = mapping, self.clock.seconds()

@@ -13,6 +13,7 @@ waits for a punch it tells the node's follow-ups
 
 from twisted.logger import LogLevel
 
+from twisted_bazaar.base.address import hostPort
 from twisted_bazaar.identity.keys import decode
 from twisted_bazaar.reach.punch.udp import plan as udppunch
 from twisted_bazaar.reach.punch.tcp.service import isRelayed
@@ -210,9 +211,9 @@ class Runs:
             # waits for one as a met path does.
             run.linger = self._clock.callLater(LINGER, self._lingered, run)
         run.link.peerLine(
-            LogLevel.info, "punched a UDP path to {peer}, met at {host}:{port} "
+            LogLevel.info, "punched a UDP path to {peer}, met at {where} "
             "({strategy}, {seconds:.2f} s){dials}", self.log, host=met.host,
-            port=met.port, strategy=run.punch.plan.strategy,
+            port=met.port, where=hostPort(met.host, met.port), strategy=run.punch.plan.strategy,
             seconds=self._clock.seconds() - run.started,
             dials=": linking over QUIC" if dials else "")
         if not dials:
@@ -234,9 +235,9 @@ class Runs:
         run = self._table.get(peer_id)
         if run is None or run.path != path:
             return
-        self.log.info("the UDP path to node {peer} at {host}:{port} carries nothing now "
+        self.log.info("the UDP path to node {peer} at {where} carries nothing now "
                       "({why}): dropped", peer=shortId(peer_id), host=path.host,
-                      port=path.port, why=why)
+                      port=path.port, where=hostPort(path.host, path.port), why=why)
         self.end(run)
         _dropOver(self._overlay.linkTo(peer_id), path)
 
