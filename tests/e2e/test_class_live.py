@@ -12,7 +12,11 @@ buyer, of the index scheme, finds the LAN-only seller and buys from it
 over the LAN.  In the superpeer scheme, its super-peer on the public net
 (no relay of its own), the LAN-only seller's stock is named to the
 buyer of the class, who buys from it over the LAN, and to nobody
-outside: a buyer there is offered none of it.
+outside: a buyer there is offered none of it.  In the chord scheme, with
+a node of the ring on the public net, the LAN-only seller is on the
+ring all the same (it joined through its own ``chordNear`` before its
+check failed, and its ring links are its own dials), its record is
+stored there, and the buyer of the class buys from it over the LAN.
 
 It needs root, ``ip`` and ``iptables``; without them it is skipped with
 the reason.  Run it under ``flock /tmp/netns.lock`` (fixed subnets).
@@ -24,7 +28,8 @@ from pathlib import Path
 
 from twisted_bazaar.testing.daemons import TERMINATED, nodeId, waitUntil
 from twisted_bazaar.wire.ids import wireId
-from tests.e2e.helpers import BED_TRACKER_PORT, HomeMarketCase, runCommand, short
+from tests.e2e.helpers import (
+    BED_TRACKER_PORT, TEST_PUZZLE, HomeMarketCase, runCommand, short)
 
 TIMEOUT = 60.0
 #: Sellers in the class: one more than the tracker's relay holds of one
@@ -115,5 +120,25 @@ class ClassTests(HomeMarketCase):
         outsider.waitFor(rf"bought {held_item} from {short(held[0])}", TIMEOUT)
         outsider.waitFor(rf"no offer for {lan_item} yet", TIMEOUT)
         self.assertEqual(outsider.matches(rf"bought {lan_item}"), [])
+        codes = self.market.stop()
+        self.assertEqual(set(codes.values()), {TERMINATED}, codes)
+
+    def test_aChordClassmateBuysFromTheLanOnlySeller(self):
+        """The LAN-only seller stores its record on the ring, whose other
+        node outside takes no reservation of the class; the buyer of the
+        class finds it there and buys from it over the LAN."""
+        self.startTracker(TIMEOUT)
+        ring = ("--discovery", "chord", "--chord-puzzle", str(TEST_PUZZLE))
+        outside = self.node("outside", self.bed.public("outside"), *ring,
+                            "--relay-reservations", "0")
+        nodeId(outside, TIMEOUT)
+        sellers, ids, held, lan_only_id = self.classSellers(1, *ring)
+        lan_item = f"item{sellers.index(ids[lan_only_id])}"
+        held_item = f"item{sellers.index(ids[held[0]])}"
+        ids[lan_only_id].waitFor(rf"stored {lan_item} at node", TIMEOUT)
+        buyer = self.node("buyer", self.desks[SELLERS].host, *ring,
+                          "--role", "buyer", "--want", lan_item, "--want", held_item)
+        buyer.waitFor(rf"bought {lan_item} from {short(lan_only_id)}", TIMEOUT)
+        buyer.waitFor(r"all wants met: 2 in the bag", TIMEOUT)
         codes = self.market.stop()
         self.assertEqual(set(codes.values()), {TERMINATED}, codes)
