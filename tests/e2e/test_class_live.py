@@ -16,7 +16,9 @@ outside: a buyer there is offered none of it.  In the chord scheme, with
 a node of the ring on the public net, the LAN-only seller is on the
 ring all the same (it joined through its own ``chordNear`` before its
 check failed, and its ring links are its own dials), its record is
-stored there, and the buyer of the class buys from it over the LAN.
+stored there, marked LAN-only behind the class's router: the buyer of
+the class buys from it over the LAN, and a buyer outside is not made to
+dial it.
 
 It needs root, ``ip`` and ``iptables``; without them it is skipped with
 the reason.  Run it under ``flock /tmp/netns.lock`` (fixed subnets).
@@ -124,21 +126,34 @@ class ClassTests(HomeMarketCase):
         self.assertEqual(set(codes.values()), {TERMINATED}, codes)
 
     def test_aChordClassmateBuysFromTheLanOnlySeller(self):
-        """The LAN-only seller stores its record on the ring, whose other
-        node outside takes no reservation of the class; the buyer of the
-        class finds it there and buys from it over the LAN."""
+        """The LAN-only seller's record, stored on the ring (whose other
+        node outside takes no reservation of the class), says it is
+        LAN-only behind the class's router: the buyer of the class finds
+        it there and buys from it over the LAN; a buyer outside is not
+        made to dial it, and says why."""
         self.startTracker(TIMEOUT)
         ring = ("--discovery", "chord", "--chord-puzzle", str(TEST_PUZZLE))
         outside = self.node("outside", self.bed.public("outside"), *ring,
                             "--relay-reservations", "0")
         nodeId(outside, TIMEOUT)
-        sellers, ids, held, lan_only_id = self.classSellers(1, *ring)
-        lan_item = f"item{sellers.index(ids[lan_only_id])}"
+        # Two units each: one left for the buyer outside not to be offered.
+        sellers, ids, held, lan_only_id = self.classSellers(2, *ring)
+        lan_only = ids[lan_only_id]
+        lan_item = f"item{sellers.index(lan_only)}"
         held_item = f"item{sellers.index(ids[held[0]])}"
-        ids[lan_only_id].waitFor(rf"stored {lan_item} at node", TIMEOUT)
+        lan_only.waitFor(r"stored .* at node", TIMEOUT)
         buyer = self.node("buyer", self.desks[SELLERS].host, *ring,
                           "--role", "buyer", "--want", lan_item, "--want", held_item)
         buyer.waitFor(rf"bought {lan_item} from {short(lan_only_id)}", TIMEOUT)
         buyer.waitFor(r"all wants met: 2 in the bag", TIMEOUT)
+        outsider = self.node("outsider", self.bed.public("outsider"), *ring,
+                             "--role", "buyer", "--want", held_item, "--want", lan_item)
+        outsider.waitFor(rf"bought {held_item} from {short(held[0])}", TIMEOUT)
+        outsider.waitFor(rf"not dialling node {short(lan_only_id)}, a seller of "
+                         rf"'{lan_item}': its record says it is LAN-only, reached only "
+                         r"by nodes seen at \S+, and this node is seen at", TIMEOUT)
+        self.assertEqual(outsider.matches(rf"bought {lan_item}"), [])
+        self.assertEqual([match.string for match in outsider.matches(short(lan_only_id))
+                          if "not dialling" not in match.string], [])
         codes = self.market.stop()
         self.assertEqual(set(codes.values()), {TERMINATED}, codes)
