@@ -92,6 +92,8 @@ ALLOWED = {
         "node's reconnection backs off",
     "core/market.py: recordedOffers: ignoring {n} of the sellers of {item!r} ":
         _OWN + "one line per find this node starts",
+    "core/market.py: recordedOffers: not dialling node {seller}, a seller of ":
+        _OWN + "one line per find this node starts",
     # -- the tracker the operator named ----------------------------------------------
     "core/membership.py: Membership._accepted: registered with the tracker as node {sho":
         "once per registration with the tracker the operator named",

@@ -13,6 +13,7 @@ import attr
 
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 from twisted.internet.task import Clock
+from twisted.logger import capturedLogs, formatEvent
 from twisted.trial.unittest import SynchronousTestCase
 
 from twisted_bazaar.testing.clocks import SplitClock
@@ -38,6 +39,7 @@ from twisted_bazaar.core.records import (
     verified,
 )
 from twisted_bazaar.identity.keys import Identity, signedBy, verify
+from twisted_bazaar.reach.reachable.reachability import PRIVATE, Reachability
 # The module that declares reply, for the example of §11.
 from twisted_bazaar.schemes.flood import messages  # noqa: F401
 from twisted_bazaar.schemes.index.messages import Found
@@ -226,6 +228,23 @@ class RecordBookTests(SynchronousTestCase):
         self.assertEqual(checkRecord(relayed.asDict(), "record"), relayed)
         self.assertNotIn("relay", plain.asDict())
 
+    def test_lanSigned(self):
+        """A LAN-only seller's record names the host it is LAN-only behind,
+        under its signature: one whose mark was changed, added or taken
+        out does not verify, and a new mark is signed anew; it travels on
+        the wire, and a record without it reads as before."""
+        plain = self.book.record("song", "h", 1, SONG)
+        marked = self.book.record("song", "h", 1, SONG, lan="203.0.113.9")
+        self.assertGreater(marked.issued, plain.issued)
+        self.assertTrue(verified(marked))
+        for changed in ("198.51.100.6", None):
+            self.assertFalse(verified(attr.evolve(marked, lan=changed)))
+        self.assertFalse(verified(attr.evolve(plain, lan="203.0.113.9")))
+        self.assertEqual(marked.asDict()["lan"], "203.0.113.9")
+        self.assertEqual(checkRecord(marked.asDict(), "record"), marked)
+        self.assertNotIn("lan", plain.asDict())
+        self.assertIsNone(checkRecord(plain.asDict(), "record").lan)
+
     def test_issueTimesOnlyGrow(self):
         """Records signed within one millisecond, a withdrawal included,
         still replace each other in order."""
@@ -266,6 +285,32 @@ class OfferTests(SynchronousTestCase):
                                                    "198.51.0.0/16")])
         self.assertEqual((checked.host, checked.port, checked.transfer, checked.namedBy),
                          ("checked.example", 1, 9100, "198.51.0.0/16"))
+
+    def test_aLanOnlySellerIsOfferedOnlyBehindItsHost(self):
+        """A record marked LAN-only behind a host is an offer to a buyer
+        seen at that host (a classmate, who dials it at its local
+        address), and to no other (nothing there reaches it): that one
+        says why in one line, and dials nothing."""
+        node = makeNode(identity(7).id, identity=identity(7))
+        issued = clockStartMs()
+        lan_only = RecordBook(SELLER, node.clock).record(
+            "song", "203.0.113.9", 9004, lan="203.0.113.9")
+        other = signed(OTHER, "song", "198.51.100.4", 9004, issued=issued)
+        sellers = [(record, None, None, None) for record in (lan_only, other)]
+        for seen, offered in (("203.0.113.9", [SELLER.id, OTHER.id]),
+                              ("198.51.100.2", [OTHER.id]), ("", [OTHER.id])):
+            node.reach = Reachability(PRIVATE, seen_host=seen)
+            with capturedLogs() as events:
+                offers = recordedOffers(node, "song", sellers)
+            self.assertEqual([offer.seller for offer in offers], offered, seen)
+            lines = [formatEvent(event) for event in events]
+            if len(offered) == 2:
+                self.assertEqual(lines, [])
+                continue
+            self.assertEqual(lines, [
+                f"not dialling node {shortId(SELLER.id)}, a seller of 'song': its "
+                "record says it is LAN-only, reached only by nodes seen at "
+                f"203.0.113.9, and this node is seen at {seen or 'no host yet'}"])
 
     def test_signedFile(self):
         honest = offerOf(signed(SELLER, "song", file=(5, SHA, 9100)))

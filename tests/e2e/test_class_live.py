@@ -12,7 +12,13 @@ buyer, of the index scheme, finds the LAN-only seller and buys from it
 over the LAN.  In the superpeer scheme, its super-peer on the public net
 (no relay of its own), the LAN-only seller's stock is named to the
 buyer of the class, who buys from it over the LAN, and to nobody
-outside: a buyer there is offered none of it.
+outside: a buyer there is offered none of it.  In the chord scheme, with
+a node of the ring on the public net, the LAN-only seller is on the
+ring all the same (it joined through its own ``chordNear`` before its
+check failed, and its ring links are its own dials), its record is
+stored there, marked LAN-only behind the class's router: the buyer of
+the class buys from it over the LAN, and a buyer outside is not made to
+dial it.
 
 It needs root, ``ip`` and ``iptables``; without them it is skipped with
 the reason.  Run it under ``flock /tmp/netns.lock`` (fixed subnets).
@@ -24,7 +30,8 @@ from pathlib import Path
 
 from twisted_bazaar.testing.daemons import TERMINATED, nodeId, waitUntil
 from twisted_bazaar.wire.ids import wireId
-from tests.e2e.helpers import BED_TRACKER_PORT, HomeMarketCase, runCommand, short
+from tests.e2e.helpers import (
+    BED_TRACKER_PORT, TEST_PUZZLE, HomeMarketCase, runCommand, short)
 
 TIMEOUT = 60.0
 #: Sellers in the class: one more than the tracker's relay holds of one
@@ -115,5 +122,38 @@ class ClassTests(HomeMarketCase):
         outsider.waitFor(rf"bought {held_item} from {short(held[0])}", TIMEOUT)
         outsider.waitFor(rf"no offer for {lan_item} yet", TIMEOUT)
         self.assertEqual(outsider.matches(rf"bought {lan_item}"), [])
+        codes = self.market.stop()
+        self.assertEqual(set(codes.values()), {TERMINATED}, codes)
+
+    def test_aChordClassmateBuysFromTheLanOnlySeller(self):
+        """The LAN-only seller's record, stored on the ring (whose other
+        node outside takes no reservation of the class), says it is
+        LAN-only behind the class's router: the buyer of the class finds
+        it there and buys from it over the LAN; a buyer outside is not
+        made to dial it, and says why."""
+        self.startTracker(TIMEOUT)
+        ring = ("--discovery", "chord", "--chord-puzzle", str(TEST_PUZZLE))
+        outside = self.node("outside", self.bed.public("outside"), *ring,
+                            "--relay-reservations", "0")
+        nodeId(outside, TIMEOUT)
+        # Two units each: one left for the buyer outside not to be offered.
+        sellers, ids, held, lan_only_id = self.classSellers(2, *ring)
+        lan_only = ids[lan_only_id]
+        lan_item = f"item{sellers.index(lan_only)}"
+        held_item = f"item{sellers.index(ids[held[0]])}"
+        lan_only.waitFor(r"stored .* at node", TIMEOUT)
+        buyer = self.node("buyer", self.desks[SELLERS].host, *ring,
+                          "--role", "buyer", "--want", lan_item, "--want", held_item)
+        buyer.waitFor(rf"bought {lan_item} from {short(lan_only_id)}", TIMEOUT)
+        buyer.waitFor(r"all wants met: 2 in the bag", TIMEOUT)
+        outsider = self.node("outsider", self.bed.public("outsider"), *ring,
+                             "--role", "buyer", "--want", held_item, "--want", lan_item)
+        outsider.waitFor(rf"bought {held_item} from {short(held[0])}", TIMEOUT)
+        outsider.waitFor(rf"not dialling node {short(lan_only_id)}, a seller of "
+                         rf"'{lan_item}': its record says it is LAN-only, reached only "
+                         r"by nodes seen at \S+, and this node is seen at", TIMEOUT)
+        self.assertEqual(outsider.matches(rf"bought {lan_item}"), [])
+        self.assertEqual([match.string for match in outsider.matches(short(lan_only_id))
+                          if "not dialling" not in match.string], [])
         codes = self.market.stop()
         self.assertEqual(set(codes.values()), {TERMINATED}, codes)

@@ -20,7 +20,10 @@ import attr
 from twisted.logger import Logger
 from zope.interface import Attribute, Interface
 
+from twisted_bazaar.base.lan import sameHost
+from twisted_bazaar.base.text import shown
 from twisted_bazaar.base.wallclock import wallSeconds
+from twisted_bazaar.wire.ids import shortId
 from twisted_bazaar.core.records import FILE_FIELDS, Record, recordFault, verified
 
 _log = Logger()
@@ -135,15 +138,21 @@ def recordedOffers(node, item, sellers):
     brought it (L{Offer.namedBy}), or None.
     Only a record of item signed by its seller, and live, makes an offer,
     its file description included; the others are dropped, in one log
-    line.  The buyer itself is left out.
+    line.  So is a LAN-only seller's behind a host this node is not seen
+    at (its record's ``lan``), which nothing here could reach.  The buyer
+    itself is left out.
     """
     now = wallSeconds(node.clock)
-    offers, dropped = [], 0
+    offers, dropped, elsewhere = [], 0, []
+    seen = node.reach.seen_host
     for record, host, port, namedBy in sellers:
         if record.seller == node.id:
             continue
         if recordFault(record, now, item=item, alive=True) is not None:
             dropped += 1
+            continue
+        if record.lan is not None and not (seen and sameHost(record.lan, seen)):
+            elsewhere.append(record)
             continue
         offers.append(Offer(record.seller, (node.id, record.seller),
                             record.host if host is None else host,
@@ -153,6 +162,13 @@ def recordedOffers(node, item, sellers):
     if dropped:
         _log.info("ignoring {n} of the sellers of {item!r} found: their records are "
                   "not signed by them, or not live", n=dropped, item=item[:64])
+    if elsewhere:
+        first = elsewhere[0]
+        _log.info("not dialling node {seller}, a seller of {item!r}{more}: its record "
+                  "says it is LAN-only, reached only by nodes seen at {lan}, and this "
+                  "node is seen at {seen}", seller=shortId(first.seller), item=item[:64],
+                  lan=shown(first.lan, 64), seen=seen or "no host yet",
+                  more="" if len(elsewhere) == 1 else f" (and {len(elsewhere) - 1} more)")
     return offers
 
 

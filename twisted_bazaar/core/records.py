@@ -74,7 +74,7 @@ _FIELDS = (("item", wire.checkItem, True), ("seller", wire.checkNodeId, True),
            ("size", checkSize, False), ("sha256", checkSha256, False),
            ("transfer", _transfer, False), ("issued", _millis, True),
            ("expires", _millis, True), ("key", checkKey, True), ("sig", checkSig, True),
-           ("paths", relayOfPaths, False))
+           ("paths", relayOfPaths, False), ("lan", wire.checkHost, False))
 #: The attribute of L{Record} a wire key is held in, where they differ.
 _HELD_AS = {"paths": "relay"}
 #: The fields of a shared file's description, all three or none.
@@ -101,6 +101,9 @@ class Record:
     sha256: str = None
     transfer: int = None
     relay: str = None
+    #: The public host a LAN-only seller's tracker sees it at (only nodes
+    #: seen there reach it, at its local address), or None.
+    lan: str = None
 
     @property
     def withdrawn(self):
@@ -124,6 +127,8 @@ class Record:
                 fields[key] = value
         if self.relay is not None:
             fields["paths"] = relayOfPaths.toWire(self.relay)
+        if self.lan is not None:
+            fields["lan"] = self.lan
         return fields
 
     def text(self):
@@ -316,12 +321,14 @@ def newer(record, than):
     return record.issued > than.issued or record == than
 
 
-def signRecord(identity, item, host, port, issued, expires, described=None, relay=None):
+def signRecord(identity, item, host, port, issued, expires, described=None, relay=None,
+               lan=None):
     """The record of item signed by ``identity`` (times in milliseconds;
     ``described``: a shared file's size, sha256 and transfer, or None;
-    ``relay``: the relay the seller is reached through, or None)."""
+    ``relay``: the relay the seller is reached through, or None; ``lan``:
+    the public host a LAN-only seller is seen at, or None)."""
     unsigned = Record(item=item, seller=identity.id, host=host, port=port, issued=issued,
-                      expires=expires, key=identity.key, sig="", relay=relay,
+                      expires=expires, key=identity.key, sig="", relay=relay, lan=lan,
                       **(described or {}))
     return attr.evolve(unsigned, sig=identity.sign(unsigned.text()))
 
@@ -360,29 +367,32 @@ class RecordBook:
         self._issued = max(milliseconds(wallSeconds(self.clock)), self._issued + 1)
         return self._issued
 
-    def _sign(self, item, host, port, lifetime, described, relay=None):
+    def _sign(self, item, host, port, lifetime, described, relay=None, lan=None):
         if self.identity is None:
             raise RuntimeError("a node without a key cannot sign discovery records")
         issued = self._issue()
         return signRecord(self.identity, item, host, port, issued,
-                          issued + milliseconds(lifetime), described, relay)
+                          issued + milliseconds(lifetime), described, relay, lan)
 
-    def record(self, item, host, port, described=None, relay=None):
+    def record(self, item, host, port, described=None, relay=None, lan=None):
         """
         The record of ``item``, sold at host:port (or through ``relay``,
-        ``HOST:PORT``, for a seller that cannot be dialled), and a shared
-        file if ``described`` (its size, sha256 and transfer, as
-        L{twisted_bazaar.core.market.fileDescription} gives them).
+        ``HOST:PORT``, for a seller that cannot be dialled; or, ``lan``
+        a public host, only to nodes seen at that host: a LAN-only
+        seller's), and a shared file if ``described`` (its size, sha256
+        and transfer, as L{twisted_bazaar.core.market.fileDescription}
+        gives them).
         """
         described = {key: described[key] for key in FILE_FIELDS} if described else {}
         held = self._current.get(item)
         now = milliseconds(wallSeconds(self.clock))
-        if (held is not None and (held.host, held.port, held.relay) == (host, port, relay)
+        if (held is not None
+                and (held.host, held.port, held.relay, held.lan) == (host, port, relay, lan)
                 and dict(zip(FILE_FIELDS, held.file)) == described
                 and now - held.issued < milliseconds(self.validity / 4)):
             return held
         held = own(self, "_current")[item] = self._sign(item, host, port, self.validity,
-                                                described, relay)
+                                                described, relay, lan)
         return held
 
     def withdrawal(self, item, host, port):

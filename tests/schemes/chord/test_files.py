@@ -20,6 +20,7 @@ from twisted_bazaar.schemes.chord.messages import (
 )
 from twisted_bazaar.schemes.chord.ring import keyOf
 from twisted_bazaar.schemes.chord.state import Peer
+from twisted_bazaar.reach.reachable.reachability import PRIVATE, Reachability
 
 from tests import records
 from tests.roles.files import test_fetch
@@ -104,6 +105,36 @@ class SellerTests(SynchronousTestCase):
                           withdrawal.record.file), (0, True, ()))
         self.assertGreater(withdrawal.record.issued, stores["song"].record.issued)
 
+    def test_aLanOnlySellersRecordsSaySo(self):
+        """A seller whose tracker found it unreachable, and that no relay
+        holds, is LAN-only: its records, stored again at once (a store
+        under way too), name the host it is seen at, so that buyers
+        elsewhere do not dial it.  The same word again stores nothing;
+        a relay that comes later is named instead."""
+        me = records.identity(5)
+        scheme = placed(makeNode(me.id, identity=me))
+        scheme.ring.predecessor = Peer(me.id - 1, "p", 1)
+        links = [linkPeer(scheme.node, peer, purpose="chord") for peer in (SUCC, FAR)]
+
+        def stores():
+            return [m for link in links for m in sent(link)]
+
+        scheme.advertise(DescribingShop(song=1))
+        scheme.publisher.start()
+        [first] = stores()
+        self.assertIsNone(first.record.lan)
+        node = scheme.node
+        node.reach = Reachability(PRIVATE, "10.0.0.5", 7001, "203.0.113.9", 40000)
+        scheme.reachChanged(node.reach, 7001)
+        [marked] = stores()
+        self.assertEqual((marked.item, marked.record.lan, verified(marked.record)),
+                         ("song", "203.0.113.9", True))
+        scheme.reachChanged(node.reach, 7001)
+        self.assertEqual(stores(), [])
+        node.setRelay("203.0.113.1:7701")
+        scheme.reachChanged(node.reach, 7001)
+        last = stores()[-1].record
+        self.assertEqual((last.relay, last.lan), ("203.0.113.1:7701", None))
 
 class ChordFetchTests(test_fetch.FetchTests):
     """Every file test, with sellers and buyers on a chord ring."""

@@ -52,3 +52,16 @@ class Reachability:
 
 #: A node's reachability until a check tells it.
 UNCHECKED = Reachability()
+
+
+def lanOnlyAt(reach, relay):
+    """
+    The public host a node with reachability ``reach`` and ``relay``
+    (None: none) is LAN-only behind (docs/protocol.md §5, "LAN-only
+    nodes"), or None: the host its tracker sees it at, while the
+    tracker's check found it unreachable there and no relay holds it, so
+    that only nodes seen at that host (behind its router) reach it.
+    """
+    if reach.state != PRIVATE or relay is not None or not reach.seen_host:
+        return None
+    return reach.seen_host

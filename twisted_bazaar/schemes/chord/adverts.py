@@ -6,7 +6,9 @@ withdrawn.  Each store carries the seller's signed record (a withdrawal
 is a signed record too); a record of a shared file describes it (size,
 sha256, transfer port), so that buyers can fetch it.  Records come from
 the node's L{RecordBook}, which signs one only when it changes or half
-of its validity has gone.
+of its validity has gone.  A LAN-only seller's records name the host
+it is LAN-only behind (docs/protocol.md §5, "LAN-only nodes"), so that
+buyers elsewhere do not dial it in vain.
 """
 
 from twisted.logger import Logger
@@ -18,6 +20,7 @@ from twisted_bazaar.base.words import plural
 from twisted_bazaar import wire
 from twisted_bazaar.core.market import fileIn
 from twisted_bazaar.core.records import RecordBook
+from twisted_bazaar.reach.reachable.reachability import lanOnlyAt
 from twisted_bazaar.schemes.chord.messages import ChordStore
 from twisted_bazaar.schemes.chord.ring import distance, keyOf, place
 
@@ -49,7 +52,8 @@ class Publisher:
     """
 
     # Slots, not a dict: a simulation holds one a node.
-    __slots__ = ("node", "router", "detours", "settings", "shops", "running", "book", "_adverts")
+    __slots__ = ("node", "router", "detours", "settings", "shops", "running", "book", "lan",
+                 "_adverts")
 
     log = Logger()
 
@@ -72,6 +76,9 @@ class Publisher:
         #: The L{RecordBook} that signs the records, made at the first
         #: (L{_record}): nine nodes of ten of a simulated ring sell nothing.
         self.book = None
+        #: The host the records last signed name this node LAN-only behind
+        #: (L{lanOnlyAt}), or None.
+        self.lan = None
         self._adverts = NOTHING
 
     def advertise(self, shop):
@@ -100,14 +107,23 @@ class Publisher:
                 self._publish(item)
 
     def republish(self):
-        """Store every item again now (its record names how the node is
-        reached, which changed), but those whose store is under way."""
+        """Store every item again now: its record names how the node is
+        reached, which changed (a store under way too: it carries the
+        record of before)."""
         for item, advert in sorted(self._adverts.items()):
-            if advert.lookup is None:
-                if advert.timer is not None and advert.timer.active():
-                    advert.timer.cancel()
-                advert.timer = None
-                self._publish(item)
+            advert.stop()
+            self._publish(item)
+
+    def reachChanged(self):
+        """The tracker's check of the node's address told it something:
+        if the node became LAN-only (or is so no more, or behind another
+        host), every record says so again (L{republish})."""
+        if self.running and self._lanHost() != self.lan:
+            self.republish()
+
+    def _lanHost(self):
+        node = self.node
+        return lanOnlyAt(node.reach, node.relay)
 
     def acknowledged(self, holderOf):
         """
@@ -149,8 +165,9 @@ class Publisher:
             book = self.book = RecordBook(node.identity, node.clock)
         if not lifetime:
             return book.withdrawal(item, node.host, node.port)
+        self.lan = self._lanHost()
         return book.record(item, node.host, node.port, fileIn(self.shops, item),
-                                node.relay)
+                           node.relay, self.lan)
 
     def _lifetime(self):
         """A store's lifetime, in ms: the records' expiry."""

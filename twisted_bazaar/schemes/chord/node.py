@@ -226,6 +226,11 @@ class ChordDiscovery(SlotService, NodeObserver):
         """The node is reached another way: its records say so again."""
         self.publisher.republish()
 
+    def reachChanged(self, reach, local_port):
+        """The tracker's check told the node whether it can be dialled: a
+        LAN-only node's records say so (L{Publisher.reachChanged})."""
+        self.publisher.reachChanged()
+
     def stockChanged(self, item, units):
         self.publisher.stockChanged(item, units)
 
