@@ -556,6 +556,49 @@ class TradingTests(_BooksMixin, SynchronousTestCase):
                              for b in trade.buyers if len(units(trade.bag(b))) < 2))
 
 
+class ChurnLeavesNothingTests(SynchronousTestCase):
+    """
+    Sellers and buyers of each scheme come, trade and go, politely or by a
+    crash, as in s57-soak's hour of churn (a market of 22 daemons on
+    loopback, its memory, descriptors and tables flat): the nodes that
+    stay, and the tracker, keep none of them alive, so what they hold of
+    the gone is their ids in bounded tables, never their objects.
+    """
+
+    def churnedAway(self, discovery, rounds=3):
+        """Weak references to the nodes churned through a market of
+        ``discovery`` once the market forgot them (as a process's exit
+        frees its memory), and the count the tracker still lists."""
+        market = Market(seed=5)
+        stay = [market.addNode(discovery=discovery, scheme={"super": True})
+                for _ in range(2 if discovery == "superpeer" else 0)]
+        stay += [market.addNode(discovery=discovery, seller={"stock": {"apple": 100}})
+                 for _ in range(2)]
+        stay += [market.addNode(discovery=discovery) for _ in range(2)]
+        market.run(30)
+        gone = []
+        for turn in range(rounds):
+            seller = market.addNode(discovery=discovery, seller={"stock": {"pear": 5}})
+            market.run(15)
+            buyer = market.addNode(discovery=discovery, buyer={"wants": ["apple", "pear"]})
+            market.run(10)
+            for node in (seller, buyer):
+                (market.crash if turn % 3 == 0 else market.stop)(node)
+                for table in (market.parts, market.roles, market.schemes,
+                              market.metrics, market.stopped):
+                    table.pop(node, None)
+                gone.append(weakref.ref(node))
+            del seller, buyer, node
+        market.run(300)
+        gc.collect()
+        return [ref for ref in gone if ref() is not None], len(market.tracker.registry), stay
+
+    def test_eachSchemeKeepsNoNodeGone(self):
+        for discovery in ("flood", "index", "superpeer", "chord"):
+            alive, listed, stay = self.churnedAway(discovery)
+            self.assertEqual((discovery, alive, listed), (discovery, [], len(stay)))
+
+
 class ChurnTests(_BooksMixin, SynchronousTestCase):
     """Nodes leave, politely or not, and the rest carry on."""
 

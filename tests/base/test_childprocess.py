@@ -8,7 +8,8 @@ and answers: tests/store/test_writerprocess.py, through the writer.)
 import pickle
 import signal
 
-from twisted.internet.error import ProcessDone
+from twisted.internet.error import ProcessDone, ProcessTerminated
+from twisted.internet.task import Clock
 from twisted.logger import Logger
 from twisted.python.failure import Failure
 from twisted.trial.unittest import SynchronousTestCase
@@ -26,6 +27,7 @@ class FakeProcess:
     def __init__(self):
         self.written = b""
         self.stdinClosed = False
+        self.signals = []
 
     def write(self, data):
         self.written += data
@@ -33,12 +35,16 @@ class FakeProcess:
     def closeStdin(self):
         self.stdinClosed = True
 
+    def signalProcess(self, name):
+        self.signals.append(name)
 
-class FakeReactor:
+
+class FakeReactor(Clock):
     """Runs what waits for it when told to; spawns a L{FakeProcess}, or
     refuses to (``refusal``)."""
 
     def __init__(self):
+        Clock.__init__(self)
         self.running = False
         self.waiting = []
         self.spawned = []
@@ -207,3 +213,50 @@ class EndedTests(SynchronousTestCase):
         child.processEnded(Failure(ProcessDone(0)))
         self.successResultOf(stopped)
         self.assertEqual(told, [])
+        self.assertEqual(reactor.getDelayedCalls(), [])
+
+    def test_notEndedInTimeIsKilled(self):
+        """
+        Asked to end with nothing of ours unanswered, and not ended
+        STOP_GRACE s later (its interpreter still loading on a busy
+        machine, or stopped): it is killed, an end as asked, so its
+        daemon's SIGTERM is not held (s57-soak: a node that took SIGTERM
+        as it started stopped 25 s to more than 30 s later, each time its
+        writer was still starting).
+        """
+        from twisted_bazaar.base.childprocess import STOP_GRACE
+
+        reactor = FakeReactor()
+        child, told = self.owned(reactor)
+        child.start()
+        reactor.run()
+        # An empty request only asks whether it runs (the store's
+        # whenWriting): it holds nothing back.
+        probe = child.ask("did it start", [])
+        stopped = child.stop()
+        reactor.advance(STOP_GRACE - 0.01)
+        self.assertEqual(child.transport.signals, [])
+        self.assertNoResult(stopped)
+        reactor.advance(0.01)
+        self.assertEqual(child.transport.signals, ["KILL"])
+        child.processEnded(Failure(ProcessTerminated(signal=9)))
+        self.successResultOf(stopped)
+        self.assertEqual(told, [])
+        self.assertEqual(str(self.failureResultOf(probe, HelperError).value),
+                         "did it start: the helper is stopped")
+
+    def test_aRequestOutIsWaitedFor(self):
+        """A request handed over and not answered is waited for, however
+        long: what it writes may be on its way to disk."""
+        reactor = FakeReactor()
+        child, told = self.owned(reactor)
+        child.start()
+        reactor.run()
+        asked = child.ask("a sale", 1)
+        stopped = child.stop()
+        reactor.advance(600)
+        self.assertEqual(child.transport.signals, [])
+        child.childDataReceived(1, frame([(1, None)]) + frame(None))
+        child.processEnded(Failure(ProcessDone(0)))
+        self.assertIsNone(self.successResultOf(asked))
+        self.successResultOf(stopped)

@@ -151,6 +151,10 @@ class OneShotBuyTests(OneShotHelpers, SynchronousTestCase):
         self.assertEqual(self.why(outcome),
                          "bought 0 of 1 apple within 5 s: never registered with "
                          "the tracker at tracker:7700")
+        # It asked nobody, so bazaar buy names no scheme as the one asked
+        # (s57-soak: 'never registered ...; only the index scheme's nodes
+        # were asked', said while the tracker restarted).
+        self.assertFalse(outcome[0].value.unfound)
         self.assertNothingLeft(buy)
 
 

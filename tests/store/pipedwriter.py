@@ -10,6 +10,7 @@ So a store's writes go through everything a daemon's do but the pipe.
 import pickle
 
 from twisted.internet.error import ProcessDone, ProcessTerminated
+from twisted.internet.task import Clock
 from twisted.python.failure import Failure
 
 from twisted_bazaar.base.pipeframes import Frames, frame
@@ -25,7 +26,10 @@ class PipedWriter(WriterProcess):
     """
 
     def __init__(self, path, busy_timeout, held=False):
-        WriterProcess.__init__(self, None, path, busy_timeout)
+        # A clock for its stop's grace (L{STOP_GRACE
+        # <twisted_bazaar.base.childprocess.STOP_GRACE>}), which the
+        # "process" always meets.
+        WriterProcess.__init__(self, Clock(), path, busy_timeout)
         self.held = held
         self.requests = []
         self.syncs = 0

@@ -8,6 +8,7 @@ unasked fails every write, waiting or later, with its last words.
 import pickle
 
 from twisted.internet.error import ProcessDone, ProcessTerminated
+from twisted.internet.task import Clock
 from twisted.logger import Logger
 from twisted.python.failure import Failure
 from twisted.trial.unittest import SynchronousTestCase
@@ -36,7 +37,7 @@ class FakePipe:
 
 class WriterProcessTests(SynchronousTestCase):
     def setUp(self):
-        self.writer = WriterProcess(None, "/nowhere/bazaar.sqlite", 5.0)
+        self.writer = WriterProcess(Clock(), "/nowhere/bazaar.sqlite", 5.0)
         self.process = FakeProcess()
         self.writer.makeConnection(self.process)
 
@@ -90,7 +91,7 @@ class WriterProcessTests(SynchronousTestCase):
         on it); each write failed by it is a L{WriterGone}; nothing is
         logged."""
         told = []
-        writer = WriterProcess(None, "/nowhere/bazaar.sqlite", 5.0, onEnded=told.append)
+        writer = WriterProcess(Clock(), "/nowhere/bazaar.sqlite", 5.0, onEnded=told.append)
         writer.makeConnection(FakeProcess())
         events = []
         writer.log = Logger(observer=events.append)
@@ -114,7 +115,7 @@ class WriterProcessTests(SynchronousTestCase):
                    lambda parent, run, errors, stopped: started.append(stopped))
         child.main(["/nowhere/bazaar.sqlite", "2.0", "1"])
         told = []
-        writer = WriterProcess(None, "/nowhere/bazaar.sqlite", 5.0, onEnded=told.append)
+        writer = WriterProcess(Clock(), "/nowhere/bazaar.sqlite", 5.0, onEnded=told.append)
         writer.makeConnection(FakeProcess())
         writer.childDataReceived(2, f"{started[0]}: database is locked\n".encode())
         writer.processEnded(Failure(ProcessTerminated(exitCode=1)))

@@ -23,11 +23,20 @@ import signal
 import sys
 
 from twisted.internet import defer
+from twisted.internet.error import ProcessExitedAlready
 from twisted.internet.protocol import ProcessProtocol
 from twisted.logger import Logger
 
 from twisted_bazaar.base.childloop import PARENTS_SIGNALS
 from twisted_bazaar.base.pipeframes import Frames, frame
+
+
+#: Seconds a helper asked to end, with no request that carries anything
+#: unanswered (an empty one only asks whether it runs), may take before it
+#: is killed: it holds nothing of ours, and one still starting (its
+#: interpreter loading: 25 s and more on a machine at load 40, s57-soak)
+#: held its daemon's SIGTERM that long, or for ever if it never ran.
+STOP_GRACE = 2.0
 
 
 class ChildProcess(ProcessProtocol):
@@ -80,6 +89,11 @@ class ChildProcess(ProcessProtocol):
         self._cannotStart = None
         #: Inside L{start}, whose caller is told a refusal by its raise.
         self._starting = False
+        #: The timer that kills it once asked to end (L{STOP_GRACE}).
+        self._overdue = None
+        self._killed = False
+        #: The numbers of the requests that carry something (not empty).
+        self._carrying = set()
 
     @property
     def failed(self):
@@ -142,6 +156,8 @@ class ChildProcess(ProcessProtocol):
         self._number += 1
         d = defer.Deferred()
         self._waiting[self._number] = (d, what)
+        if request:
+            self._carrying.add(self._number)
         self._send(frame((self._number, what, request)))
         return d
 
@@ -179,9 +195,23 @@ class ChildProcess(ProcessProtocol):
             self._send(frame((self._number, None, None)))
             if self.transport is not None:
                 self.transport.closeStdin()
+            self._overdue = self.reactor.callLater(STOP_GRACE, self._kill)
         result = defer.Deferred()
         self._ended.addBoth(_fire, result)
         return result
+
+    def _kill(self):
+        """Asked to end L{STOP_GRACE} s ago and not ended: unless a request
+        that carries something waits (its work may be on its way to disk),
+        it holds nothing of ours, so it is killed, an end as asked."""
+        self._overdue = None
+        if self.transport is None or not self._carrying.isdisjoint(self._waiting):
+            return
+        self._killed = True
+        try:
+            self.transport.signalProcess("KILL")
+        except ProcessExitedAlready:
+            pass
 
     # -- ProcessProtocol ----------------------------------------------------------
 
@@ -203,13 +233,14 @@ class ChildProcess(ProcessProtocol):
             waiting = self._waiting
             for number, error in answers:
                 d, _ = waiting.pop(number)
+                self._carrying.discard(number)
                 if error is None:
                     d.callback(None)
                 else:
                     d.errback(self.error(error))
 
     def processEnded(self, reason):
-        if self._stopping and reason.value.exitCode == 0:
+        if self._stopping and (reason.value.exitCode == 0 or self._killed):
             self._end(None)
             return
         said = self._errors.decode("utf-8", "replace").strip().splitlines()
@@ -219,12 +250,16 @@ class ChildProcess(ProcessProtocol):
         """The process is gone (or never came): every request waiting
         fails, and, if it was not asked to end (``failed``, why not),
         every later one; that is said first, once (L{onEnded})."""
+        if self._overdue is not None and self._overdue.active():
+            self._overdue.cancel()
+        self._overdue = None
         error = self.error
         if failed is not None:
             self._failed, error = failed, self.gone
             if not self._starting:  # else L{start} raises it: its one report
                 self._say(failed)
         waiting, self._waiting = self._waiting, {}
+        self._carrying.clear()
         for d, what in waiting.values():
             d.errback(error(f"{what}: {self._failed or self.closed}"))
         self._ended.callback(None)

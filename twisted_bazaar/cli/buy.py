@@ -64,7 +64,8 @@ class BuyError(ClientError):
     @ivar started: whether its node started (a port it could not listen
         on ends it before any seller is asked).
     @ivar unfound: whether it ended for want of a seller (another scheme's
-        might have one), not on its own downloads folder or download.
+        might have one), not on its own downloads folder or download, nor
+        before its node registered (it asked nobody).
     """
 
     def __init__(self, why, result, started=True, unfound=True):
@@ -294,7 +295,8 @@ class OneShotBuy:
         if failure:
             self._finished.errback(BuyError(failure, self.result(),
                                             started=not self._unstarted,
-                                            unfound=not self._fetchFailed))
+                                            unfound=(not self._fetchFailed
+                                                     and self.node.wasRegistered)))
         else:
             self._finished.callback(self.result())
 
