@@ -127,9 +127,10 @@ class OneShotBuy:
         @param tracker_kinds: the endpoint kinds of the tracker's address:
             a transport the tracker is reached by is dialled by too.
         @param tracker_at: the tracker's L{Address
-            <twisted_bazaar.base.address.Address>}: reached by ``ws:``, the
-            node keeps its reservation at the tracker's relay that way, and
-            punches with nobody (L{trackerWay}), as a node daemon does.
+            <twisted_bazaar.base.address.Address>}: reached by a transport
+            plugin's kind, the node keeps its reservation at the tracker's
+            relay that way, and punches with nobody (L{trackerWay}), as a
+            node daemon does.
         @param announce: told ``announce(line)``, the purchase's line
             (L{boughtLine}), as each purchase is made: a file's comes
             before its download, which may take long; or None.

@@ -23,7 +23,7 @@ from twisted.internet.interfaces import ITCPTransport
 IDLE = 25
 INTERVAL = 5
 COUNT = 3
-#: Wrapping transports (the channel, a WebSocket's stream) walked down
+#: Wrapping transports (the channel, a plugin transport's stream) walked down
 #: to the TCP connection under them, at most.
 DEPTH = 4
 
