@@ -634,7 +634,7 @@ class Link(FrameLoop, Keepalive):
         relayed = None if self.transport is None else IRelayedTransport(self.transport,
                                                                           None)
         if relayed is not None:
-            relay = getattr(relayed, "relayAt", "") or where
+            relay = relayed.relayAt or where
             return f"node {shortId(self.peer_id)} (through the relay at {relay})"
         return f"node {shortId(self.peer_id)} at {where}"
 
