@@ -140,7 +140,8 @@ NOT_YET = {
     "tap/node.py": ("fetcher.onGaveUp",),
     "tap/tracker.py": ("service.relayService",),
     "testing/capabilities.py": (
-        "transport.handshakeHash", "transport.peerKey", "transport.relayedFrom"),
+        "transport.handshakeHash", "transport.peerKey", "transport.relayAt",
+        "transport.relayedFrom"),
     "testing/market.py": (
         "node.clock.stopped", "self.tracker.relay", "self.tracker.relay.port"),
     "testing/memory.py": (

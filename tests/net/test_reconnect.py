@@ -220,6 +220,16 @@ class ReconnectorTests(SynchronousTestCase):
             ["the network is unreachable (this machine has no route to it)",
              "no route to the host (it is down, or a firewall rejects the dial)"])
 
+    def test_aDialsTimeLimitInWords(self):
+        """A dial an endpoint gave up on (its timeout) was Twisted's "User
+        timeout caused connection failure": s57-user2's buyer at an
+        HTTP-only home, whose seller was held at a relay with no WebSocket
+        port, said so after 120 s."""
+        from twisted_bazaar.net.reconnect import inWords
+        self.assertEqual(inWords(Failure(error.TimeoutError())),
+                         "no answer within the dial's time limit (a firewall may drop "
+                         "the way there)")
+
     def test_aResetDialInWords(self):
         """A laptop frozen as it dialled its tracker: the tracker closed
         the connection that said nothing for 10 s, and the node, resumed,

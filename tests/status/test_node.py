@@ -481,6 +481,7 @@ class _CircuitTransport:
     def __init__(self, transport, relayedFrom):
         self._transport = transport
         self.relayedFrom = relayedFrom
+        self.relayAt = ""
 
     def __getattr__(self, name):
         return getattr(self._transport, name)

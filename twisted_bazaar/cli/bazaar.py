@@ -440,7 +440,8 @@ def buy(reactor, args):
         notice=noticeFor(args), announce=None if args.json else _announce,
         punch=_punchOf(reactor, channel, connector, not args.no_punch),
         quic=_quicOf(reactor, channel, None if args.no_quic else args.quic_port or 0),
-        transports=_transportsOf(args), tracker_kinds=(args.tracker.kind,))
+        transports=_transportsOf(args), tracker_kinds=(args.tracker.kind,),
+        tracker_at=args.tracker)
     finished = purchase.run(started)
     shuttingDown = []
 

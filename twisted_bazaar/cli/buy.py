@@ -50,6 +50,7 @@ from twisted_bazaar.roles.files.options import DEFAULT_GIVE_UP
 from twisted_bazaar.roles.want import DONE
 from twisted_bazaar.schemes.interfaces import IClientValues
 from twisted_bazaar.tap.endpoints import listenInterface
+from twisted_bazaar.transports.plugin import trackerWay
 from twisted_bazaar.tap.shortfall import EmptySearches, shortfall, wayOut
 
 #: Seconds between updates of the downloads' progress.
@@ -90,7 +91,7 @@ class OneShotBuy:
                  host="", rng=None, listen_description=None, identity=None,
                  downloads=None, give_up=DEFAULT_GIVE_UP, progress=None,
                  notice=None, scheme_settings=None, punch=None, quic=None,
-                 transports=(), tracker_kinds=(), announce=None):
+                 transports=(), tracker_kinds=(), announce=None, tracker_at=None):
         """
         @param listen: the server endpoint the node listens on (peers
             answer its searches through links to it).
@@ -126,6 +127,11 @@ class OneShotBuy:
             one that cannot serve ends the purchase with its reason.
         @param tracker_kinds: the endpoint kinds of the tracker's address:
             a transport the tracker is reached by is dialled by too.
+        @param tracker_at: the tracker's L{Address
+            <twisted_bazaar.base.address.Address>}: reached by a transport
+            plugin's kind, the node keeps its reservation at the tracker's
+            relay that way, and punches with nobody (L{trackerWay}), as a
+            node daemon does.
         @param announce: told ``announce(line)``, the purchase's line
             (L{boughtLine}), as each purchase is made: a file's comes
             before its download, which may take long; or None.
@@ -174,7 +180,9 @@ class OneShotBuy:
                                    listen_description=listen_description,
                                    tracker_address=tracker_address,
                                    onStopRequested=self._stopRequested,
-                                   services=parts.services, roles=parts.roles)
+                                   services=parts.services, roles=parts.roles,
+                                   tracker_ways=(trackerWay(
+                                       [plugin for plugin, _ in transports], tracker_at),))
         if quic is not None:
             quic.serve(self.node, parts.punching, self._cannotListen)
             quic.setServiceParent(self.service)

@@ -83,6 +83,9 @@ class IRelayedTransport(IPathCapability):
     (L{twisted_bazaar.transports.relay.circuit.CircuitTransport}), or a channel
     over one (whose C{__conform__} answers for it)."""
 
+    relayAt = Attribute("The relay's address, ``HOST:PORT`` as this end reached it "
+                        "(\"\" if it cannot tell): what a log line names the "
+                        "link by, the other end's being its own word.")
     relayedFrom = Attribute("Where the relay saw the other end's connection come "
                             "from (\"\" if it did not say): the host a hole punch "
                             "over this circuit dials, and the address group the "

@@ -622,7 +622,8 @@ class Link(FrameLoop, Keepalive):
         """A short name for logs: the peer's id if known, and its address;
         a status client's id is a temporary one, no node's.  Over a relay's
         circuit the address is the relay's, said so: the punch's lines
-        named "node 5f3a… at" the relay, where the peer was meant."""
+        named "node 5f3a… at" the relay, where the peer was meant, then
+        the peer's own address as the relay's (the circuit's peer)."""
         address = self.transport.getPeer() if self.transport else None
         where = hostPort(peerHost(self.transport) or "?", getattr(address, "port", "?"))
         if self.purpose in STATUS_PURPOSES:
@@ -631,9 +632,11 @@ class Link(FrameLoop, Keepalive):
             return where
         if type(self.peer_id) is str:  # the tracker link, named by membership
             return f"{self.peer_id} at {where}"
-        if self.transport is not None and IRelayedTransport(self.transport,
-                                                             None) is not None:
-            return f"node {shortId(self.peer_id)} (through the relay at {where})"
+        relayed = None if self.transport is None else IRelayedTransport(self.transport,
+                                                                          None)
+        if relayed is not None:
+            relay = relayed.relayAt or where
+            return f"node {shortId(self.peer_id)} (through the relay at {relay})"
         return f"node {shortId(self.peer_id)} at {where}"
 
     def peerLine(self, level, format, logger=None, latest=False, **fields):

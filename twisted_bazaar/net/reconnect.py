@@ -72,6 +72,10 @@ _IN_WORDS = {
     error.ConnectionLost: "the connection broke (it crashed, or the network failed)",
     error.ConnectionRefusedError: "nothing listens there (connection refused)",
     error.TCPTimedOutError: "no answer (the connection timed out)",
+    # An endpoint's own limit on the dial (Twisted: "User timeout caused
+    # connection failure"): a firewall that drops the way there, often.
+    error.TimeoutError: "no answer within the dial's time limit (a firewall may drop "
+                        "the way there)",
     error.ConnectionAborted: "this node cut the connection",
     ClosedHere: "this node closed the connection",
 }

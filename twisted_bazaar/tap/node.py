@@ -79,6 +79,7 @@ from twisted_bazaar.tap.transports import (
     transportValues,
 )
 from twisted_bazaar.tracker import DEFAULT_TRACKER_PORT
+from twisted_bazaar.transports.plugin import trackerWay
 from twisted_bazaar.transports.relay import limits as relays
 from twisted_bazaar.wire.ids import isKeyed, parseWireId
 
@@ -618,11 +619,8 @@ def _trackerWays(options):
     transport plugin serves it where the node reaches the tracker (its
     C{trackerWay}, for a tracker reached at one of its endpoint kinds),
     else None."""
-    ways = [way for way in (getattr(plugin, "trackerWay", None)
-                            for plugin, _ in transportValues(options)) if way is not None]
-    return [next((path for path in (way(tracker) for way in ways) if path is not None),
-                 None)
-            for tracker in options.trackers]
+    plugins = [plugin for plugin, _ in transportValues(options)]
+    return [trackerWay(plugins, tracker) for tracker in options.trackers]
 
 
 def _exitsWhenDone(reactor, options, service, parts, exitStatus):

@@ -20,10 +20,11 @@ def secured(transport, peerKey=None, handshakeHash=None):
     return transport
 
 
-def relayed(transport, host):
+def relayed(transport, host, relayAt=""):
     """transport, as a relay's circuit whose relay saw the other end come
-    from host."""
+    from host, reached at relayAt (``HOST:PORT``; "": its own peer's)."""
     transport.relayedFrom = host
+    transport.relayAt = relayAt
     alsoProvides(transport, IRelayedTransport)
     return transport
 

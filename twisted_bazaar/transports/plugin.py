@@ -98,3 +98,20 @@ class ITransportPlugin(Interface):
     # at that L{Address <twisted_bazaar.base.address.Address>} dials the
     # tracker's relay by, or None (the relay's own TCP port).  Optional:
     # verifyObject would ask it of all.
+
+
+def trackerWay(plugins, address):
+    """The path a node that reaches its tracker at ``address`` dials the
+    tracker's relay by: the first of ``plugins`` whose C{trackerWay}
+    names one (a tracker reached at that plugin's port, which serves the
+    relay too), or None (the relay's own port).  A node daemon's and
+    ``bazaar buy``'s alike: the buy, without it, punched from a network
+    that lets only HTTP(S) out, its files held to a taste for the punch."""
+    if address is None:
+        return None
+    for plugin in plugins:
+        way = getattr(plugin, "trackerWay", None)
+        path = None if way is None else way(address)
+        if path is not None:
+            return path
+    return None

@@ -205,6 +205,9 @@ class FakeMembership:
     """What the punch asks of the node's tracker session: it sends, and
     the parts' tables; the test answers for the tracker."""
 
+    #: The way it reaches its tracker by, if a transport plugin's.
+    trackerWay = None
+
     def __init__(self):
         self.sent = []
         self.parts = SessionParts(())

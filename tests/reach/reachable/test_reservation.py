@@ -7,6 +7,7 @@ node's relay: tests/reach/reachable/test_offering.py).
 """
 
 import random
+import socket
 
 from twisted.internet.error import ConnectionDone, ConnectionRefusedError
 from twisted.internet.testing import StringTransport
@@ -14,6 +15,7 @@ from twisted.logger import capturedLogs, formatEvent
 from twisted.python.failure import Failure
 
 from tests.core.test_membership import MembershipCase, reach
+from tests.net.test_tcpkeepalive import TcpTransport, wrapping
 from tests.transports.recording import Recording
 from tests.helpers import FakeConnector
 from tests.transports.relay.helpers import RecordingTransport
@@ -161,6 +163,18 @@ class PeerReservationTests(PeerReservationCase):
         self.assertIn(("relayChanged",), self.recorder.events)
         self.assertEqual(self.tracker.heard(), [{"type": "relayReserved",
                                                  "relay": RELAY}])
+
+    def test_heldConnectionProbedWhenQuiet(self):
+        """Only the relay speaks on the connection once held: the TCP
+        connection under it is probed after 25 s of quiet, so that a home
+        router that forgot it (restarted) is found out.  Before, the node
+        stayed unreachable until its next relay probe, up to 300 s, while
+        its files sold (issue 96, s57-user2)."""
+        request = self.named()
+        tcp = TcpTransport(socket.socket())
+        self.addCleanup(tcp.handle.close)
+        request.link.makeConnection(secured(wrapping(tcp), decode(self.relaying.key)))
+        self.assertEqual(tcp.keepalive, 1)
 
     def test_anotherKeyRefused(self):
         """A relay that proved another key than the named node's is left

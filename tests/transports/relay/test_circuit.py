@@ -15,13 +15,15 @@ from zope.interface import alsoProvides
 from twisted_bazaar import wire
 from twisted_bazaar.net.capabilities import IBulkTransport, ISecureTransport
 from twisted_bazaar.testing.memory import MemoryConnector
-from twisted_bazaar.transports.relay.circuit import CircuitEnd, CircuitRefused
+from twisted_bazaar.net.link import Link, LinkSettings
+from twisted_bazaar.transports.relay.circuit import CircuitEnd, CircuitRefused, CircuitTransport
 from twisted_bazaar.transports.interface import DialOptions
 from twisted_bazaar.transports.path import NAMED, RELAYED, Path
 from twisted_bazaar.transports.table import overConnector
 from twisted_bazaar.transports.relay.messages import RelayAccept, RelayConnect, RelayOpen
 from twisted_bazaar.wire.framing import frame
 
+from tests.helpers import RecordingOwner
 from tests.transports.relay.helpers import (
     NODE_ID,
     RELAY,
@@ -66,6 +68,33 @@ class CircuitEndTests(SynchronousTestCase):
         self.assertEqual(protocol.transport.relayedFrom, "")
         protocol.transport.write(b"out")
         self.assertTrue(transport.value().endswith(b"out"))
+
+    def test_relayAtIsTheRelaysAddress(self):
+        """The inner transport's relay is where the connection to the
+        relay goes, not the other end's address (getPeer): a relayed
+        link's log lines named the peer's own address as its relay's
+        ("no hole punched to node 97d45959 (through the relay at
+        10.157.0.103:37651)", that node's router; issue 96, s57-user2)."""
+        clock = Clock()
+        protocol = Collect()
+        end = CircuitEnd(RelayConnect(NODE_ID, "node"), lambda t: protocol, clock, PEER)
+        end.makeConnection(StringTransport(
+            peerAddress=IPv4Address("TCP", "192.0.2.50", 7702)))
+        end.dataReceived(frame(wire.encode(RelayOpen())))
+        self.assertEqual(protocol.transport.getPeer(), PEER)
+        self.assertEqual(protocol.transport.relayAt, "192.0.2.50:7702")
+
+    def test_aLinkOverItNamesTheRelay(self):
+        """A link over the circuit names the relay in its lines, not the
+        other end's own address (L{Link.describe})."""
+        clock = Clock()
+        end = CircuitEnd(RelayConnect(NODE_ID, "node"), lambda t: None, clock, PEER)
+        end.makeConnection(StringTransport(
+            peerAddress=IPv4Address("TCP", "192.0.2.50", 7702)))
+        link = Link(RecordingOwner(), clock, LinkSettings(), inbound=False)
+        link.makeConnection(CircuitTransport(end, end.peer))
+        link.identified(7)
+        self.assertEqual(link.describe(), "node 7 (through the relay at 192.0.2.50:7702)")
 
     def test_bulkSizesAreTheRelayConnections(self):
         """The read and send sizes a bulk reader or sender sets through

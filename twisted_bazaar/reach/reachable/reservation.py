@@ -25,6 +25,7 @@ from twisted_bazaar.net.eviction import groupOf
 from twisted_bazaar.base.addressgroup import addressGroup
 from twisted_bazaar.net.framed import FramedProtocol
 from twisted_bazaar.net.reconnect import inWords
+from twisted_bazaar.net.tcpkeepalive import keepAlive
 from twisted_bazaar.net.handshake import PLAIN, channelKey
 from twisted_bazaar.reach.reachable.accepting import CircuitAccepting, provenKey
 from twisted_bazaar.transports.relay.messages import (
@@ -523,6 +524,9 @@ class PeerHold(FramedProtocol):
         self._timer = None
 
     def connectionMade(self):
+        # Quiet from this end once held: probed, so that a router that
+        # forgot it is found out (L{keepAlive}).
+        keepAlive(self.transport)
         self._timer = self.reservation.home.clock.callLater(
             RESERVE_TIMEOUT, self.letGo,
             f"the relay did not answer relayReserve within {RESERVE_TIMEOUT:g} s")

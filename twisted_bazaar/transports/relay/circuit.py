@@ -20,7 +20,9 @@ from zope.interface import implementer
 
 from twisted_bazaar.net.reconnect import inWords
 from twisted_bazaar import wire
+from twisted_bazaar.base.address import hostPort
 from twisted_bazaar.base.forwarding import declaredBy, forward
+from twisted_bazaar.base.lan import peerHost
 from twisted_bazaar.net.capabilities import IRelayedTransport, conformThrough
 from twisted_bazaar.net.framed import FramedProtocol
 from twisted_bazaar.transports.relay.messages import FRAME_LIMIT, RelayOpen
@@ -196,6 +198,14 @@ class CircuitTransport:
 
     def getPeer(self):
         return self.peer
+
+    @property
+    def relayAt(self):
+        """The relay's ``HOST:PORT``, where this end's connection to it
+        goes (L{getPeer} is the other end's address)."""
+        transport = self.end.transport
+        host = peerHost(transport)
+        return hostPort(host, transport.getPeer().port) if host else ""
 
     @property
     def relayedFrom(self):

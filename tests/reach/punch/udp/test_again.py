@@ -21,6 +21,7 @@ HOST = "203.0.113.9"
 @implementer(IRelayedTransport)
 class _RelayedTransport:
     relayedFrom = "198.51.100.7"
+    relayAt = ""
 
 
 class _Link:

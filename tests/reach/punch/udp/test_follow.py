@@ -8,7 +8,8 @@ its follow-up, and which punches hold a relayed download
 from twisted.logger import capturedLogs, formatEvent
 
 from twisted_bazaar import wire
-from twisted_bazaar.transports.path import UDP
+from twisted_bazaar.transports.path import UDP, Path
+from twisted_bazaar.transports.websocket import WEBSOCKET
 from twisted_bazaar.reach.punch.udp.earlygo import MOST, WAIT
 from twisted_bazaar.reach.punch.udp.wanted import ASK_AGAIN, ASKS
 from twisted_bazaar.reach.reachable.reachability import PRIVATE, Reachability
@@ -48,6 +49,23 @@ class EarlyTests(UdpPunchingTestCase):
         self.assertEqual(self.a.membership.take(), [])
         self.elapse(5.0)
         self.assertEqual(len(self.a.sockets.links[self.a.sockets.main].dials), 1)
+
+    def test_noneFromAPluginsWayOut(self):
+        """A node that reaches its tracker by a transport plugin's way
+        (a network that lets only HTTP(S) out) asks no UDP punch at
+        once: it punches with nobody, and the early ask held its
+        file to a taste for 10 s, until the tracker said it saw none of
+        its datagrams (issue 96, s57-user2)."""
+        self.a = Side(self.network, "a", self.alice, self.bob, False, PORT_RESTRICTED,
+                      reached=False)
+        self.b = Side(self.network, "b", self.bob, self.alice, True, RANDOM,
+                      reached=False)
+        self.a.membership.trackerWay = Path(WEBSOCKET, "203.0.113.1", 80)
+        self.a.linkUp()
+        self.b.linkUp()
+        self.reach = {"a": self.check(self.a, 11), "b": self.check(self.b, 12)}
+        self.assertFalse(self.a.punching.waitsFor(self.bob.id))
+        self.assertEqual(self.a.membership.take(), [])
 
     def test_theOtherSideWaits(self):
         """The side that accepted the relayed link asks nothing: the opener
