@@ -75,6 +75,7 @@ from twisted_bazaar.tap.shortfall import GAVE_UP, GiveUp, wayOut
 from twisted_bazaar.tap.transports import (
     addTransportOptions,
     checkTransportValues,
+    pluginCall,
     trackerKinds,
     transportValues,
 )
@@ -607,10 +608,19 @@ def _transports(reactor, options, site, exitStatus):
     """The makers of the node's transports of plugins, each for a node
     whose options turn it on."""
     kinds = {tracker.kind for tracker in options.trackers}
-    made = (plugin.nodeTransport(reactor, values, site.interface, exitStatus.fail,
-                                 trackerKinds=kinds)
+    made = ((plugin, pluginCall(plugin, _MAKE, plugin.nodeTransport, reactor, values,
+                                site.interface, exitStatus.fail, trackerKinds=kinds))
             for plugin, values in transportValues(options))
-    return tuple(maker for maker in made if maker is not None)
+    return tuple(_told(plugin, maker) for plugin, maker in made if maker is not None)
+
+
+#: What a transport plugin does as a node is made, as its fault says.
+_MAKE = "make the node's transport"
+
+
+def _told(plugin, maker):
+    """maker, whose fault, as serveNode calls it, is plugin's PluginFault."""
+    return lambda channel, peerLog: pluginCall(plugin, _MAKE, maker, channel, peerLog)
 
 
 def _trackerWays(options):

@@ -10,6 +10,7 @@ from twisted.python import usage
 from twisted_bazaar.metrics.tracker import TrackerMetrics
 from twisted_bazaar.base.address import parseIPAddress
 from twisted_bazaar.base.options import boundedInt, boundedSeconds, rate
+from twisted_bazaar.daemon.pluginfault import PluginFault
 from twisted_bazaar.daemon.registry import trackerExtensionPlugins, transportPlugins
 from twisted_bazaar.daemon.services import DaemonServices, StartupError
 from twisted_bazaar.daemon.tracker import (
@@ -27,6 +28,7 @@ from twisted_bazaar.tap.heap import freezeStart
 from twisted_bazaar.tap.transports import (
     addTransportOptions,
     checkTransportValues,
+    pluginCall,
     transportValues,
 )
 from twisted_bazaar.tap.common import (
@@ -265,7 +267,10 @@ def makeService(options, reactor=None):
         service.relayService = relayService(reactor, options, tracker, exitStatus,
                                             circuits)
     udp = udpPorts(options)
-    ports = _transportServices(reactor, options, tracker, exitStatus)
+    try:
+        ports = _transportServices(reactor, options, tracker, exitStatus)
+    except PluginFault as e:
+        raise exitStatus.refusal(str(e)) from None
     if options["metrics"] is None and options["web"] is None and udp is None \
             and not ports:
         return service
@@ -292,10 +297,10 @@ def _transportServices(reactor, options, tracker, exitStatus):
     <twisted_bazaar.transports.relay.relay.Relay.servedAt>}), named
     with every node held there."""
     relay = tracker.relay
-    made = (plugin.trackerService(reactor, tracker.identity, TrackerFactory(tracker),
-                                  tracker.peer_log, values,
-                                  listenInterface(options["listen"]), exitStatus.fail,
-                                  relay=None if relay is None else relay.factory())
+    made = (pluginCall(plugin, "make the tracker's port", plugin.trackerService,
+                       reactor, tracker.identity, TrackerFactory(tracker),
+                       tracker.peer_log, values, listenInterface(options["listen"]),
+                       exitStatus.fail, relay=None if relay is None else relay.factory())
             for plugin, values in transportValues(options))
     services = [service for service in made if service is not None]
     if relay is not None:
