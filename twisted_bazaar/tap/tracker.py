@@ -171,7 +171,12 @@ class Options(DaemonOptions):
 
     def __init__(self):
         super().__init__()
-        extensions = ", ".join(sorted(trackerExtensionPlugins())) or "none"
+        try:
+            extensions = ", ".join(sorted(trackerExtensionPlugins())) or "none"
+        except PluginFault as e:
+            # Found as twistd makes these options, past its maker's guard
+            # (twisted/plugins/bazaar_plugins.py), which says it so.
+            raise SystemExit(f"twistd bazaar-tracker: error: {e}") from None
         self.longdesc = ("Run the bazaar tracker: it gives joining nodes their ids "
                          "and introduces them to each other.  Extensions hosted: "
                          f"{extensions}.")
@@ -257,12 +262,15 @@ def makeService(options, reactor=None):
                         "at once, once the connections still to register and the ports' "
                         "openings are counted out: raise it (ulimit -n) or give a lower "
                         "--pending-limit")
-    service, tracker = serveTracker(
-        reactor, identity, endpoint, options.linkSettings(), exitStatus.fail,
-        options["listen"], pending_limit=options["pending-limit"],
-        pending_group_limit=options["pending-group-limit"],
-        registered_limit=registered,
-        connection_rate=options["connection-rate"], relay_host=options["host"])
+    try:
+        service, tracker = serveTracker(
+            reactor, identity, endpoint, options.linkSettings(), exitStatus.fail,
+            options["listen"], pending_limit=options["pending-limit"],
+            pending_group_limit=options["pending-group-limit"],
+            registered_limit=registered,
+            connection_rate=options["connection-rate"], relay_host=options["host"])
+    except PluginFault as e:
+        raise exitStatus.refusal(str(e)) from None
     if options["relay-reservations"]:
         service.relayService = relayService(reactor, options, tracker, exitStatus,
                                             circuits)
