@@ -145,6 +145,13 @@ class BrokenMaker(Broken):
         return lambda channel, peerLog: 1 / 0
 
 
+class MakesNothing(Broken):
+    """One whose maker makes what has neither a transport nor serve."""
+
+    def nodeTransport(self, reactor, values, interface, onFailure, trackerKinds=()):
+        return lambda channel, peerLog: 1
+
+
 class _Daemon(dict):
     """What the tap's functions read of a daemon's options and parts."""
 
@@ -188,6 +195,16 @@ class PluginFaultTests(SynchronousTestCase):
         self.assertEqual(str(error), f"the transport plugin 'Broken' ({__file__}) failed "
                          "to make the node's transport: ZeroDivisionError: division by "
                          "zero")
+
+    def test_itsMakerMakingNoTransport(self):
+        """What a maker makes has the transport and serves it: one with
+        neither was an AttributeError's traceback as the node was served."""
+        daemon = _Daemon(MakesNothing(), **{"broken-port": "1"})
+        [maker] = tap_node._transports(None, daemon, daemon, daemon)
+        error = self.assertRaises(PluginFault, maker, None, None)
+        self.assertEqual(str(error), f"the transport plugin 'Broken' ({__file__}) failed "
+                         "to make the node's transport: it made int, which has no "
+                         "transport and no serve")
 
     def test_trackerServiceRaising(self):
         daemon = _Daemon(Broken(), **{"broken-port": "1"})

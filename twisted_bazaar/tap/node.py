@@ -619,8 +619,20 @@ _MAKE = "make the node's transport"
 
 
 def _told(plugin, maker):
-    """maker, whose fault, as serveNode calls it, is plugin's PluginFault."""
-    return lambda channel, peerLog: pluginCall(plugin, _MAKE, maker, channel, peerLog)
+    """maker, whose fault, as serveNode calls it, is plugin's PluginFault:
+    one that raises, or makes what has no C{transport} or C{serve} (which
+    serveNode reads next)."""
+
+    def made(channel, peerLog):
+        each = pluginCall(plugin, _MAKE, maker, channel, peerLog)
+        lacks = [name for name in ("transport", "serve") if not hasattr(each, name)]
+        if lacks:
+            raise PluginFault(f"{described(plugin, 'transport')} failed to {_MAKE}: "
+                              f"it made {type(each).__name__}, which has no "
+                              f"{' and no '.join(lacks)}")
+        return each
+
+    return made
 
 
 def _trackerWays(options):
