@@ -44,6 +44,26 @@ from twisted_bazaar.wire.ids import parseWireId
 SELLER = ["--role", "seller", "--sell", "apple=3"]
 
 
+#: A tracker extension plugin whose build raises.
+_BROKEN_EXTENSION = """
+from twisted.plugin import IPlugin
+from zope.interface import implementer
+
+from twisted_bazaar.tracker.extension import ITrackerExtensionPlugin
+
+
+@implementer(IPlugin, ITrackerExtensionPlugin)
+class Boom:
+    name = "boomx"
+
+    def build(self, tracker):
+        raise RuntimeError("boom")
+
+
+boom = Boom()
+"""
+
+
 def makeTrackerService(options, reactor=None):
     """The tracker daemon's service, built on a memory reactor unless one
     is given: on the global one, which pytest-twisted runs once a test of
@@ -1051,6 +1071,39 @@ class MakeServiceTests(SynchronousTestCase):
             "declare the messages it takes as a class table, delivers = "
             "{MessageType: handler}, each handler called (observer, link, message) "
             "(README.md, \"Writing a role\")")
+
+    def test_aTrackerExtensionBuiltWrong(self):
+        """A tracker extension plugin whose build raises: twistd's
+        traceback, the tracker's new key left behind; now one line naming
+        the plugin and its file."""
+        folder = tempfile.mkdtemp(prefix="bazaar-tap-")
+        self.addCleanup(shutil.rmtree, folder, True)
+        with open(os.path.join(folder, "bazaar_tap_boomx.py"), "w") as f:
+            f.write(_BROKEN_EXTENSION)
+        self.addCleanup(sys.modules.pop, "twisted_bazaar.plugins.bazaar_tap_boomx", None)
+        plugins.__path__.append(folder)
+        self.addCleanup(plugins.__path__.remove, folder)
+        error = self.assertRaises(SystemExit, makeTrackerService,
+                                  _parse(["--listen", "tcp:0"], TrackerOptions))
+        self.assertEqual(error.code, "twistd bazaar-tracker: error: the tracker "
+                         f"extension plugin 'boomx' ({folder}/bazaar_tap_boomx.py) "
+                         "failed to build: RuntimeError: boom")
+
+    def test_aTrackerExtensionPluginUnusable(self):
+        """Two extension plugins of one name, found as twistd makes the
+        tracker's options (past its maker's guard): a traceback; now one
+        line, status 1."""
+        from twisted_bazaar.tap import tracker as tap_tracker
+
+        def twins():
+            raise PluginFault("two tracker extension plugins are named 'x': a.py "
+                              "and b.py; rename or remove one")
+
+        self.patch(tap_tracker, "trackerExtensionPlugins", twins)
+        error = self.assertRaises(SystemExit, TrackerOptions)
+        self.assertEqual(error.code, "twistd bazaar-tracker: error: two tracker "
+                         "extension plugins are named 'x': a.py and b.py; rename or "
+                         "remove one")
 
     def test_badEndpoints(self):
         """A bad endpoint string ends the daemon with one line, not a

@@ -137,3 +137,63 @@ class PluginFaultTests(SynchronousTestCase):
                          "could not be imported, so its plugins are left out: "
                          "RuntimeError: boom\n")
         self.assertEqual([event for event in logged if "log_failure" in event], [])
+
+
+class _Raising:
+    """A tracker extension plugin whose build raises."""
+
+    name = "raising"
+
+    def build(self, tracker):
+        raise RuntimeError("boom")
+
+
+class _Tableless:
+    """One that builds an extension of the old form, with no takes table."""
+
+    name = "tableless"
+
+    def build(self, tracker):
+        return object()
+
+
+class _Hosting:
+    """What hostExtensions reads of a tracker."""
+
+    def __init__(self):
+        self.hosted = []
+
+    def addExtension(self, name, extension):
+        if not hasattr(extension, "takes"):
+            raise TypeError(f"the tracker extension {name!r} declares no takes table")
+        self.hosted.append(name)
+
+
+class _Fine:
+    name = "fine"
+
+    def build(self, tracker):
+        return type("Extension", (), {"takes": {}})()
+
+
+class HostExtensionsTests(SynchronousTestCase):
+    """A tracker extension built wrong ended bazaar-tracker (and a
+    Market) with a traceback; now a PluginFault naming the plugin."""
+
+    def test_aBuildThatRaises(self):
+        error = self.assertRaises(PluginFault, registry.hostExtensions, _Hosting(),
+                                  {"raising": _Raising()})
+        self.assertEqual(str(error), f"the tracker extension plugin 'raising' "
+                         f"({__file__}) failed to build: RuntimeError: boom")
+
+    def test_anExtensionTheTrackerCannotHost(self):
+        error = self.assertRaises(PluginFault, registry.hostExtensions, _Hosting(),
+                                  {"tableless": _Tableless()})
+        self.assertEqual(str(error), f"the tracker extension plugin 'tableless' "
+                         f"({__file__}) built what the tracker cannot host: the "
+                         "tracker extension 'tableless' declares no takes table")
+
+    def test_hostedInTheOrderOfTheirNames(self):
+        tracker = _Hosting()
+        registry.hostExtensions(tracker, {"b": _Fine(), "a": _Fine()})
+        self.assertEqual(tracker.hosted, ["a", "b"])

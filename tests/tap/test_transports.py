@@ -2,15 +2,24 @@
 Tests for L{twisted_bazaar.tap.transports}: a transport plugin's options
 become a daemon's (a value, a list, a flag), each plugin's in a --help
 section of its own, read back per plugin; a clash with the daemon's own
-options is refused; --tracker's endpoint kinds are the plugins'.
+options is refused; --tracker's endpoint kinds are the plugins'; a
+plugin's method that raises is said in one line naming the plugin.
 """
 
 from twisted.python import usage
 from twisted.trial.unittest import SynchronousTestCase
 
 from twisted_bazaar.base.options import PluginOption, boundedInt
+from twisted_bazaar.daemon.pluginfault import PluginFault
+from twisted_bazaar.tap import node as tap_node
+from twisted_bazaar.tap import tracker as tap_tracker
 from twisted_bazaar.tap.common import COMMON_PARAMETERS, DaemonOptions, param
-from twisted_bazaar.tap.transports import addTransportOptions, trackerKinds, transportValues
+from twisted_bazaar.tap.transports import (
+    addTransportOptions,
+    checkTransportValues,
+    trackerKinds,
+    transportValues,
+)
 
 
 def _parseWing(text):
@@ -106,3 +115,100 @@ class AddTransportOptionsTests(SynchronousTestCase):
         self.assertEqual(trackerKinds([Pigeon(), Crow()]),
                          (("crow", "pigeon"), "; pigeon:HOST:PORT for its loft"))
         self.assertEqual(trackerKinds([]), ((), ""))
+
+
+class Broken:
+    """A transport plugin whose every method raises, as a plugin with a
+    bug of its own does."""
+
+    name = "Broken"
+    nodeOptions = (PluginOption("broken-port", "Where nothing listens."),)
+    trackerOptions = ()
+    trackerKinds = ()
+    trackerHelp = None
+
+    def checkValues(self, values):
+        raise TypeError("no check")
+
+    def nodeTransport(self, reactor, values, interface, onFailure, trackerKinds=()):
+        raise RuntimeError("no transport")
+
+    def trackerService(self, reactor, identity, factory, peerLog, values, interface,
+                       onFailure, relay=None):
+        raise RuntimeError("no port")
+
+
+class BrokenMaker(Broken):
+    """One whose maker, not its nodeTransport, raises."""
+
+    def nodeTransport(self, reactor, values, interface, onFailure, trackerKinds=()):
+        return lambda channel, peerLog: 1 / 0
+
+
+class MakesNothing(Broken):
+    """One whose maker makes what has neither a transport nor serve."""
+
+    def nodeTransport(self, reactor, values, interface, onFailure, trackerKinds=()):
+        return lambda channel, peerLog: 1
+
+
+class _Daemon(dict):
+    """What the tap's functions read of a daemon's options and parts."""
+
+    def __init__(self, plugin, **values):
+        super().__init__(values, listen="tcp:0")
+        self.transportOwners = ((plugin, tuple(values)),)
+        self.trackers = ()
+        self.interface = ""
+        self.relay = None
+        self.identity = self.peer_log = None
+
+    def fail(self, line):
+        raise AssertionError(line)
+
+
+class PluginFaultTests(SynchronousTestCase):
+    """A transport plugin's method that raises ends the daemon in one line
+    naming the plugin and its file (twistd's traceback before), as a
+    role's or a scheme's does."""
+
+    def test_checkValuesRaising(self):
+        """Another error than ValueError is the plugin's bug: a usage
+        error naming it, as a role's configure that raises is."""
+        error = self.assertRaises(usage.UsageError, checkTransportValues,
+                                  _Daemon(Broken(), **{"broken-port": "1"}))
+        self.assertEqual(str(error), f"the transport plugin 'Broken' ({__file__}) failed "
+                         "to check its options (checkValues raised TypeError: no check)")
+
+    def test_nodeTransportRaising(self):
+        daemon = _Daemon(Broken(), **{"broken-port": "1"})
+        error = self.assertRaises(PluginFault, tap_node._transports, None, daemon,
+                                  daemon, daemon)
+        self.assertEqual(str(error), f"the transport plugin 'Broken' ({__file__}) failed "
+                         "to make the node's transport: RuntimeError: no transport")
+
+    def test_itsMakerRaising(self):
+        """The maker is called as the node is served: its fault too."""
+        daemon = _Daemon(BrokenMaker(), **{"broken-port": "1"})
+        [maker] = tap_node._transports(None, daemon, daemon, daemon)
+        error = self.assertRaises(PluginFault, maker, None, None)
+        self.assertEqual(str(error), f"the transport plugin 'Broken' ({__file__}) failed "
+                         "to make the node's transport: ZeroDivisionError: division by "
+                         "zero")
+
+    def test_itsMakerMakingNoTransport(self):
+        """What a maker makes has the transport and serves it: one with
+        neither was an AttributeError's traceback as the node was served."""
+        daemon = _Daemon(MakesNothing(), **{"broken-port": "1"})
+        [maker] = tap_node._transports(None, daemon, daemon, daemon)
+        error = self.assertRaises(PluginFault, maker, None, None)
+        self.assertEqual(str(error), f"the transport plugin 'Broken' ({__file__}) failed "
+                         "to make the node's transport: it made int, which has no "
+                         "transport and no serve")
+
+    def test_trackerServiceRaising(self):
+        daemon = _Daemon(Broken(), **{"broken-port": "1"})
+        error = self.assertRaises(PluginFault, tap_tracker._transportServices, None,
+                                  daemon, daemon, daemon)
+        self.assertEqual(str(error), f"the transport plugin 'Broken' ({__file__}) failed "
+                         "to make the tracker's port: RuntimeError: no port")

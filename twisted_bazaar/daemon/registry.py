@@ -17,8 +17,8 @@ from twisted_bazaar import plugins
 from twisted_bazaar.base.heldsignals import heldSignals
 from twisted_bazaar.daemon.build import builtScheme, configured, plugScheme
 from twisted_bazaar.daemon.importfaults import importFaults
-from twisted_bazaar.base.blame import moduleOf
-from twisted_bazaar.daemon.pluginfault import PluginFault, lacking, placed
+from twisted_bazaar.base.blame import moduleOf, why
+from twisted_bazaar.daemon.pluginfault import PluginFault, described, lacking, placed
 from twisted_bazaar.roles import IRolePlugin
 from twisted_bazaar.schemes import IDiscoveryPlugin
 from twisted_bazaar.tracker.extension import ITrackerExtensionPlugin
@@ -74,6 +74,28 @@ def transportPlugins():
     """Every installed transport plugin (beyond TCP, the relay and QUIC,
     which every node has), by name."""
     return _byName(ITransportPlugin, "transport")
+
+
+def hostExtensions(tracker, plugins):
+    """
+    Have tracker host the extension each of plugins (name -> plugin)
+    builds, in the order of their names.
+
+    @raise PluginFault: naming the plugin and its file, if its build
+        raised or made what the tracker cannot host (no C{takes} table, a
+        message type another extension or the core takes): its author's
+        fix, said in one line rather than a traceback.
+    """
+    for name, plugin in sorted(plugins.items()):
+        said = described(plugin, "tracker extension")
+        try:
+            extension = plugin.build(tracker)
+        except Exception as e:
+            raise PluginFault(f"{said} failed to build: {why(e)}") from e
+        try:
+            tracker.addExtension(name, extension)
+        except (TypeError, ValueError) as e:
+            raise PluginFault(f"{said} built what the tracker cannot host: {e}") from e
 
 
 def buildScheme(node, name, **config):

@@ -14,7 +14,7 @@ from twisted.logger import Logger
 
 from twisted_bazaar.base.listenfault import listenFault
 from twisted_bazaar.base.made import SharedFolder
-from twisted_bazaar.daemon.registry import trackerExtensionPlugins
+from twisted_bazaar.daemon.registry import hostExtensions, trackerExtensionPlugins
 from twisted_bazaar.daemon.services import (
     EndpointConnector,
     ListeningService,
@@ -148,13 +148,14 @@ def serveTracker(reactor, identity, endpoint, link, onFailure, description,
     @param limits: the tracker's C{pending_limit}, C{pending_group_limit},
         C{registered_limit} and C{connection_rate}, and its C{relay_host}.
     @return: (the service, the tracker).
+    @raise PluginFault: an extension's plugin built it wrong.
     """
     channel = ChannelKey.generate(identity)
     endpoint = EncryptedServerEndpoint(endpoint, channel, reactor)
-    tracker = Tracker(reactor, random.Random(), link,
-                      extensions=trackerExtensionPlugins(), identity=identity,
+    tracker = Tracker(reactor, random.Random(), link, identity=identity,
                       connector=EndpointConnector(reactor, channel=channel),
                       check_limit=CHECK_LIMIT, **limits)
+    hostExtensions(tracker, trackerExtensionPlugins())
     return trackerService(reactor, tracker, endpoint, onFailure, description), tracker
 
 

@@ -10,6 +10,7 @@ from twisted.python import usage
 from twisted_bazaar.metrics.tracker import TrackerMetrics
 from twisted_bazaar.base.address import parseIPAddress
 from twisted_bazaar.base.options import boundedInt, boundedSeconds, rate
+from twisted_bazaar.daemon.pluginfault import PluginFault
 from twisted_bazaar.daemon.registry import trackerExtensionPlugins, transportPlugins
 from twisted_bazaar.daemon.services import DaemonServices, StartupError
 from twisted_bazaar.daemon.tracker import (
@@ -27,6 +28,7 @@ from twisted_bazaar.tap.heap import freezeStart
 from twisted_bazaar.tap.transports import (
     addTransportOptions,
     checkTransportValues,
+    pluginCall,
     transportValues,
 )
 from twisted_bazaar.tap.common import (
@@ -169,7 +171,12 @@ class Options(DaemonOptions):
 
     def __init__(self):
         super().__init__()
-        extensions = ", ".join(sorted(trackerExtensionPlugins())) or "none"
+        try:
+            extensions = ", ".join(sorted(trackerExtensionPlugins())) or "none"
+        except PluginFault as e:
+            # Found as twistd makes these options, past its maker's guard
+            # (twisted/plugins/bazaar_plugins.py), which says it so.
+            raise SystemExit(f"twistd bazaar-tracker: error: {e}") from None
         self.longdesc = ("Run the bazaar tracker: it gives joining nodes their ids "
                          "and introduces them to each other.  Extensions hosted: "
                          f"{extensions}.")
@@ -255,17 +262,23 @@ def makeService(options, reactor=None):
                         "at once, once the connections still to register and the ports' "
                         "openings are counted out: raise it (ulimit -n) or give a lower "
                         "--pending-limit")
-    service, tracker = serveTracker(
-        reactor, identity, endpoint, options.linkSettings(), exitStatus.fail,
-        options["listen"], pending_limit=options["pending-limit"],
-        pending_group_limit=options["pending-group-limit"],
-        registered_limit=registered,
-        connection_rate=options["connection-rate"], relay_host=options["host"])
+    try:
+        service, tracker = serveTracker(
+            reactor, identity, endpoint, options.linkSettings(), exitStatus.fail,
+            options["listen"], pending_limit=options["pending-limit"],
+            pending_group_limit=options["pending-group-limit"],
+            registered_limit=registered,
+            connection_rate=options["connection-rate"], relay_host=options["host"])
+    except PluginFault as e:
+        raise exitStatus.refusal(str(e)) from None
     if options["relay-reservations"]:
         service.relayService = relayService(reactor, options, tracker, exitStatus,
                                             circuits)
     udp = udpPorts(options)
-    ports = _transportServices(reactor, options, tracker, exitStatus)
+    try:
+        ports = _transportServices(reactor, options, tracker, exitStatus)
+    except PluginFault as e:
+        raise exitStatus.refusal(str(e)) from None
     if options["metrics"] is None and options["web"] is None and udp is None \
             and not ports:
         return service
@@ -292,10 +305,10 @@ def _transportServices(reactor, options, tracker, exitStatus):
     <twisted_bazaar.transports.relay.relay.Relay.servedAt>}), named
     with every node held there."""
     relay = tracker.relay
-    made = (plugin.trackerService(reactor, tracker.identity, TrackerFactory(tracker),
-                                  tracker.peer_log, values,
-                                  listenInterface(options["listen"]), exitStatus.fail,
-                                  relay=None if relay is None else relay.factory())
+    made = (pluginCall(plugin, "make the tracker's port", plugin.trackerService,
+                       reactor, tracker.identity, TrackerFactory(tracker),
+                       tracker.peer_log, values, listenInterface(options["listen"]),
+                       exitStatus.fail, relay=None if relay is None else relay.factory())
             for plugin, values in transportValues(options))
     services = [service for service in made if service is not None]
     if relay is not None:

@@ -9,10 +9,12 @@ transport, so a new one adds its flags, its --help section and its
 
 from twisted.python import usage
 
+from twisted_bazaar.base.blame import why
+from twisted_bazaar.daemon.pluginfault import PluginFault, described
 from twisted_bazaar.tap.common import badValue, param
 
-__all__ = ["addTransportOptions", "checkTransportValues", "transportValues",
-           "trackerKinds"]
+__all__ = ["addTransportOptions", "checkTransportValues", "pluginCall",
+           "transportValues", "trackerKinds"]
 
 
 def addTransportOptions(cls, plugins, which):
@@ -87,6 +89,26 @@ def checkTransportValues(options):
                 check(values)
             except ValueError as e:
                 raise usage.UsageError(str(e)) from None
+            except Exception as e:
+                # A bug of the plugin's, not a value the user gave: say whose.
+                raise usage.UsageError(f"{described(plugin, 'transport')} failed to "
+                                       f"check its options (checkValues raised "
+                                       f"{why(e)})") from None
+
+
+def pluginCall(plugin, doing, call, *args, **kwargs):
+    """
+    What ``call``, one of plugin's methods or what it made, gives.
+
+    @raise PluginFault: naming the plugin and its file, and what it was
+        ``doing``, if the call raised: a transport's bug said in one line,
+        as a role's or a scheme's build is, not a traceback of the daemon.
+    """
+    try:
+        return call(*args, **kwargs)
+    except Exception as e:
+        raise PluginFault(f"{described(plugin, 'transport')} failed to {doing}: "
+                          f"{why(e)}") from e
 
 
 def trackerKinds(plugins):

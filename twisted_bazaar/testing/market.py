@@ -30,6 +30,7 @@ from twisted_bazaar.daemon.build import buildNode, configured
 from twisted_bazaar.daemon.node import RelayListening
 from twisted_bazaar.daemon.registry import (
     discoveryPlugins,
+    hostExtensions,
     rolePlugins,
     trackerExtensionPlugins,
 )
@@ -122,10 +123,10 @@ class Market:
         # address group): a simulation starts thousands of nodes at once,
         # and in memory there are no descriptors to run out of.
         self.tracker = Tracker(self.clock, random.Random(seed + 2), self.link_settings,
-                               extensions=trackerExtensionPlugins(),
                                connector=MemoryConnector(self.network, self.tracker_host),
                                identity=Identity.fromRandom(random.Random(seed + 3)),
                                pending_limit=None)
+        hostExtensions(self.tracker, trackerExtensionPlugins())
         self.tracker_service = trackerService(
             self.clock, self.tracker,
             MemoryServerEndpoint(self.network, self.tracker_host, DEFAULT_TRACKER_PORT))
