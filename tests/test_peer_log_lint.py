@@ -336,6 +336,8 @@ ALLOWED = {
         _OWN + "once per join of this node's",
     "schemes/chord/joining.py: Joining._joinFailed: could not join the chord ring yet: {why}":
         _OWN + "once per join attempt of this node's, which backs off",
+    "schemes/chord/joining.py: Joining.refusedForPuzzle: the chord ring takes this node for no ne":
+        _OWN + "once a run, the first time its successor refuses its id for the puzzle",
     "schemes/chord/joining.py: Joining._seed: started the chord ring as node {id}":
         _OWN + "once, when this node starts the ring",
     "schemes/chord/leaving.py: Leaving.quit: quitting the chord ring: {records} hande":

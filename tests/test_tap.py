@@ -396,6 +396,14 @@ class BadInputTests(SynchronousTestCase):
         self.assertUsageError(["--role", "selle"], "unknown role 'selle' (did you mean "
                               "seller?) (known roles: buyer, seller)")
 
+    def test_aMistypedSchemeSaysWhatItMayMean(self):
+        """--discovery suggests as --role does: a scheme in another case,
+        or a letter off."""
+        for given, meant in (("Chord", "chord"), ("FLOOD", "flood"), ("indx", "index")):
+            self.assertUsageError(["--discovery", given],
+                                  f"unknown discovery scheme {given!r} (did you mean "
+                                  f"{meant}?) (known: chord, flood, index, superpeer)")
+
     def test_noRole(self):
         """A node may carry no role: it relays, and serves its scheme."""
         options = _parse([], NodeOptions)

@@ -17,6 +17,12 @@ class MeantTests(SynchronousTestCase):
         self.assertEqual(meant("--lisen", OPTIONS), ["--listen"])
         self.assertEqual(meant("--trakcer", OPTIONS), ["--tracker"])
 
+    def test_anotherCase(self):
+        """A name in capitals is the name it spells, first: ``CHORD`` is
+        nothing like ``chord`` to difflib."""
+        self.assertEqual(meant("CHORD", ["chord", "flood"]), ["chord"])
+        self.assertEqual(meant("--Want", OPTIONS), ["--want"])
+
     def test_nothingLikeIt(self):
         self.assertEqual(meant("--colour", OPTIONS), [])
         self.assertEqual(didYouMean(["--colour"], OPTIONS), "")

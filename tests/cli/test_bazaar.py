@@ -181,6 +181,17 @@ class CommonOptionTests(SynchronousTestCase):
             parse(["status", "--tracker-key", "abc"])
         self.assertIn("--tracker-key: 'abc' is not a key", err.getvalue())
 
+    def test_aMistypedScheme(self):
+        """bazaar buy --discovery suggests as bazaar-sim's and the node's
+        do: a scheme in another case, or a letter off."""
+        for given, meant in (("Chord", "chord"), ("indx", "index")):
+            err = io.StringIO()
+            with contextlib.redirect_stderr(err), self.assertRaises(SystemExit):
+                parse(["buy", "plum", "--discovery", given])
+            self.assertIn(f"argument --discovery: unknown discovery scheme {given!r} "
+                          f"(did you mean {meant}?) (known: chord, flood, index, "
+                          "superpeer)", err.getvalue())
+
     def test_trackerKeyBeginningWithADash(self):
         """One key in 64 begins with "-" (base64url): given as the tracker
         logs it (``--tracker-key KEY``), it is a key, not an option."""

@@ -143,6 +143,25 @@ class ControlProtocolTests(SynchronousTestCase):
         protocol.dataReceived(netstring({"restock": {"apple": 10**9}}))
         self.assertEqual(seller.asked, [({"apple": 10**9}, False)])
 
+    def test_aNewItemOfNoUnits(self):
+        """An item this seller never held, given 0 units (set or added),
+        is refused, nothing changed: it would be a new item with nothing
+        to offer, most likely a mistyped name (issue 96: mango=0 printed
+        "restocked mango=0 (was 0)"). A held item may be set to 0."""
+        seller = _Seller({"apple": 1, "pear": 0})
+        for add in (False, True):
+            protocol, transport = self.connect(seller)
+            protocol.dataReceived(netstring({"restock": {"apple": 5, "appel": 0,
+                                                         "mango": 0}, "add": add}))
+            self.assertEqual(answerOf(transport), {"error": (
+                "appel=0: this seller holds no appel, and a new item needs 1 unit or "
+                "more (did you mean apple?); mango=0: this seller holds no mango, and "
+                "a new item needs 1 unit or more")})
+        self.assertEqual(seller.asked, [])
+        protocol, transport = self.connect(seller)
+        protocol.dataReceived(netstring({"restock": {"apple": 0, "pear": 0, "fig": 2}}))
+        self.assertEqual(seller.asked, [({"apple": 0, "pear": 0, "fig": 2}, False)])
+
     def test_badRequest(self):
         seller = _Seller({})
         protocol, transport = self.connect(seller)

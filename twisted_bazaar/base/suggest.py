@@ -1,7 +1,7 @@
 """
 What a mistyped name may have meant, for the "did you mean" of a usage
-error: the names it starts (a prefix given for a whole name), then the
-names a few edits away from it (difflib's likeness), best first.
+error: the name it is in another case, the names it starts (a prefix
+given for a whole name), then the names a few edits away from it (difflib's likeness), best first.
 """
 
 import difflib
@@ -14,12 +14,14 @@ LIKENESS = 0.75
 
 
 def meant(word, names, most=3):
-    """At most ``most`` of ``names`` that ``word`` may have meant: those it
-    starts, in order, then the likest by edit distance."""
+    """At most ``most`` of ``names`` that ``word`` may have meant: one it is
+    in another case (``CHORD`` for ``chord``), those it starts, in order,
+    then the likest by edit distance."""
     names = sorted(set(names))
+    cased = [name for name in names if name.lower() == word.lower() and name != word]
     started = [name for name in names if name.startswith(word) and name != word]
     close = difflib.get_close_matches(word, names, n=most, cutoff=LIKENESS)
-    return list(dict.fromkeys(started + close))[:most]
+    return list(dict.fromkeys(cased + started + close))[:most]
 
 
 def didYouMean(words, names):

@@ -24,6 +24,7 @@ from twisted_bazaar.base.defaults import (
     DEFAULT_TIMEOUT,
     DEFAULT_TRACKER_PORT,
 )
+from twisted_bazaar.base.suggest import didYouMean
 from twisted_bazaar.base.words import plural
 from twisted_bazaar.base.console import tolerant
 from twisted_bazaar.cli.common import (
@@ -144,7 +145,8 @@ def _scheme(name):
 
     known = discoveryPlugins()
     if name not in known:
-        raise argparse.ArgumentTypeError(f"unknown discovery scheme {name!r} "
+        raise argparse.ArgumentTypeError(f"unknown discovery scheme {name!r}"
+                                         f"{didYouMean([name], known)} "
                                          f"(known: {', '.join(sorted(known))})")
     return name
 

@@ -26,6 +26,7 @@ from twisted.internet.protocol import Factory
 from twisted.logger import Logger
 
 from twisted_bazaar import wire
+from twisted_bazaar.base.suggest import didYouMean
 from twisted_bazaar.net.framed import FramedProtocol
 from twisted_bazaar.wire.trade import MAX_QUANTITY
 
@@ -118,6 +119,12 @@ class ControlFactory(Factory):
         if shared:
             return defer.succeed({"error": f"{', '.join(shared)}: a shared file of "
                                   "--share, offered while it is in the folder"})
+        nothing = sorted(item for item, units in stock.items()
+                         if units == 0 and item not in seller.stock)
+        if nothing:
+            return defer.succeed({"error": "; ".join(
+                f"{item}=0: this seller holds no {item}, and a new item needs 1 unit "
+                f"or more{didYouMean([item], seller.stock)}" for item in nothing)})
         over = sorted(item for item, units in stock.items()
                       if add and seller.stock.get(item, 0) + units > MAX_QUANTITY)
         if over:

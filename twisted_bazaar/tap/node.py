@@ -381,7 +381,8 @@ class Options(DaemonOptions):
         self.tracker = self.trackers[0]
         if self["discovery"] not in self.schemes:
             known = ", ".join(sorted(self.schemes))
-            raise usage.UsageError(f"unknown discovery scheme {self['discovery']!r} "
+            raise usage.UsageError(f"unknown discovery scheme {self['discovery']!r}"
+                                   f"{didYouMean([self['discovery']], self.schemes)} "
                                    f"(known: {known})")
         if self["restock"] and ("seller" not in self["role"]
                                 or self["data-dir"] is None):

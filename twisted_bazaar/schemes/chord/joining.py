@@ -45,10 +45,12 @@ class Joining:
     @ivar _guessing: are this node's fingers still guesses that the
         tracker's answers improve?  Then its probes ask for fingers too
         (L{join}).
+    @ivar _refused: has this node said that its ring refuses it for its
+        puzzle (L{refusedForPuzzle})?  Said once a run.
     """
 
     __slots__ = ("host", "upkeep", "_near", "_join_delay", "_probe_delay", "_doubt",
-                 "_guessing")
+                 "_guessing", "_refused")
 
     def __init__(self, host, upkeep):
         self.host = host
@@ -58,6 +60,7 @@ class Joining:
         self._probe_delay = host.settings.probe
         self._doubt = False
         self._guessing = True
+        self._refused = False
 
     def trackerRegistered(self):
         """The tracker named the node: its chordNear answers come to this
@@ -194,6 +197,20 @@ class Joining:
         delay = host.every(self._join_delay)
         self._join_delay = min(self._join_delay * 2, JOIN_RETRY_MAX)
         host.later("join", delay, self.join)
+
+    def refusedForPuzzle(self, successor, mine, least):
+        """Its successor refused it for the ring's puzzle: a node that
+        logged that it joined is no ring node, so say why, once."""
+        if self._refused:
+            return
+        self._refused = True
+        self.host.log.warn(
+            "the chord ring takes this node for no neighbour: its successor {succ} "
+            "refused it as predecessor, as its id solves {mine} bits of the puzzle "
+            "and the ring's ids {least} or more (this node's --chord-puzzle is "
+            "{own}; every node of a ring must give the same); it still reaches the "
+            "ring as a client does", succ=shortId(successor.id), mine=mine,
+            least=least, own=self.host.settings.puzzle)
 
     def unplaced(self):
         """

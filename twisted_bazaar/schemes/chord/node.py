@@ -171,6 +171,9 @@ class ChordDiscovery(SlotService, NodeObserver):
     def join(self):
         self.joining.join()
 
+    def refusedForPuzzle(self, successor, mine, least):
+        self.joining.refusedForPuzzle(successor, mine, least)
+
     def unplaced(self):
         """A request came before this node found its place (the router's
         question): L{Joining.unplaced}."""

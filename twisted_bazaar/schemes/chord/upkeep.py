@@ -42,7 +42,7 @@ from twisted_bazaar.schemes.chord.messages import (
     ChordState,
 )
 from twisted_bazaar.schemes.chord.pacing import Pace
-from twisted_bazaar.schemes.chord.ring import solves, strictlyBetween
+from twisted_bazaar.schemes.chord.ring import puzzleBits, solves, strictlyBetween
 from twisted_bazaar.schemes.chord.settings import CHORD
 from twisted_bazaar.schemes.chord.state import Peer
 
@@ -100,6 +100,12 @@ class IRingHost(Interface):
     def sendRecords(peer, records, confirm=False):
         """Hand records to a linked peer (with confirm, each transfer asks
         for a chordTransferred); their nonces."""
+
+    def refusedForPuzzle(successor, mine, least):
+        """The successor took another for its predecessor, which only the
+        ring's puzzle makes it do: this node's id solves ``mine`` bits,
+        the ring's nodes met ``least`` or more (L{Joining.refusedForPuzzle
+        <twisted_bazaar.schemes.chord.joining.Joining.refusedForPuzzle>})."""
 
     def namerOf(peer):
         """The address group of the link that named peer (a ring's entry),
@@ -385,6 +391,7 @@ class Upkeep:
         if succ is None or succ.id != link.peer_id:
             return
         pred = message.pred
+        self._refused(succ, pred, message.succs)
         if pred is not None and not self.living([pred]):
             pred = None
         theirs = self.living(message.succs)
@@ -401,6 +408,23 @@ class Upkeep:
             self.askSuccessor()
         elif ring.successors == before:
             self.paces["stabilize"].calm()
+
+    def _refused(self, succ, pred, succs):
+        """
+        Our successor answered our notify with another predecessor, none
+        nearer to it than we are: Chord's notify takes any such asker, so
+        its puzzle refused our id, a sign of a --chord-puzzle unlike the
+        ring's (issue 96: one of 8 in a ring of 12 said it joined, and no
+        ring node took it).  Told to the host when our id solves fewer
+        bits than each ring node named; the ids are hashed only then.
+        """
+        me = self.host.node.id
+        if pred is not None and (pred.id == me or strictlyBetween(pred.id, me, succ.id)):
+            return
+        mine = puzzleBits(me)
+        least = min(puzzleBits(peer.id) for peer in (succ, pred, *succs) if peer)
+        if mine < least:
+            self.host.refusedForPuzzle(succ, mine, least)
 
     # -- pings: of the neighbours, their misses counted; answers -----------------
 
