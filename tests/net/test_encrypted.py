@@ -322,7 +322,8 @@ class WrapperTests(SynchronousTestCase):
             protocol.connectionLost(Failure(ConnectionLost()))
             wrapped.lost.trap(ChannelFailed)
             self.assertEqual(str(wrapped.lost.value), said)
-        self.assertIn("it is reached at ws:HOST:PORT, not tls:)", CLOSED_BEFORE_TLS)
+        self.assertIn("it is reached by that transport's address, not tls:)",
+                      CLOSED_BEFORE_TLS)
 
     def test_anUpgradeRequiredNamesTheAddressDialled(self):
         """An opener answered HTTP 426 says the answer's reason phrase,

@@ -60,14 +60,14 @@ CLOSED_IN_HANDSHAKE = ("the peer closed the connection during the channel's "
 #: The same, under TLS whose own handshake never ended: no TLS answered.
 CLOSED_BEFORE_TLS = ("the peer closed the connection before the TLS handshake ended: "
                      "it would not take this connection, or its port speaks no TLS "
-                     "(a WebSocket port, a tracker's or node's --ws-port, closes so: "
-                     "it is reached at ws:HOST:PORT, not tls:)")
+                     "(another transport's port, such as a transport plugin's, closes "
+                     "so: it is reached by that transport's address, not tls:)")
 
 
 def _noTlsAnswered(transport):
     """Whether transport is TLS whose handshake got no certificate from the
     peer: what a port that speaks no TLS and drops what it cannot read (a
-    WebSocket port) leaves, where a TLS port that closed after its
+    transport plugin's port) leaves, where a TLS port that closed after its
     handshake (a tracker stopping) sent one."""
     return (ISSLTransport.providedBy(transport)
             and transport.getPeerCertificate() is None)
