@@ -108,8 +108,9 @@ class ReadThroughItsMethodsTests(SynchronousTestCase):
 
     def test_theViews(self):
         """A link by its peer (None for a peer not linked), every link and
-        every peer in the order they were identified, the peers of a
-        purpose, and how many; a closed link is in none of them."""
+        every peer in the order they were identified, the links and peers
+        of a purpose (those this node opened), and how many; a closed link
+        is in none of them."""
         node = makeNode(1)
         overlay = node.overlay
         seven, nine = linkPeer(node, 7), linkPeer(node, 9, purpose=DIRECT)
@@ -120,11 +121,16 @@ class ReadThroughItsMethodsTests(SynchronousTestCase):
         self.assertEqual((overlay.peersOf(OVERLAY), overlay.peersOf(DIRECT)),
                          ([7, 11], [9]))
         self.assertEqual(overlay.linkedCount(), 3)
+        self.assertEqual((overlay.linksOf(OVERLAY), overlay.linksOf(DIRECT)),
+                         ([seven, eleven], [nine]))
+        self.assertEqual(overlay.outboundPeersOf(OVERLAY), [11])
         closeLink(nine)
         self.assertEqual((overlay.linkTo(9), list(overlay.linkEnds()), overlay.linkedCount()),
                          (None, [seven, eleven], 2))
         self.assertEqual((node.linkTo(7), list(node.linkEnds()), node.peersOf(OVERLAY)),
                          (seven, [seven, eleven], [7, 11]))
+        self.assertEqual((node.linksOf(OVERLAY), node.outboundPeersOf(OVERLAY)),
+                         ([seven, eleven], [11]))
 
     def test_noPartReadsTheTableItself(self):
         """No module of the package but the table's own reads the table

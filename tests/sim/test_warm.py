@@ -12,6 +12,8 @@ import attr
 from twisted.trial.unittest import SynchronousTestCase
 
 from twisted_bazaar.core.records import recordFault
+from twisted_bazaar.net.eviction import groupOf
+from twisted_bazaar.net.overlay import Overlay
 from twisted_bazaar.schemes.chord.invariants import violations
 from twisted_bazaar.schemes.chord.ring import keyOf, place
 from twisted_bazaar.schemes.superpeer.messages import LEAF, SUPER
@@ -179,6 +181,35 @@ class SuperPeerTests(SynchronousTestCase):
                 self.assertEqual(index.address(leaf.id), (leaf.host, leaf.port))
         self.assertEqual(kinds, {True, False})
         self.assertEqual(sent(sim), {})
+
+    def test_theBuildHandsOutNoLink(self):
+        """Indexing a leaf at its super-peer counts it against its host's
+        address group, not its link's: the build hands out no link
+        (issue 95: a quiet link may be less than a link until a part takes
+        one), and the groups are those of the links (a leaf's link comes
+        from the address it listens at)."""
+        handed = []
+        linkTo, linkEnds = Overlay.linkTo, Overlay.linkEnds
+
+        def handing(view):
+            def handOut(overlay, *args):
+                handed.append(view.__name__)
+                return view(overlay, *args)
+            return handOut
+
+        self.patch(Overlay, "linkTo", handing(linkTo))
+        self.patch(Overlay, "linkEnds", handing(linkEnds))
+        built(self.config)
+        self.assertEqual(handed, [])
+        groups = 0
+        for superpeer in self.sim.superpeers:
+            index = superpeer.discovery.side.index
+            for leaf_id in superpeer.peersOf(LEAF):
+                if leaf_id in index:
+                    groups += 1
+                    self.assertEqual(index.group(leaf_id),
+                                     groupOf(linkTo(superpeer.overlay, leaf_id)))
+        self.assertGreater(groups, 0)
 
     def test_superPeersAlongTheGraph(self):
         supers = [node for node in self.sim.nodes if node in self.sim.superpeers]

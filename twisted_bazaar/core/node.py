@@ -92,6 +92,14 @@ class INode(Interface):
     def peersOf(purpose):
         """The peers of the established links of purpose, in that order."""
 
+    def outboundPeersOf(purpose):
+        """The peers of the established links of purpose this node opened,
+        in that order."""
+
+    def linksOf(purpose):
+        """The established links of purpose, in that order: for a part
+        that sends over each."""
+
     def crowd(purpose):
         """The address group crowding the established links of purpose
         (L{twisted_bazaar.net.admission.crowded}), or None."""
@@ -476,6 +484,16 @@ class Node(Registration):
     def peersOf(self, purpose):
         """The peers of the established links of purpose, in that order."""
         return self.overlay.peersOf(purpose)
+
+    def outboundPeersOf(self, purpose):
+        """The peers of the established links of purpose this node opened,
+        in that order: the table answers without handing its links out."""
+        return self.overlay.outboundPeersOf(purpose)
+
+    def linksOf(self, purpose):
+        """The established links of purpose, in that order: for a part
+        that sends over each."""
+        return self.overlay.linksOf(purpose)
 
     def crowd(self, purpose):
         """The address group crowding the established links of purpose

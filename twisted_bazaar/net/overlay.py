@@ -115,11 +115,11 @@ def _remembered(peers, peer_id):
 class Overlay:
     """
     @ivar _links: peer id -> established L{Link}, in the order they were
-        identified: read through L{linkTo}, L{linkEnds}, L{linkedPeers},
-        L{linkedCount} and the views that hand out no link (L{count},
-        L{crowd}, L{peersOf}), written only here and by the greeter
-        (L{holdLink}), so that what stands for a link in it is this
-        table's own to choose.
+        identified: read through L{linkTo}, L{linkEnds}, L{linksOf},
+        L{linkedPeers}, L{linkedCount} and the views that hand out no link
+        (L{count}, L{crowd}, L{peersOf}, L{outboundPeersOf}), written only
+        here and by the greeter (L{holdLink}), so that what stands for a
+        link in it is this table's own to choose.
     @ivar news: the link purposes whose links' coming and going is logged
         at info (L{_levelOf}); others at debug.
     @ivar greeter: the L{Greeter} that runs the links' handshakes and
@@ -459,6 +459,18 @@ class Overlay:
         table's order (a list: a scheme's neighbours, a leaf's
         super-peers)."""
         return [peer for peer, link in self._links.items() if link.purpose == purpose]
+
+    def outboundPeersOf(self, purpose):
+        """The peers of the established links of purpose this node opened,
+        in that order, read from the table without handing a link out."""
+        return [peer for peer, link in self._links.items()
+                if link.purpose == purpose and not link.inbound]
+
+    def linksOf(self, purpose):
+        """The established links of purpose, in the order they were
+        identified: for a part that sends over each (a flood's router),
+        handed those and no other."""
+        return [link for link in self._links.values() if link.purpose == purpose]
 
     def linkedCount(self):
         """How many links are established."""

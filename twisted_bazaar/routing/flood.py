@@ -51,6 +51,24 @@ def everyLink(link):
     return True
 
 
+class OfPurpose:
+    """
+    A filter that allows the links of one purpose: the router asks the
+    node for those links alone (L{twisted_bazaar.core.node.Node.linksOf})
+    rather than for every link to test, so a part hands out no link it
+    does not send over (a simulation's quiet links may be kept as less
+    than a link until one is handed out, issue 95).
+    """
+
+    __slots__ = ("purpose",)
+
+    def __init__(self, purpose):
+        self.purpose = purpose
+
+    def __call__(self, link):
+        return link.purpose == self.purpose
+
+
 class FloodRouter:
     """
     Floods one message type for one node.  A flood whose return path does
@@ -58,7 +76,8 @@ class FloodRouter:
 
     @param arrived: called with each new message that reaches this node
         (its return_path already ends with this node, its ttl lowered).
-    @param linkFilter: which links a flood goes to (and is accepted from).
+    @param linkFilter: which links a flood goes to (and is accepted from):
+        a function of a link, or an L{OfPurpose}.
     @param rate: floods forwarded a second, shared fairly (None: the
         per-link rate of the type's bucket in the node's link settings,
         what a neighbour with the same settings takes from one link).
@@ -89,7 +108,10 @@ class FloodRouter:
         node.takeFrom(self, {message_type: FloodRouter.received})
 
     def links(self):
-        return [link for link in self.node.linkEnds() if self.linkFilter(link)]
+        allowed = self.linkFilter
+        if type(allowed) is OfPurpose:
+            return self.node.linksOf(allowed.purpose)
+        return [link for link in self.node.linkEnds() if allowed(link)]
 
     def start(self, message):
         """Flood a message this node originates (return_path is just this
@@ -110,7 +132,9 @@ class FloodRouter:
 
     def received(self, link, message):
         node = self.node
-        if not self.linkFilter(link):
+        allowed = self.linkFilter
+        if (link.purpose != allowed.purpose if type(allowed) is OfPurpose
+                else not allowed(link)):
             link.protocolError("wtf", f"{message.TYPE} does not travel on this link")
             return
         if message.id in self.seen or node.id in message.return_path:

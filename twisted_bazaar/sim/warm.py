@@ -36,7 +36,7 @@ buys, the upkeep, the faults.
 
 import bisect
 
-from twisted_bazaar.net.eviction import groupOf
+from twisted_bazaar.base.addressgroup import addressGroup
 from twisted_bazaar import wire
 from twisted_bazaar.core.membership import Membership
 from twisted_bazaar.daemon.registry import discoveryPlugins
@@ -230,10 +230,13 @@ def leafRegistered(leaf, superpeer_id):
 
 def indexLeaf(superpeer, leaf_id, address, stock, records):
     """The super-peer's side of L{registerLeaf}: the leaf of that id, at
-    address, indexed with its stock and records, its address checked."""
+    address, indexed with its stock and records, its address checked.
+    The group is its host's: a warm leaf's link comes from the address it
+    listens at, so its link is not asked (issue 95: a quiet one may be
+    less than a link until a part takes it)."""
     index = superpeer.discovery.side
     index.index.register(leaf_id, address, stock, records, listed=True,
-                         group=groupOf(superpeer.linkTo(leaf_id)))
+                         group=addressGroup(address[0]))
     index.addressChecked(leaf_id, address)
 
 

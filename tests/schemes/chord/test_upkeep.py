@@ -14,6 +14,7 @@ from zope.interface.verify import verifyObject
 from twisted_bazaar import wire
 from twisted_bazaar.wire import Dc
 from twisted_bazaar.daemon.registry import buildScheme
+from twisted_bazaar.net.overlay import Overlay
 from twisted_bazaar.schemes.chord.messages import (
     ChordFind,
     ChordPing,
@@ -47,6 +48,28 @@ class FingerLinkTests(LinkedToOnePeer, SynchronousTestCase):
         self.scheme.upkeep.prune()
         self.assertEqual(sent(former), [Dc()])
         self.assertEqual((sent(succ), sent(self.link)), ([], []))
+
+
+    def test_pruningHandsOutOnlyTheLinksItCloses(self):
+        """Pruning reads the peers of the ring links and takes the link of
+        each peer no longer a neighbour alone: the links it keeps are not
+        handed out (issue 95: a quiet link may be less than a link until a
+        part takes it; every chord node handed out all its ring links at
+        each prune, 2.9 quiet links a node of a warm 20,000-node run)."""
+        linkPeer(self.node, SUCC, inbound=False, purpose="chord")
+        former = linkPeer(self.node, 1500, inbound=False, purpose="chord")
+        self.scheme.ring.fingers[29] = Peer(1500, "x", 1)
+        handed = []
+        linkTo = Overlay.linkTo
+
+        def handOut(overlay, peer_id):
+            handed.append(peer_id)
+            return linkTo(overlay, peer_id)
+
+        self.patch(Overlay, "linkTo", handOut)
+        self.patch(Overlay, "linkEnds", lambda overlay: self.fail("every link handed out"))
+        self.scheme.upkeep.prune()
+        self.assertEqual((handed, sent(former)), ([1500], [Dc()]))
 
 
 class RingLinkTests(LinkedToOnePeer, SynchronousTestCase):

@@ -327,9 +327,15 @@ class Upkeep:
         longer its successors or predecessor (the peer reopens one if it
         needs it; finger links close themselves when idle)."""
         watched = {peer.id for peer in self.host.ring.watched()}
-        for link in list(self.host.node.linkEnds()):
-            if link.purpose == CHORD and not link.inbound and link.peer_id not in watched:
-                link.disconnect("no longer a ring neighbour")
+        node = self.host.node
+        # The peers first, then the link of each one to close: the links
+        # kept are not handed out (issue 95: a quiet one may be less than
+        # a link until a part takes it).
+        for peer_id in node.outboundPeersOf(CHORD):
+            if peer_id not in watched:
+                link = node.linkTo(peer_id)
+                if link is not None:
+                    link.disconnect("no longer a ring neighbour")
 
     def linkRemoved(self, peer_id):
         if self._stabilizing is not None and self._stabilizing[0] == peer_id:

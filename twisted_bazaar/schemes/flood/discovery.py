@@ -18,7 +18,7 @@ from twisted_bazaar.events import NodeObserver
 from twisted_bazaar.identity.keys import signedIf, trusts
 from twisted_bazaar.net.eviction import groupOf
 from twisted_bazaar.net.overlay import OVERLAY
-from twisted_bazaar.routing.flood import FloodRouter
+from twisted_bazaar.routing.flood import FloodRouter, OfPurpose
 from twisted_bazaar.core.market import IDiscovery, Offer, fileDescription
 from twisted_bazaar.core.records import RecordBook, recordFault
 from twisted_bazaar.schemes.interfaces import ITopologyProvider
@@ -26,10 +26,9 @@ from twisted_bazaar.schemes.flood.messages import Reply, Search
 from twisted_bazaar.core.topology import RandomNeighbours
 
 
-def overlayLinks(link):
-    """Searches travel on overlay links only, never on a buyer's direct
-    link to a seller."""
-    return link.purpose == OVERLAY
+#: Searches travel on overlay links only, never on a buyer's direct link
+#: to a seller.
+overlayLinks = OfPurpose(OVERLAY)
 
 
 #: Offers one search keeps from the replies that came over one link: a
@@ -132,7 +131,7 @@ class FloodDiscovery(SlotService, NodeObserver):
     # -- buying ------------------------------------------------------------------
 
     def canFind(self):
-        return any(overlayLinks(link) for link in self.node.linkEnds())
+        return bool(self.node.peersOf(OVERLAY))
 
     def find(self, item, wait):
         node = self.node

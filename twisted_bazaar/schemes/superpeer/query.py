@@ -23,13 +23,12 @@ from twisted.internet import defer
 from twisted_bazaar import wire
 from twisted_bazaar.core.records import fittedSellers
 from twisted_bazaar.net.fitting import frameLimit
-from twisted_bazaar.routing.flood import FloodRouter
+from twisted_bazaar.routing.flood import FloodRouter, OfPurpose
 from twisted_bazaar.schemes.superpeer.messages import MAX_HITS, SUPER, SpHit, SpQuery
 
 
-def superLinks(link):
-    """spQuery travels between super-peers only: leaves never see one."""
-    return link.purpose == SUPER
+#: spQuery travels between super-peers only: leaves never see one.
+superLinks = OfPurpose(SUPER)
 
 
 class _Gathering:
