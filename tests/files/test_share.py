@@ -3,7 +3,7 @@ clock, over a real temporary folder."""
 
 import os
 
-from twisted.internet import task
+from twisted.internet import defer, task
 from twisted.logger import capturedLogs, formatEvent
 from twisted.trial.unittest import SynchronousTestCase
 
@@ -269,3 +269,129 @@ class SharedFolderTests(SynchronousTestCase):
         self.start()
         self.share.stopService()
         self.assertEqual(self.clock.getDelayedCalls(), [])
+
+
+class HeldHasher:
+    """A hasher whose reads end only when the test says: the reads
+    running, as (function, args, Deferred)."""
+
+    stopping = None
+
+    def __init__(self):
+        self.reads = []
+
+    def run(self, function, *args):
+        d = defer.Deferred()
+        self.reads.append((function, args, d))
+        return d
+
+    def running(self):
+        return [read for read in self.reads if not read[2].called]
+
+    def finish(self, read):
+        """End a read as the real one would, on the file as it is now."""
+        function, args, d = read
+        try:
+            result = function(*args)
+        except Exception:
+            d.errback()
+        else:
+            d.callback(result)
+
+
+class RehashTests(SynchronousTestCase):
+    """A file that keeps changing is read by one hash at a time, and waits
+    longer each time it changes again soon after a read (issue 96,
+    round sixteen: a byte appended to a 1 GiB file every 3 s had the seller
+    begin 11 hashes in 30 s and offer none)."""
+
+    def setUp(self):
+        self.folder = scratchDir(self)
+        self.clock = task.Clock()
+        self.recorder = Recorder()
+        self.hasher = HeldHasher()
+        self.share = SharedFolder(self.clock, self.folder, self.hasher,
+                                  self.recorder, settle=0.5, poll=1.0,
+                                  useInotify=False)
+        self.share.startService()
+        self.addCleanup(self.share.stopService)
+
+    def change(self, name, data, second):
+        """Write a file as inotify would tell it: scanned 0.1 s later."""
+        path = writeFile(self.folder, name, data)
+        touch(path, second * 10**9)
+        self.share.changed()
+
+    def test_oneHashOfAFileAtATime(self):
+        """A change while a file is read waits for that read to end; then
+        the new content is read and offered."""
+        self.change("big.bin", b"one", 1)
+        self.clock.advance(0.1)
+        self.clock.advance(0.5)
+        self.assertEqual(len(self.hasher.running()), 1)
+        first = self.hasher.running()[0]
+        self.change("big.bin", b"two", 7)
+        self.clock.advance(1)
+        self.clock.advance(1)
+        self.assertEqual(len(self.hasher.running()), 1)
+        self.hasher.finish(first)
+        self.clock.advance(0.5)
+        self.assertEqual(len(self.hasher.running()), 1)
+        self.hasher.finish(self.hasher.running()[0])
+        self.assertEqual(self.recorder.events, [("added", "big.bin", sha(b"two"))])
+        self.assertEqual(len(self.hasher.reads), 2)
+
+    def test_aFileChangedOnceSettlesInHalfASecond(self):
+        self.change("a.txt", b"one", 1)
+        self.clock.advance(0.1)
+        self.clock.advance(0.5)
+        self.hasher.finish(self.hasher.running()[0])
+        self.change("a.txt", b"two", 7)
+        self.clock.advance(0.1)
+        self.assertEqual(self.recorder.events[1:], [("removed", "a.txt", sha(b"one"))])
+        self.clock.advance(0.5)
+        self.hasher.finish(self.hasher.running()[0])
+        self.assertEqual(self.recorder.events[2:], [("added", "a.txt", sha(b"two"))])
+
+    def test_aFileThatKeepsChangingWaitsLongerEachTime(self):
+        """Changed each 3 s for a minute, a file is read 4 times, not 20;
+        the longer wait is said once; once it stops it is offered, and
+        after a quiet spell it settles in 0.5 s again."""
+        with capturedLogs() as events:
+            for step in range(1, 21):
+                self.clock.advance(1)
+                for read in self.hasher.running():
+                    self.hasher.finish(read)
+                self.clock.advance(2)
+                self.change("big.bin", b"x" * step, step)
+            self.assertEqual(len(self.hasher.reads), 4)
+            for _ in range(5):
+                self.clock.advance(1)
+            self.assertEqual(len(self.hasher.reads), 5)
+            self.hasher.finish(self.hasher.running()[0])
+        self.assertEqual(self.recorder.events[-1], ("added", "big.bin", sha(b"x" * 20)))
+        self.assertEqual(
+            [formatEvent(event) for event in events if "keeps changing" in
+             event["log_format"]],
+            ["shared file big.bin keeps changing: it is offered once unchanged "
+             "for 1 s, a wait that doubles while it keeps changing (at most 64 s)"])
+        self.clock.advance(sharemodule.QUIET)
+        self.change("big.bin", b"quiet", 1000)
+        self.clock.advance(0.1)
+        self.assertEqual(self.hasher.running(), [])
+        self.clock.advance(0.5)
+        self.assertEqual(len(self.hasher.running()), 1)
+
+    def test_theWaitIsCapped(self):
+        step = 0
+        while self.share._seen.get("big.bin", (0, 0, 0))[2] < sharemodule.SETTLE_CAP:
+            step += 1
+            self.clock.advance(sharemodule.SETTLE_CAP + 1)
+            for read in self.hasher.running():
+                self.hasher.finish(read)
+            self.change("big.bin", b"x" * step, step)
+            self.clock.advance(1)
+            self.assertLess(step, 20)
+        self.change("big.bin", b"y", 99)
+        self.clock.advance(sharemodule.SETTLE_CAP + 1)
+        self.assertEqual(self.share._seen["big.bin"][2], sharemodule.SETTLE_CAP)
