@@ -3,14 +3,14 @@ clock, over a real temporary folder."""
 
 import os
 
-from twisted.internet import defer, task
+from twisted.internet import task
 from twisted.logger import capturedLogs, formatEvent
 from twisted.trial.unittest import SynchronousTestCase
 
 from twisted_bazaar.files.hashing import Hasher
 from twisted_bazaar.files import share as sharemodule
 from twisted_bazaar.files.share import SharedFolder
-from tests.files.helpers import fileId as sha, scratchDir, Recorder, touch, writeFile
+from tests.files.helpers import Jobs, fileId as sha, scratchDir, Recorder, touch, writeFile
 
 
 def notSharing(events):
@@ -271,34 +271,6 @@ class SharedFolderTests(SynchronousTestCase):
         self.assertEqual(self.clock.getDelayedCalls(), [])
 
 
-class HeldHasher:
-    """A hasher whose reads end only when the test says: the reads
-    running, as (function, args, Deferred)."""
-
-    stopping = None
-
-    def __init__(self):
-        self.reads = []
-
-    def run(self, function, *args):
-        d = defer.Deferred()
-        self.reads.append((function, args, d))
-        return d
-
-    def running(self):
-        return [read for read in self.reads if not read[2].called]
-
-    def finish(self, read):
-        """End a read as the real one would, on the file as it is now."""
-        function, args, d = read
-        try:
-            result = function(*args)
-        except Exception:
-            d.errback()
-        else:
-            d.callback(result)
-
-
 class RehashTests(SynchronousTestCase):
     """A file that keeps changing is read by one hash at a time, and waits
     longer each time it changes again soon after a read (issue 96,
@@ -309,7 +281,7 @@ class RehashTests(SynchronousTestCase):
         self.folder = scratchDir(self)
         self.clock = task.Clock()
         self.recorder = Recorder()
-        self.hasher = HeldHasher()
+        self.hasher = Jobs()
         self.share = SharedFolder(self.clock, self.folder, self.hasher,
                                   self.recorder, settle=0.5, poll=1.0,
                                   useInotify=False)
@@ -328,47 +300,45 @@ class RehashTests(SynchronousTestCase):
         self.change("big.bin", b"one", 1)
         self.clock.advance(0.1)
         self.clock.advance(0.5)
-        self.assertEqual(len(self.hasher.running()), 1)
-        first = self.hasher.running()[0]
+        self.assertEqual(len(self.hasher.waiting), 1)
         self.change("big.bin", b"two", 7)
         self.clock.advance(1)
         self.clock.advance(1)
-        self.assertEqual(len(self.hasher.running()), 1)
-        self.hasher.finish(first)
+        self.assertEqual(len(self.hasher.waiting), 1)
+        self.hasher.runAll()
         self.clock.advance(0.5)
-        self.assertEqual(len(self.hasher.running()), 1)
-        self.hasher.finish(self.hasher.running()[0])
+        self.assertEqual(len(self.hasher.waiting), 1)
+        self.hasher.runAll()
         self.assertEqual(self.recorder.events, [("added", "big.bin", sha(b"two"))])
-        self.assertEqual(len(self.hasher.reads), 2)
+        self.assertEqual(self.hasher.begun, 2)
 
     def test_aFileChangedOnceSettlesInHalfASecond(self):
         self.change("a.txt", b"one", 1)
         self.clock.advance(0.1)
         self.clock.advance(0.5)
-        self.hasher.finish(self.hasher.running()[0])
+        self.hasher.runAll()
         self.change("a.txt", b"two", 7)
         self.clock.advance(0.1)
         self.assertEqual(self.recorder.events[1:], [("removed", "a.txt", sha(b"one"))])
         self.clock.advance(0.5)
-        self.hasher.finish(self.hasher.running()[0])
+        self.hasher.runAll()
         self.assertEqual(self.recorder.events[2:], [("added", "a.txt", sha(b"two"))])
 
     def test_aFileThatKeepsChangingWaitsLongerEachTime(self):
-        """Changed each 3 s for a minute, a file is read 4 times, not 20;
+        """Changed each 3 s for a minute, a file is read 4 times, not 19;
         the longer wait is said once; once it stops it is offered, and
         after a quiet spell it settles in 0.5 s again."""
         with capturedLogs() as events:
             for step in range(1, 21):
                 self.clock.advance(1)
-                for read in self.hasher.running():
-                    self.hasher.finish(read)
+                self.hasher.runAll()
                 self.clock.advance(2)
                 self.change("big.bin", b"x" * step, step)
-            self.assertEqual(len(self.hasher.reads), 4)
+            self.assertEqual(self.hasher.begun, 4)
             for _ in range(5):
                 self.clock.advance(1)
-            self.assertEqual(len(self.hasher.reads), 5)
-            self.hasher.finish(self.hasher.running()[0])
+            self.assertEqual(self.hasher.begun, 5)
+            self.hasher.runAll()
         self.assertEqual(self.recorder.events[-1], ("added", "big.bin", sha(b"x" * 20)))
         self.assertEqual(
             [formatEvent(event) for event in events if "keeps changing" in
@@ -378,17 +348,16 @@ class RehashTests(SynchronousTestCase):
         self.clock.advance(sharemodule.QUIET)
         self.change("big.bin", b"quiet", 1000)
         self.clock.advance(0.1)
-        self.assertEqual(self.hasher.running(), [])
+        self.assertEqual(self.hasher.waiting, [])
         self.clock.advance(0.5)
-        self.assertEqual(len(self.hasher.running()), 1)
+        self.assertEqual(len(self.hasher.waiting), 1)
 
     def test_theWaitIsCapped(self):
         step = 0
         while self.share._seen.get("big.bin", (0, 0, 0))[2] < sharemodule.SETTLE_CAP:
             step += 1
             self.clock.advance(sharemodule.SETTLE_CAP + 1)
-            for read in self.hasher.running():
-                self.hasher.finish(read)
+            self.hasher.runAll()
             self.change("big.bin", b"x" * step, step)
             self.clock.advance(1)
             self.assertLess(step, 20)
