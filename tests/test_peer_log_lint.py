@@ -406,6 +406,9 @@ ALLOWED = {
         _OWN + "once per new subfolder of the operator's folder",
     "files/share.py: SharedFolder._hash: hashing {name} ({size} bytes): it is off":
         _OWN + "once per large file of the operator's folder",
+    "files/share.py: SharedFolder._waitFor: shared file {name} keeps changing: it is":
+        _OWN + "once per file of the operator's folder that keeps changing, "
+        "again only after 5 minutes without a read of it",
 }
 
 #: Lines a peer can cause that do not go through a peer log yet, in

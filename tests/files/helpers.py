@@ -1,12 +1,14 @@
 """Helpers for the file tests: folders of real files, a listener that
-records what it is told, and a file's identity computed as
-docs/protocol.md §19 defines it."""
+records what it is told, a runner of file work that waits for the test,
+and a file's identity computed as docs/protocol.md §19 defines it."""
 
 import hashlib
 import os
 import shutil
 import struct
 import tempfile
+
+from twisted.internet import defer
 
 #: docs/protocol.md §19: the piece size is 1 MiB, doubled until the file
 #: has at most 4096 pieces.
@@ -77,3 +79,40 @@ def scratchDir(test):
     folder = tempfile.mkdtemp(prefix="bazaar-files-")
     test.addCleanup(shutil.rmtree, folder, True)
     return folder
+
+
+class Jobs:
+    """A runner whose jobs wait until the test runs them, as worker threads
+    would, in any order: a hasher (L{Hasher}'s C{run} and C{stopping})
+    whose reads end when the test says."""
+
+    stopping = None
+
+    def __init__(self):
+        self.waiting = []
+        #: How many jobs were given.
+        self.begun = 0
+
+    def run(self, function, *args):
+        d = defer.Deferred()
+        self.waiting.append((d, function, args))
+        self.begun += 1
+        return d
+
+    def names(self):
+        return [function.__name__ for _, function, _ in self.waiting]
+
+    def runFirst(self, name):
+        """Run the first waiting job of function ``name``."""
+        index = self.names().index(name)
+        d, function, args = self.waiting.pop(index)
+        try:
+            result = function(*args)
+        except Exception as e:
+            d.errback(e)
+        else:
+            d.callback(result)
+
+    def runAll(self):
+        while self.waiting:
+            self.runFirst(self.names()[0])

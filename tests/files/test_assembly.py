@@ -4,50 +4,18 @@ import errno
 import hashlib
 import os
 
-from twisted.internet import defer
 from twisted.trial.unittest import SynchronousTestCase
 
 from twisted_bazaar.files import assembly
 from twisted_bazaar.files.assembly import Assembly, joinedRanges
 from twisted_bazaar.files.downloads import DownloadError, PartFile
-from tests.files.helpers import fileId, scratchDir
+from tests.files.helpers import Jobs, fileId, scratchDir
 
 PIECE = 10
 DATA = bytes(range(45))
 SHA = fileId(DATA, PIECE)
 PIECES = tuple(hashlib.sha256(DATA[i:i + PIECE]).digest()
                for i in range(0, len(DATA), PIECE))
-
-
-class Jobs:
-    """A runner whose jobs wait until the test runs them, as worker threads
-    would, in any order."""
-
-    def __init__(self):
-        self.waiting = []
-
-    def run(self, function, *args):
-        d = defer.Deferred()
-        self.waiting.append((d, function, args))
-        return d
-
-    def names(self):
-        return [function.__name__ for _, function, _ in self.waiting]
-
-    def runFirst(self, name):
-        """Run the first waiting job of function ``name``."""
-        index = self.names().index(name)
-        d, function, args = self.waiting.pop(index)
-        try:
-            result = function(*args)
-        except Exception as e:
-            d.errback(e)
-        else:
-            d.callback(result)
-
-    def runAll(self):
-        while self.waiting:
-            self.runFirst(self.names()[0])
 
 
 class Producer:

@@ -10,7 +10,7 @@ from twisted.trial.unittest import SynchronousTestCase
 from twisted_bazaar.files.hashing import Hasher
 from twisted_bazaar.files import share as sharemodule
 from twisted_bazaar.files.share import SharedFolder
-from tests.files.helpers import fileId as sha, scratchDir, Recorder, touch, writeFile
+from tests.files.helpers import Jobs, fileId as sha, scratchDir, Recorder, touch, writeFile
 
 
 def notSharing(events):
@@ -269,3 +269,98 @@ class SharedFolderTests(SynchronousTestCase):
         self.start()
         self.share.stopService()
         self.assertEqual(self.clock.getDelayedCalls(), [])
+
+
+class RehashTests(SynchronousTestCase):
+    """A file that keeps changing is read by one hash at a time, and waits
+    longer each time it changes again soon after a read (issue 96,
+    round sixteen: a byte appended to a 1 GiB file every 3 s had the seller
+    begin 11 hashes in 30 s and offer none)."""
+
+    def setUp(self):
+        self.folder = scratchDir(self)
+        self.clock = task.Clock()
+        self.recorder = Recorder()
+        self.hasher = Jobs()
+        self.share = SharedFolder(self.clock, self.folder, self.hasher,
+                                  self.recorder, settle=0.5, poll=1.0,
+                                  useInotify=False)
+        self.share.startService()
+        self.addCleanup(self.share.stopService)
+
+    def change(self, name, data, second):
+        """Write a file as inotify would tell it: scanned 0.1 s later."""
+        path = writeFile(self.folder, name, data)
+        touch(path, second * 10**9)
+        self.share.changed()
+
+    def test_oneHashOfAFileAtATime(self):
+        """A change while a file is read waits for that read to end; then
+        the new content is read and offered."""
+        self.change("big.bin", b"one", 1)
+        self.clock.advance(0.1)
+        self.clock.advance(0.5)
+        self.assertEqual(len(self.hasher.waiting), 1)
+        self.change("big.bin", b"two", 7)
+        self.clock.advance(1)
+        self.clock.advance(1)
+        self.assertEqual(len(self.hasher.waiting), 1)
+        self.hasher.runAll()
+        self.clock.advance(0.5)
+        self.assertEqual(len(self.hasher.waiting), 1)
+        self.hasher.runAll()
+        self.assertEqual(self.recorder.events, [("added", "big.bin", sha(b"two"))])
+        self.assertEqual(self.hasher.begun, 2)
+
+    def test_aFileChangedOnceSettlesInHalfASecond(self):
+        self.change("a.txt", b"one", 1)
+        self.clock.advance(0.1)
+        self.clock.advance(0.5)
+        self.hasher.runAll()
+        self.change("a.txt", b"two", 7)
+        self.clock.advance(0.1)
+        self.assertEqual(self.recorder.events[1:], [("removed", "a.txt", sha(b"one"))])
+        self.clock.advance(0.5)
+        self.hasher.runAll()
+        self.assertEqual(self.recorder.events[2:], [("added", "a.txt", sha(b"two"))])
+
+    def test_aFileThatKeepsChangingWaitsLongerEachTime(self):
+        """Changed each 3 s for a minute, a file is read 4 times, not 19;
+        the longer wait is said once; once it stops it is offered, and
+        after a quiet spell it settles in 0.5 s again."""
+        with capturedLogs() as events:
+            for step in range(1, 21):
+                self.clock.advance(1)
+                self.hasher.runAll()
+                self.clock.advance(2)
+                self.change("big.bin", b"x" * step, step)
+            self.assertEqual(self.hasher.begun, 4)
+            for _ in range(5):
+                self.clock.advance(1)
+            self.assertEqual(self.hasher.begun, 5)
+            self.hasher.runAll()
+        self.assertEqual(self.recorder.events[-1], ("added", "big.bin", sha(b"x" * 20)))
+        self.assertEqual(
+            [formatEvent(event) for event in events if "keeps changing" in
+             event["log_format"]],
+            ["shared file big.bin keeps changing: it is offered once unchanged "
+             "for 1 s, a wait that doubles while it keeps changing (at most 64 s)"])
+        self.clock.advance(sharemodule.QUIET)
+        self.change("big.bin", b"quiet", 1000)
+        self.clock.advance(0.1)
+        self.assertEqual(self.hasher.waiting, [])
+        self.clock.advance(0.5)
+        self.assertEqual(len(self.hasher.waiting), 1)
+
+    def test_theWaitIsCapped(self):
+        step = 0
+        while self.share._seen.get("big.bin", (0, 0, 0))[2] < sharemodule.SETTLE_CAP:
+            step += 1
+            self.clock.advance(sharemodule.SETTLE_CAP + 1)
+            self.hasher.runAll()
+            self.change("big.bin", b"x" * step, step)
+            self.clock.advance(1)
+            self.assertLess(step, 20)
+        self.change("big.bin", b"y", 99)
+        self.clock.advance(sharemodule.SETTLE_CAP + 1)
+        self.assertEqual(self.share._seen["big.bin"][2], sharemodule.SETTLE_CAP)

@@ -7,7 +7,11 @@ L{twisted_bazaar.files.names}) is offered once it has stayed unchanged
 for the settle time and its hash is known: a file being written keeps
 changing, so it is not offered until it is complete.  A file that changes
 is withdrawn at once and offered again with its new digest; one that goes
-is withdrawn.  Symbolic links, sub-folders, hidden and oddly named files
+is withdrawn.  A file is read by one hash at a time: a change during it is
+hashed once that read ends.  A file that keeps changing soon after its
+reads waits longer each time (L{SETTLE_CAP}), so whoever may write to
+the folder cannot keep the seller hashing a large file without end.
+Symbolic links, sub-folders, hidden and oddly named files
 are never offered, so nothing outside the folder is ever served.  A name
 is offered in composed Unicode form (NFC), as a buyer types it, whatever
 form the folder holds it in (macOS writes decomposed ``é``, NFD).
@@ -35,6 +39,13 @@ from twisted_bazaar.files.names import fileSystemEncoding, nameFault
 
 #: Default seconds a file must stay unchanged before it is offered.
 DEFAULT_SETTLE = 0.5
+#: The most seconds a file that keeps changing waits to settle: from its
+#: third read within L{QUIET} of the one before, its wait doubles each
+#: read, up to this.
+SETTLE_CAP = 64.0
+#: Seconds without a read of a file after which it settles in the
+#: settle time again.
+QUIET = 300.0
 #: Default seconds between polls of the folder (without inotify).
 DEFAULT_POLL = 1.0
 #: Size from which a file's hashing is said as it starts: a file of
@@ -112,10 +123,15 @@ class SharedFolder(Service):
         self.useInotify = useInotify
         self.files = {}
         self._byHash = {}
-        #: name -> (stat key, since when) of files not yet offered.
+        #: name -> (stat key, since when, seconds it must settle) of files
+        #: not yet offered.
         self._seen = {}
         #: name -> stat key being hashed.
         self._hashing = {}
+        #: name -> [seconds its next change settles, when its last read
+        #: began or ended, whether its longer wait was said]: see
+        #: L{SETTLE_CAP}.
+        self._waits = {}
         #: name -> stat key that could not be read (not retried unchanged).
         self._unreadable = {}
         #: Names in the folder not shared -> why, said once each.
@@ -274,7 +290,7 @@ class SharedFolder(Service):
         current = self._list()
         for name in sorted(set(self.files) - set(current)):
             self._withdraw(name, "removed")
-        for forgotten in (self._seen, self._unreadable):
+        for forgotten in (self._seen, self._unreadable, self._waits):
             for name in set(forgotten) - set(current):
                 del forgotten[name]
         poll = self.poll
@@ -292,12 +308,16 @@ class SharedFolder(Service):
                 continue
             seen = self._seen.get(name)
             if seen is None or seen[0] != key:
-                self._seen[name] = (key, now)
-                nextScan = min(nextScan, now + self.settle)
-            elif now - seen[1] >= self.settle:
+                wait = self._waitFor(name, now)
+                self._seen[name] = (key, now, wait)
+                nextScan = min(nextScan, now + wait)
+            elif name in self._hashing:
+                # One read of a file at a time: its end scans again.
+                continue
+            elif now >= seen[1] + seen[2]:
                 self._hash(name, key)
             else:
-                nextScan = min(nextScan, seen[1] + self.settle)
+                nextScan = min(nextScan, seen[1] + seen[2])
         self._scanAt(nextScan)
 
     def _rewatch(self):
@@ -324,7 +344,31 @@ class SharedFolder(Service):
         self.log.info("shared file {name} {why}: no longer offered", name=name, why=why)
         self.listener.fileRemoved(name, digest)
 
+    def _waitFor(self, name, now):
+        """Seconds a change of name seen now must settle; said once as it
+        grows past the settle time."""
+        waits = self._waits.get(name)
+        if waits is not None and name not in self._hashing and now - waits[1] >= QUIET:
+            del self._waits[name]
+            waits = None
+        if waits is None or waits[0] <= self.settle:
+            return self.settle
+        if not waits[2]:
+            waits[2] = True
+            self.log.info("shared file {name} keeps changing: it is offered once "
+                          "unchanged for {wait:g} s, a wait that doubles while it "
+                          "keeps changing (at most {cap:g} s)", name=shown(name),
+                          wait=waits[0], cap=max(SETTLE_CAP, self.settle))
+        return waits[0]
+
     def _hash(self, name, key):
+        now = self.clock.seconds()
+        waits = self._waits.get(name)
+        if waits is None or now - waits[1] >= QUIET:
+            self._waits[name] = [self.settle, now, False]
+        else:
+            waits[0] = min(max(waits[0], self.settle) * 2, max(SETTLE_CAP, self.settle))
+            waits[1] = now
         self._hashing[name] = key
         if key[0] >= SAY_HASHING:
             self.log.info("hashing {name} ({size} bytes): it is offered once read",
@@ -334,9 +378,14 @@ class SharedFolder(Service):
         d.addCallbacks(self._hashed, self._notHashed, callbackArgs=(name, key),
                        errbackArgs=(name, key))
 
-    def _hashed(self, digest, name, key):
+    def _readEnded(self, name, key):
         if self._hashing.get(name) == key:
             del self._hashing[name]
+        if name in self._waits:
+            self._waits[name][1] = self.clock.seconds()
+
+    def _hashed(self, digest, name, key):
+        self._readEnded(name, key)
         if not self.running:
             return
         seen = self._seen.get(name)
@@ -351,12 +400,11 @@ class SharedFolder(Service):
         self.listener.fileAdded(name, digest)
 
     def _notHashed(self, reason, name, key):
-        if self._hashing.get(name) == key:
-            del self._hashing[name]
+        self._readEnded(name, key)
         if not self.running:
             return
+        self.changed()
         if reason.check(FileChanged):
-            self.changed()
             return
         self._unreadable[name] = key
         self.log.warn("cannot share {name}: {why}", name=name,
