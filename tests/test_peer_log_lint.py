@@ -114,6 +114,8 @@ ALLOWED = {
         "the tracker's acknowledgement of a registration this node sent",
     "schemes/index/node.py: IndexDiscovery._acked: the tracker's index no longer lists {ite":
         "the tracker's acknowledgement of an unregistration this node sent",
+    "schemes/index/node.py: IndexDiscovery._wait: the index tracker lists at most {most} i":
+        "once each time this node's own stock passes the tracker's room for its items",
     "reach/punch/tcp/exchange.py: Puncher.setMapping: this node will not hole-punch: {why}":
         "once when the tracker's check of this node's address first says its router "
         "draws ports",

@@ -185,6 +185,41 @@ class IndexSellingTests(TrackerSessionCase):
         self.index.advertise(StaticShop(pear=3, fig=1))
         self.assertEqual(said(link), [("register", "pear"), ("register", "fig")])
 
+    def test_itemsPastTheTrackersRoomWaitSaidOnce(self):
+        """
+        The tracker takes at most MAX_ITEMS_PER_NODE items of a node and
+        counts each register past them as an error: a seller sharing
+        10,000 files (20,000 items) sent them all, its link was cut, and
+        it registered everything again, for ever, listed nowhere.  Now
+        the first MAX_ITEMS_PER_NODE by name are registered, the rest wait
+        (said once, in one warning), and one takes the place of an item
+        that runs out.
+        """
+        most = indexmsg.MAX_ITEMS_PER_NODE
+        lines = self.logged()
+        link = self.register()
+        shop = StaticShop(**{f"i{n:05d}": 1 for n in range(most + 3)})
+        self.index.advertise(shop)
+        registers = said(link)
+        self.assertEqual(registers, [("register", f"i{n:05d}") for n in range(most)])
+        self.assertEqual([line for line in lines if "at most" in line], [
+            f"the index tracker lists at most {most} items of one node, and this "
+            f"node has {most} registered: i{most:05d} and any more it sells are not "
+            "registered, so no buyer finds them here (a shared file is two items, "
+            "its name and its content; sell the rest from another node)"])
+        shop.stock["i00003"] = 0
+        self.index.stockChanged("i00003", 0)
+        self.assertEqual(said(link), [("unregister", "i00003"),
+                                      ("register", f"i{most:05d}")])
+        shop.stock[f"i{most + 2:05d}"] = 0
+        self.index.stockChanged(f"i{most + 2:05d}", 0)
+        shop.stock["i00004"] = 0
+        self.index.stockChanged("i00004", 0)
+        self.assertEqual(said(link), [("unregister", "i00004"),
+                                      ("register", f"i{most + 1:05d}")])
+        self.assertEqual(len([line for line in lines if "at most" in line]), 1)
+        self.assertFalse(link.closing)
+
     def test_acksAndListingNeedNoAnswer(self):
         link = self.register()
         feed(link, indexmsg.Ack("pear"), indexmsg.Listing({"pear": 2}))

@@ -24,6 +24,7 @@ from twisted_bazaar.core.market import IDiscovery, fileIn, recordedOffers
 from twisted_bazaar.reach.peerhosts import trackersGroup
 from twisted_bazaar.core.records import RecordBook
 from twisted_bazaar.schemes.index.messages import (
+    MAX_ITEMS_PER_NODE,
     Ack,
     Found,
     Listing,
@@ -62,7 +63,7 @@ class IndexDiscovery(SlotService, NodeObserver):
 
     # Slots, not a dict: a simulated node holds one (32 bytes less).
     __slots__ = ("node", "shops", "registered", "listed", "_unacked", "_lookups",
-                 "_asked", "_book", "_renewal", "_ackCall")
+                 "_asked", "_book", "_renewal", "_ackCall", "_unlisted")
 
     def __init__(self, node):
         SlotService.__init__(self)
@@ -74,6 +75,9 @@ class IndexDiscovery(SlotService, NodeObserver):
         # simulated nodes never sell nor look up: two empty sets and two
         # dicts were 560 bytes of each).
         self.registered = NO_ITEMS
+        #: Items in stock past the tracker's room for this node's
+        #: (MAX_ITEMS_PER_NODE), not registered until one registered runs out.
+        self._unlisted = NO_ITEMS
         #: Items the current tracker acknowledged (so lists: a buyer's
         #: lookup names this seller), each said once in the log.
         self.listed = NO_ITEMS
@@ -143,17 +147,47 @@ class IndexDiscovery(SlotService, NodeObserver):
             self.stockChanged(item, units)
 
     def stockChanged(self, item, units):
-        """Register an item that is in stock, withdraw one that ran out."""
+        """Register an item that is in stock, withdraw one that ran out.
+        The tracker takes at most MAX_ITEMS_PER_NODE items of a node and
+        counts each register past them as an error (enough of them cut
+        the link, and the node registered everything again, for ever):
+        an item past them waits, said once, and takes the place of one
+        that runs out."""
         in_stock = any(shop.inventory().get(item, 0) > 0 for shop in self.shops)
         if in_stock and item not in self.registered:
+            if len(self.registered) >= MAX_ITEMS_PER_NODE:
+                self._wait(item)
+                return
             if self.registered is NO_ITEMS:
                 self.registered = set()
             self.registered.add(item)
             self._register(item)
             self._renewLater()
+        elif not in_stock and item in self._unlisted:
+            self._unlisted.discard(item)
         elif not in_stock and item in self.registered:
             self.registered.discard(item)
             self._send(Unregister(item))
+            if self._unlisted:
+                waiting = min(self._unlisted)
+                self._unlisted.discard(waiting)
+                self.stockChanged(waiting, 1)
+
+    def _wait(self, item):
+        """item is in stock past the tracker's room for this node's items:
+        kept unregistered, said once as the first such item comes."""
+        if item in self._unlisted:
+            return
+        if not self._unlisted:
+            self.log.warn(
+                "the index tracker lists at most {most} items of one node, and "
+                "this node has {most} registered: {item} and any more it sells "
+                "are not registered, so no buyer finds them here (a shared file "
+                "is two items, its name and its content; sell the rest from "
+                "another node)", most=MAX_ITEMS_PER_NODE, item=item)
+        if self._unlisted is NO_ITEMS:
+            self._unlisted = set()
+        self._unlisted.add(item)
 
     def trackerRegistered(self):
         """A (new) tracker knows us: tell it everything we sell again."""
