@@ -347,6 +347,39 @@ class HttpOnlyHomeTests(HttpOnlyHomeCase):
               f"{item:.1f} s, 2 MiB whole in {whole:.1f} s, {dropped} packets dropped")
         self.stopCleanly()
 
+    def test_buyerTherePaysNoSellerHeldAtARelayWithoutWebSocket(self):
+        """A buyer at the HTTP-only home wants an item and a file from a
+        seller at a home behind a NAT router held at a public node's relay
+        that has no --ws-port: the item is bought along the offer's path,
+        but the file is not paid for, the buyer saying why (its file
+        could only come through that relay's TCP port, which its
+        firewall drops)."""
+        tracker = self.startTracker(TIMEOUT, "--ws-port", "80")
+        self.wsListening(tracker, 80)
+        public = self.node("relay", self.public_host, "--relay-rate", "0")
+        public_id = nodeId(public, TIMEOUT)
+        public.waitFor(r"this node is reachable from outside at "
+                       rf"{re.escape(self.public_host.address)}:\d+", TIMEOUT)
+        shared, _ = self.shareFile("b-film.bin", 2**20)
+        seller = self.node("seller", self.bed.home("nat").host, "--role", "seller",
+                           "--sell", "apple=2", "--share", shared)
+        seller_id = nodeId(seller, TIMEOUT)
+        waitSharing(seller, "b-film.bin", TIMEOUT)
+        relay = seller.waitFor(r"holds a reservation at the relay at "
+                               rf"(?P<relay>{re.escape(self.public_host.address)}:\d+):",
+                               BOUND)["relay"]
+        tracker.waitFor(rf"node {short(seller_id)} holds a reservation at node "
+                        rf"{short(public_id)}'s relay", TIMEOUT)
+        buyer = self.walledNode("buyer", "--role", "buyer", "--want", "apple", "--want",
+                                "b-film.bin", "--downloads", self.folder("downloads"))
+        waitBought(buyer, "apple", BOUND, seller=seller_id, n=1, q=1)
+        buyer.waitFor(rf"not buying b-film\.bin from seller {short(seller_id)}: it is "
+                      rf"held at the relay at {re.escape(relay)}, which the tracker names "
+                      r"no websocket way to", BOUND)
+        self.assertEqual(seller.matches(r"sold b-film\.bin"), [])
+        self.onlyHttpLeft()
+        self.stopCleanly()
+
     def test_twoHomesThroughTheTrackersRelay(self):
         """A buyer at one HTTP-only home buys an item and a file from a
         seller at another, each with only ``--tracker ws:``: both are held

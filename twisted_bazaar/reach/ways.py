@@ -55,7 +55,8 @@ from twisted_bazaar.wire.ids import isKeyed, shortId
 
 __all__ = ["WAYS", "Lan", "Direct", "Punched", "Relayed", "Quic", "TrackerNamedQuic", "Added",
            "LanFailed", "PUNCH_DELAY", "RELAY_DELAY", "ClientWay", "PHRASES", "along",
-           "relayedAlong", "relayedPath", "asTyped", "phrase", "relayWays", "asksFirst"]
+           "relayedAlong", "relayedPath", "asTyped", "phrase", "relayWays", "asksFirst",
+           "wayOutTo"]
 
 #: Seconds after a dial starts that a circuit through the peer's relay
 #: starts, if nothing connected by then (go-libp2p's relay delay): a LAN
@@ -295,6 +296,37 @@ def asksFirst(dialer, peer_id):
     book = where.book
     return (book.relayOf(peer_id) is None and not book.known(peer_id)
             and not book.pathsOf(peer_id, way.kind))
+
+
+def wayOutTo(where, peer_id, relay):
+    """
+    Whether a node whose only way out may be the one it reaches its
+    tracker by (L{Membership.trackerWay
+    <twisted_bazaar.core.membership.Membership.trackerWay>}: a plugin's
+    kind, where a firewall lets only HTTP(S) out) has a way of that kind
+    to peer_id, which names ``relay`` (``HOST:PORT``, or None): a buyer
+    asks it before it pays for a file that comes over a connection of its
+    own.  True when the node reaches its tracker by TCP, peer_id names no
+    relay (its dial asks where it is: L{asksFirst}), the relay is the
+    tracker's own (served the way the tracker is reached), or the book
+    holds a path to peer_id of that kind or a local address of it (on
+    this node's own network), not a claim, or a relayed path naming a way
+    of that kind to its relay (L{relayWays} dials it first); else None while the
+    tracker's word on peer_id is not fresh (L{PathBook.known
+    <twisted_bazaar.reach.book.PathBook.known>}: ask it), False once it
+    is: the relay's own port is all there is, which such a firewall drops.
+    """
+    tracker = where.tracker()
+    own = None if tracker is None else tracker.trackerWay
+    if (own is None or own.kind in Added.covered or relay is None
+            or tracker.isTrackerRelay(relay)):
+        return True
+    book = where.book
+    for path in book.paths(peer_id):
+        if ((path.kind in (own.kind, LAN) and path.word != CLAIMED)
+                or any(way.kind == own.kind for way in path.ways)):
+            return True
+    return False if book.known(peer_id) else None
 
 
 class Quic:

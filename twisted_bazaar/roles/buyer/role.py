@@ -110,7 +110,9 @@ class Buyer(Role):
     def order(self, offers):
         """The order to try offers in (L{SellerMemory.order}), each
         seller's address group as the node sees it now, without those of
-        a file content that could not be fetched."""
+        a file content that could not be fetched or of a seller this node
+        has no way to fetch a file from (L{Fetcher.fetchable
+        <twisted_bazaar.roles.files.fetch.Fetcher.fetchable>})."""
         if self.fetcher is not None:
             offers = self.fetcher.fetchable(offers)
         linkTo = self.node.linkTo

@@ -37,6 +37,7 @@ from twisted_bazaar.files.journal import Journal, RecordFault
 from twisted_bazaar.files.names import isPlainName, itemHash
 from twisted_bazaar.roles.files.download import Download
 from twisted_bazaar.roles.files.options import DEFAULT_GIVE_UP
+from twisted_bazaar.roles.files.outofreach import OutOfReach
 from twisted_bazaar.roles.files.sellers import fileOffers
 from twisted_bazaar.roles.files.watch import FAILED, GaveUp
 from twisted_bazaar.roles import Role
@@ -128,6 +129,8 @@ class Fetcher(Role):
         #: Contents whose download gave up while another content was
         #: offered under their name: not bought again in this run.
         self.unfetchable = set()
+        #: The sellers this node has no way to fetch a file from (L{fetchable}).
+        self.outOfReach = OutOfReach(node)
         #: file name -> those contents given up on under it, whose part
         #: files go once the name is in place (L{_dropAbandoned}).
         self.abandoned = {}
@@ -197,10 +200,11 @@ class Fetcher(Role):
 
     def fetchable(self, offers):
         """The offers a want may buy from: none of a content that could
-        not be fetched (L{unfetchable})."""
-        if not self.unfetchable:
-            return offers
-        return [offer for offer in offers if offer.sha256 not in self.unfetchable]
+        not be fetched (L{unfetchable}), none of a seller this node has
+        no way to fetch from (L{OutOfReach})."""
+        if self.unfetchable:
+            offers = [offer for offer in offers if offer.sha256 not in self.unfetchable]
+        return self.outOfReach.reachable(offers)
 
     def _seen(self, name, offers):
         seen = self.contents.setdefault(name, Recent(CONTENTS_KEPT))
@@ -538,6 +542,7 @@ class Fetcher(Role):
 
     def _stop(self):
         self._stopped = True
+        self.outOfReach.stop()
         for download in list(self.downloads.values()):
             download.stop()
         for check in list(self.checks.values()):
