@@ -2,10 +2,10 @@
 The sellers of a file a buyer does not buy it from: those it has no way
 to fetch it from.  A file comes over a connection of its own to its
 seller, not along the path its purchase took, so a buyer whose network
-lets out only the way it reaches its tracker (a ``ws:`` tracker, where a
-firewall lets only HTTP(S) out) pays nobody held at a relay it has no way
-of that kind to (a public node's relay without a ``--ws-port``): its
-file could never come (L{wayOutTo}).  Whoever the tracker's word on is
+lets out only the way it reaches its tracker (a transport plugin's
+tracker address, where a firewall lets only HTTP(S) out) pays nobody held
+at a relay it has no way of that kind to (a public node's relay without
+that transport's port): its file could never come (L{wayOutTo}).  Whoever the tracker's word on is
 not fresh is asked about first, and bought from once it names a way.
 """
 
