@@ -63,10 +63,10 @@ class StoresInFlightTests(SynchronousTestCase):
         """Stores that end as they start take the next in a loop."""
         self.router.start = lambda build, *a, **k: defer.succeed(None)
         self.router.started[0][1].callback(None)
-        self.assertEqual(self.publisher._storing, MAX_STORING - 1)
-        self.assertFalse(self.publisher._waiting)
+        self.assertEqual(self.publisher._adverts.storing, MAX_STORING - 1)
+        self.assertFalse(self.publisher._adverts.waiting)
 
     def test_stoppedNothingWaits(self):
         self.publisher.stop()
-        self.assertFalse(self.publisher._waiting)
-        self.assertEqual(self.publisher._storing, 0)
+        self.assertFalse(self.publisher._adverts.waiting)
+        self.assertEqual(self.publisher._adverts.storing, 0)

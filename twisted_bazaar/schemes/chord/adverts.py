@@ -53,6 +53,24 @@ class _Advert:
         self.timer = self.lookup = None
 
 
+
+class _Adverts(dict):
+    """A seller's adverts (item -> L{_Advert}), and its stores under way:
+    at most L{MAX_STORING} in flight (C{storing}), the rest C{waiting} in
+    order (a dict as an ordered set; C{draining} while the loop that
+    starts them runs), and C{lan}, the host its records last signed name
+    it LAN-only behind.  Kept here, not on the publisher, so that a node
+    that sells nothing (nine of ten of a simulated ring) holds none of it."""
+
+    __slots__ = ("waiting", "storing", "draining", "lan")
+
+    def __init__(self):
+        dict.__init__(self)
+        self.waiting = NOTHING
+        self.storing = 0
+        self.draining = False
+        self.lan = None
+
 class Publisher:
     """
     The items of one node's shops, and their stores (through the node's
@@ -61,8 +79,8 @@ class Publisher:
     """
 
     # Slots, not a dict: a simulation holds one a node.
-    __slots__ = ("node", "router", "detours", "settings", "shops", "running", "book", "lan",
-                 "_adverts", "_waiting", "_storing", "_draining")
+    __slots__ = ("node", "router", "detours", "settings", "shops", "running", "book",
+                 "_adverts")
 
     log = Logger()
 
@@ -85,15 +103,9 @@ class Publisher:
         #: The L{RecordBook} that signs the records, made at the first
         #: (L{_record}): nine nodes of ten of a simulated ring sell nothing.
         self.book = None
-        #: The host the records last signed name this node LAN-only behind
-        #: (L{lanOnlyAt}), or None.
-        self.lan = None
+        #: L{_Adverts}, with the stores under way, made at the first
+        #: advert: L{NOTHING} on a node that sells nothing.
         self._adverts = NOTHING
-        #: Items whose store waits for one of the L{MAX_STORING} in flight
-        #: (L{_storing}) to end, in order (a dict as an ordered set).
-        self._waiting = NOTHING
-        self._storing = 0
-        self._draining = False
 
     def advertise(self, shop):
         self.shops += (shop,)
@@ -104,7 +116,9 @@ class Publisher:
         """Publish an item that is in stock; withdraw one that ran out."""
         in_stock = any(shop.inventory().get(item, 0) > 0 for shop in self.shops)
         if in_stock and item not in self._adverts:
-            own(self, "_adverts")[item] = _Advert(2 * self.settings.stabilize)
+            if self._adverts is NOTHING:
+                self._adverts = _Adverts()
+            self._adverts[item] = _Advert(2 * self.settings.stabilize)
             if self.running:
                 self._publish(item)
         elif not in_stock and item in self._adverts:
@@ -135,6 +149,12 @@ class Publisher:
         if self.running and self._lanHost() != self.lan:
             self.republish()
 
+    @property
+    def lan(self):
+        """The host the records last signed name this node LAN-only behind
+        (L{lanOnlyAt}), or None."""
+        return getattr(self._adverts, "lan", None)
+
     def _lanHost(self):
         node = self.node
         return lanOnlyAt(node.reach, node.relay)
@@ -160,7 +180,8 @@ class Publisher:
 
     def stop(self):
         self.running = False
-        self._waiting = NOTHING
+        if self._adverts is not NOTHING:
+            self._adverts.waiting = NOTHING
         for advert in self._adverts.values():
             advert.stop()
 
@@ -180,9 +201,9 @@ class Publisher:
             book = self.book = RecordBook(node.identity, node.clock)
         if not lifetime:
             return book.withdrawal(item, node.host, node.port)
-        self.lan = self._lanHost()
+        lan = self._adverts.lan = self._lanHost()
         return book.record(item, node.host, node.port, fileIn(self.shops, item),
-                           node.relay, self.lan)
+                           node.relay, lan)
 
     def _lifetime(self):
         """A store's lifetime, in ms: the records' expiry."""
@@ -225,10 +246,11 @@ class Publisher:
         if advert is None or not self.running:
             return
         advert.timer = None
-        if self._storing >= MAX_STORING:
-            own(self, "_waiting")[item] = None
+        adverts = self._adverts
+        if adverts.storing >= MAX_STORING:
+            own(adverts, "waiting")[item] = None
             return
-        self._storing += 1
+        adverts.storing += 1
         lookup = advert.lookup = self._store(item, self._lifetime())
         lookup.addCallback(self._published, item, advert)
         lookup.addBoth(self._ended)
@@ -237,16 +259,17 @@ class Publisher:
     def _ended(self, result):
         """A store ended (answered, or not, or cancelled): the next waiting
         one goes.  A loop, not a recursion: stores may end at once."""
-        self._storing -= 1
-        if not self._draining:
-            self._draining = True
+        adverts = self._adverts
+        adverts.storing -= 1
+        if not adverts.draining:
+            adverts.draining = True
             try:
-                while self._waiting and self._storing < MAX_STORING and self.running:
-                    item = next(iter(self._waiting))
-                    del self._waiting[item]
+                while adverts.waiting and adverts.storing < MAX_STORING and self.running:
+                    item = next(iter(adverts.waiting))
+                    del adverts.waiting[item]
                     self._publish(item)
             finally:
-                self._draining = False
+                adverts.draining = False
         return result
 
     def _published(self, stored, item, advert):

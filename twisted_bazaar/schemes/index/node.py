@@ -53,6 +53,19 @@ class _Lookup:
         self.pause = None
 
 
+class _Registered(set):
+    """The items a seller registered, and C{waiting}: those in stock past
+    the tracker's room for one node's, registered as registered ones run
+    out.  Kept here, not on L{IndexDiscovery}, so that a node that sells
+    nothing (most of a simulated market) holds none of it."""
+
+    __slots__ = ("waiting",)
+
+    def __init__(self):
+        set.__init__(self)
+        self.waiting = NO_ITEMS
+
+
 @implementer(IDiscovery)
 class IndexDiscovery(SlotService, NodeObserver):
     """Registrations and lookups through the tracker."""
@@ -63,7 +76,7 @@ class IndexDiscovery(SlotService, NodeObserver):
 
     # Slots, not a dict: a simulated node holds one (32 bytes less).
     __slots__ = ("node", "shops", "registered", "listed", "_unacked", "_lookups",
-                 "_asked", "_book", "_renewal", "_ackCall", "_unlisted")
+                 "_asked", "_book", "_renewal", "_ackCall")
 
     def __init__(self, node):
         SlotService.__init__(self)
@@ -75,9 +88,6 @@ class IndexDiscovery(SlotService, NodeObserver):
         # simulated nodes never sell nor look up: two empty sets and two
         # dicts were 560 bytes of each).
         self.registered = NO_ITEMS
-        #: Items in stock past the tracker's room for this node's
-        #: (MAX_ITEMS_PER_NODE), not registered until one registered runs out.
-        self._unlisted = NO_ITEMS
         #: Items the current tracker acknowledged (so lists: a buyer's
         #: lookup names this seller), each said once in the log.
         self.listed = NO_ITEMS
@@ -159,7 +169,7 @@ class IndexDiscovery(SlotService, NodeObserver):
                 self._wait(item)
                 return
             if self.registered is NO_ITEMS:
-                self.registered = set()
+                self.registered = _Registered()
             self.registered.add(item)
             self._register(item)
             self._renewLater()
@@ -173,6 +183,13 @@ class IndexDiscovery(SlotService, NodeObserver):
                 self._unlisted.discard(waiting)
                 self.stockChanged(waiting, 1)
 
+    @property
+    def _unlisted(self):
+        """Items in stock past the tracker's room for this node's
+        (MAX_ITEMS_PER_NODE), not registered until one registered runs
+        out (L{_Registered})."""
+        return getattr(self.registered, "waiting", NO_ITEMS)
+
     def _wait(self, item):
         """item is in stock past the tracker's room for this node's items:
         kept unregistered, said once as the first such item comes."""
@@ -185,9 +202,9 @@ class IndexDiscovery(SlotService, NodeObserver):
                 "are not registered, so no buyer finds them here (a shared file "
                 "is two items, its name and its content; sell the rest from "
                 "another node)", most=MAX_ITEMS_PER_NODE, item=item)
-        if self._unlisted is NO_ITEMS:
-            self._unlisted = set()
-        self._unlisted.add(item)
+        if self.registered.waiting is NO_ITEMS:
+            self.registered.waiting = set()
+        self.registered.waiting.add(item)
 
     def trackerRegistered(self):
         """A (new) tracker knows us: tell it everything we sell again."""
