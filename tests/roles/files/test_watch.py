@@ -177,6 +177,24 @@ class SlowPathTests(FileMarket, SynchronousTestCase):
         self.assertEqual((row[6], stalls), (watch.FETCHING, []))
         self.assertGreaterEqual(row[3], 2 * PIECE)
 
+    def test_theRateTracksTheBytesAsTheyCome(self):
+        """A seller sending a quarter of a piece a second (1,024 bytes):
+        the rate the buyer's state says, each second from 20 s to 30 s, is
+        within a tenth of that.  Before, it counted the pieces verified
+        over its 5 s, a piece's 4 KiB at a time, and said 819 or 1,638
+        (steps of a piece over 5 s: a 1 MiB piece's 204.8 KiB/s)."""
+        rate = PIECE // 4
+        self.addSeller(rate=rate)
+        node, _ = self.addBuyer()
+        status = self.market.services[node].status
+        self.market.run(20)
+        said = []
+        for _ in range(10):
+            self.market.run(1)
+            [row] = status.state().downloads
+            said.append(row[4])
+        self.assertTrue(all(abs(r - rate) <= rate / 10 for r in said), said)
+
     def test_aTrickleStillStalls(self):
         """41 bytes a second, under 1 KiB over a stall's 10 s: stalled,
         and given up after 15 s without a piece, as before."""

@@ -19,7 +19,9 @@ from twisted_bazaar.files.client import DEFAULT_STALL
 
 #: Seconds without progress after which a download is stalled.
 STALLED = DEFAULT_STALL
-#: Seconds the download rate is measured over.
+#: Seconds the download rate is measured over: of the bytes received (each
+#: read), not of the pieces verified, whose whole piece at a time over the
+#: window made the rate move in steps (a 1 MiB piece's 204.8 KiB/s).
 RATE_WINDOW = 5.0
 #: Bytes a download must receive over the last STALLED seconds to be
 #: making progress without a verified piece: 1 KiB a second, far below a
@@ -52,12 +54,10 @@ class Watch:
     def __init__(self, download):
         self.download = download
         self.clock = download.clock
-        #: Bytes verified, and (when, bytes) of each piece verified in
-        #: the last RATE_WINDOW, oldest first.
+        #: Bytes verified.
         self.have = 0
-        self._recent = collections.deque()
         #: (when, bytes) of each read received in the last STALLED
-        #: seconds, oldest first, and their sum.
+        #: seconds (at least RATE_WINDOW), oldest first, and their sum.
         self._incoming = collections.deque()
         self._incomingBytes = 0
         self.started = self.clock.seconds()
@@ -82,15 +82,8 @@ class Watch:
 
     def verified(self, length):
         """A piece of length bytes is in: the download is making progress."""
-        now = self.clock.seconds()
         self.have += length
-        recent = self._recent
-        # Only the oldest can have left the window: one look a piece, not
-        # a pass over every piece of the window (all of a fast download's).
-        while recent and now - recent[0][0] >= RATE_WINDOW:
-            recent.popleft()
-        recent.append((now, length))
-        self._progressed(now)
+        self._progressed(self.clock.seconds())
 
     def received(self, length):
         """length bytes of a piece came (not yet verified): progress once
@@ -169,8 +162,8 @@ class Watch:
         """
         Where the download stands, for the node's state and ``bazaar
         buy``: a dict of ``name``, ``size``, ``sha256``, ``have`` (bytes
-        verified), ``rate`` (bytes per second over the last RATE_WINDOW
-        seconds), ``sellers`` (connected now), ``state`` (describing,
+        verified), ``rate`` (bytes per second received over the last
+        RATE_WINDOW seconds), ``sellers`` (connected now), ``state`` (describing,
         fetching, stalled) and ``why`` (what keeps pieces from coming, or
         "").  While a seller's relayed connection is held for a punch
         (L{Moves.waiting <twisted_bazaar.roles.files.moves.Moves.waiting>})
@@ -178,7 +171,7 @@ class Watch:
         """
         download = self.download
         now = self.clock.seconds()
-        recent = sum(n for at, n in self._recent if now - at < RATE_WINDOW)
+        recent = sum(n for at, n in self._incoming if now - at < RATE_WINDOW)
         span = min(RATE_WINDOW, max(now - self.started, 1e-3))
         waiting = download.moves.waiting()
         if download.pieces.schedule is None:

@@ -50,12 +50,9 @@ class EarlyTests(UdpPunchingTestCase):
         self.elapse(5.0)
         self.assertEqual(len(self.a.sockets.links[self.a.sockets.main].dials), 1)
 
-    def test_noneFromAPluginsWayOut(self):
-        """A node that reaches its tracker by a transport plugin's way
-        (a network that lets only HTTP(S) out) asks no UDP punch at
-        once: it punches with nobody, and the early ask held its
-        file to a taste for 10 s, until the tracker said it saw none of
-        its datagrams (issue 96, s57-user2)."""
+    def wayOut(self):
+        """A, which reaches its tracker by ws:, opened the relayed link to
+        B; neither told yet what its router does."""
         self.a = Side(self.network, "a", self.alice, self.bob, False, PORT_RESTRICTED,
                       reached=False)
         self.b = Side(self.network, "b", self.bob, self.alice, True, RANDOM,
@@ -63,9 +60,32 @@ class EarlyTests(UdpPunchingTestCase):
         self.a.membership.trackerWay = Path(WEBSOCKET, "203.0.113.1", 80)
         self.a.linkUp()
         self.b.linkUp()
-        self.reach = {"a": self.check(self.a, 11), "b": self.check(self.b, 12)}
+
+    def test_noneFromAPluginsWayOut(self):
+        """A node that reaches its tracker by a transport plugin's way
+        (a network that lets only HTTP(S) out) asks no UDP punch at
+        once: it punches with nobody, and the early ask held its
+        file to a taste for 10 s, until the tracker said it saw none of
+        its datagrams (issue 96, s57-user2)."""
+        self.wayOut()
+        self.reach = {"b": self.check(self.b, 12)}
         self.assertFalse(self.a.punching.waitsFor(self.bob.id))
         self.assertEqual(self.a.membership.take(), [])
+
+    def test_noCheckNorAskFromAPluginsWayOut(self):
+        """Nor does it ask a check of its UDP mapping, or a punch after its
+        TCP punch failed, ever: its datagrams do not leave, and each ask
+        the tracker refused said so at info, again and again ("the
+        tracker refused a UDP check or punch: ... saw no datagram", issue
+        96, s57-user2's HTTP-only home).  Before, it asked a udpcheck at
+        each relayed link."""
+        self.wayOut()
+        self.check(self.b, 12)
+        self.tcpFailed()
+        self.a.punching.reachChanged(Reachability(PRIVATE), 0)
+        self.elapse(60.0)
+        self.assertEqual(self.a.membership.take(), [])
+        self.assertFalse(self.a.punching.waitsFor(self.bob.id))
 
     def test_theOtherSideWaits(self):
         """The side that accepted the relayed link asks nothing: the opener

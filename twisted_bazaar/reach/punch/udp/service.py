@@ -284,22 +284,12 @@ class UdpPunching(Service, NodeObserver):
             self._whereabouts.learnWhere(peer_id, namedGroupOf(link) or groupOf(link))
         if go is not None:
             self.take(go)
-        if relayed and not link.inbound and not self._routerKnown and not self._wayOnly():
+        if relayed and not link.inbound and not self._routerKnown \
+                and not self.tracker.wayOnly():
             # Its TCP punch waits for that check (at home, the tracker's
             # dial of it times out after 5 s), and the file bought
             # meanwhile would come through the relay.
             self.followUps.wantEarly(peer_id, link)
-
-    def _wayOnly(self):
-        """Whether this node reaches its tracker by a transport plugin's
-        way (the one way out known to get through: its TCP punches are
-        refused, L{mappingOf
-        <twisted_bazaar.reach.punch.tcp.mapping.mappingOf>}): no UDP
-        punch is asked at once either.  One asked held a file bought to a
-        taste until the tracker said it saw none of the node's datagrams,
-        10 s (issue 96, s57-user2's HTTP-only home)."""
-        membership = self._whereabouts.tracker()
-        return membership is not None and membership.trackerWay is not None
 
     def linkReplaced(self, peer_id):
         """The QUIC link took the relayed one's place: whoever waited goes on."""

@@ -104,8 +104,20 @@ class TrackerAsks:
     def freshen(self):
         """L{MappingCheck.freshen
         <twisted_bazaar.reach.punch.udp.mapping.MappingCheck.freshen>}, its
-        ``udpcheck`` the oldest request."""
+        ``udpcheck`` the oldest request; None, nothing asked, from a node
+        that reaches its tracker by a transport plugin's way (L{wayOnly})."""
+        if self.wayOnly():
+            return None
         return self._check.freshen(lambda: self.requests.sendCheck(self._membership))
+
+    def wayOnly(self):
+        """Whether this node reaches its tracker by a transport plugin's
+        way (the one way out known to get through, an HTTP-only network):
+        its datagrams do not leave, so it asks the tracker no check and no
+        punch; each asked was refused at info, again and again (issue 96,
+        s57-user2's HTTP-only home)."""
+        membership = self._membership
+        return membership is not None and membership.trackerWay is not None
 
     def _probe(self, link, probe):
         """Send the check's two datagrams from the node's QUIC socket to
@@ -149,6 +161,10 @@ class TrackerAsks:
         mapping is fresh."""
         link = self._wanted.links.get(peer_id)
         if link is None or peer_id in self._table or self._wanted.waitsToAsk(peer_id):
+            return
+        if self.wayOnly():
+            # Its TCP punch, refused for the same reason, says why.
+            self._followUps.giveUp(peer_id, None)
             return
         if self._overlay.linkTo(peer_id) is not link:
             self._followUps.giveUp(peer_id, "its relayed link is gone")
