@@ -120,8 +120,7 @@ class LeafSide(NodeObserver):
 
     # Slots, not a dict: a simulation holds one a node.
     __slots__ = ("node", "shops", "told", "registered", "quiet", "book", "_renewing", "_renewal",
-                 "onServing", "_seq", "_registering", "_awaited", "_finds", "_standing", "letGo",
-                 "_lettingGo")
+                 "onServing", "_seq", "_registering", "_awaited", "_finds", "_standing", "letGo")
 
     log = Logger()
 
@@ -155,9 +154,6 @@ class LeafSide(NodeObserver):
         #: answers came to nothing, if set (the topology's; see
         #: L{twisted_bazaar.schemes.superpeer.topology.SuperPeerLinks.letGo}).
         self.letGo = None
-        #: Super-peers this leaf let go whose links still close: their
-        #: close is this leaf's doing, no loss.
-        self._lettingGo = NO_MEMBERS
         node.takeFrom(self)
         node.addObserver(self)
 
@@ -335,8 +331,7 @@ class LeafSide(NodeObserver):
             self._standing.forget(peer_id)
         self._registering.pop(peer_id, None)
         self._forgetAwaited(peer_id)
-        let_go = peer_id in self._lettingGo
-        self._lettingGo.discard(peer_id)
+        let_go = self._standing is not None and self._standing.closing(peer_id)
         if peer_id in self.registered or peer_id in self.quiet:
             self.registered.discard(peer_id)
             self.quiet.discard(peer_id)
@@ -413,7 +408,7 @@ class LeafSide(NodeObserver):
         if superpeer is not None and self.letGo is not None:
             if self.letGo(superpeer, f"its last {STRIKES} answers came to nothing (the "
                                      f"last: {why})"):
-                ownSet(self, "_lettingGo").add(superpeer)
+                self.standing().lettingGo.add(superpeer)
 
     def _silent(self, query_id):
         """A query's wait ran out, its super-peer silent."""

@@ -61,6 +61,17 @@ class Standing:
         self._soldNothing = Recent(SOLD_NOTHING_KEPT)
         #: item -> (super-peer, the sellers its last answer named).
         self._answers = OrderedDict()
+        #: Super-peers the leaf let go whose links still close: their
+        #: close is the leaf's doing, no loss (L{closing}).
+        self.lettingGo = set()
+
+    def closing(self, superpeer):
+        """superpeer's link closed: whether the leaf had let it go (then
+        forgotten as such)."""
+        if superpeer in self.lettingGo:
+            self.lettingGo.discard(superpeer)
+            return True
+        return False
 
     def choose(self, candidates, rng):
         """One of the candidate super-peers with the fewest fruitless
