@@ -5,10 +5,13 @@ of the sweep's own), its results against a single run's, resume,
 failures, and the refusals before anything starts.
 """
 
+import contextlib
 import csv
+import io
 import json
 import logging
 import os
+import shutil
 import socket
 import threading
 import time
@@ -51,6 +54,24 @@ def scheduler():
         yield cluster.scheduler_address
 
 
+@pytest.fixture(scope="module")
+def grid(scheduler, tmp_path_factory):
+    """The grid swept once on the shared cluster: its --out, and what it
+    wrote to stdout and to stderr.  The tests that start from a finished
+    grid copy its --out rather than run its four runs again (some 0.5
+    CPU-s each)."""
+    out = tmp_path_factory.mktemp("grid") / "out"
+    stdout, stderr = io.StringIO(), io.StringIO()
+    with contextlib.redirect_stdout(stdout), contextlib.redirect_stderr(stderr):
+        assert sweep.main([*GRID, "--out", str(out), "--scheduler", scheduler]) == 0
+    return out, stdout.getvalue(), stderr.getvalue()
+
+
+def finished(grid, tmp_path):
+    """A copy of the finished grid's --out, for a test to change."""
+    return shutil.copytree(grid[0], tmp_path / "out")
+
+
 def measured(data):
     """A --json's metrics but those that measure the machine."""
     metrics = json.loads(data)
@@ -70,12 +91,11 @@ def single(tmp_path, argv):
     return target.read_bytes()
 
 
-def test_gridOnCluster(scheduler, tmp_path, capsys):
+def test_gridOnCluster(grid, tmp_path):
     """Each run of the grid leaves in --out what bazaar-sim --json writes
     for its flags, to the byte but for wall_s and peak_rss_mb; the
     summary has a row for each run; progress goes to stderr."""
-    out = tmp_path / "out"
-    assert sweep.main([*GRID, "--out", str(out), "--scheduler", scheduler]) == 0
+    out, stdout, stderr = grid
     assert sorted(os.listdir(out)) == sorted([n + ".json" for n in NAMES]
                                              + ["summary.csv", "summary.md"])
     data = read(out, "nodes-40_seed-2")
@@ -90,31 +110,28 @@ def test_gridOnCluster(scheduler, tmp_path, capsys):
             for r in rows] == [(n, n[6:8], n[-1], "1.0", "") for n in NAMES]
     assert (out / "summary.md").read_text().splitlines()[2].startswith(
         "| nodes-30_seed-1 | 30 | 1 | 1.0 | 5 | 5 | 0 |")
-    captured = capsys.readouterr()
-    assert captured.out == (f"4 of 4 runs done, 0 not; summary: {out}/summary.csv, "
-                            f"{out}/summary.md\n")
-    lines = captured.err.splitlines()
+    assert stdout == (f"4 of 4 runs done, 0 not; summary: {out}/summary.csv, "
+                      f"{out}/summary.md\n")
+    lines = stderr.splitlines()
     assert lines[0] == ("sweep: 0 of 4 runs done, 0 running, 0 failed, time left not known "
                         "until a run ends")
     assert lines[-1] == "sweep: 4 of 4 runs done, 0 running, 0 failed"
 
 
-def test_sameFromOneWorkerAndTwo(scheduler, tmp_path):
+def test_sameFromOneWorkerAndTwo(grid, tmp_path):
     """A local cluster of one worker (the sweep's own) writes the same
-    --json as the shared cluster of two."""
-    one, two = tmp_path / "one", tmp_path / "two"
-    assert sweep.main([*PAIR, "--out", str(one), "--workers", "1",
+    --json as the shared cluster of two (the grid's, seed 2)."""
+    one = tmp_path / "one"
+    assert sweep.main([*PAIR, "--seed", "2", "--out", str(one), "--workers", "1",
                        "--worker-memory", "2"]) == 0
-    assert sweep.main([*PAIR, "--out", str(two), "--scheduler", scheduler]) == 0
     for name in PAIR_NAMES:
-        assert measured(read(one, name)) == measured(read(two, name))
+        assert measured(read(one, name)) == measured(read(grid[0], name + "_seed-2"))
 
 
-def test_resume(scheduler, tmp_path, capsys):
+def test_resume(scheduler, grid, tmp_path, capsys):
     """A sweep stopped midway goes on: the runs whose --json is there are
     not run again; a file it was writing (.part) counts for nothing."""
-    out = tmp_path / "out"
-    assert sweep.main([*GRID, "--out", str(out), "--scheduler", scheduler]) == 0
+    out = finished(grid, tmp_path)
     kept = read(out, NAMES[0])
     os.remove(out / (NAMES[1] + ".json"))
     os.remove(out / (NAMES[2] + ".json"))
@@ -129,15 +146,13 @@ def test_resume(scheduler, tmp_path, capsys):
     assert err[-1] == "sweep: 4 of 4 runs done, 0 running, 0 failed"
 
 
-def test_allDoneNeedsNoCluster(scheduler, tmp_path, capsys):
+def test_allDoneNeedsNoCluster(grid, tmp_path, capsys):
     """A sweep whose every run is done writes its summary (here under a
     name of its own) without a cluster: the scheduler named is not asked."""
-    out = tmp_path / "out"
-    assert sweep.main([*PAIR, "--out", str(out), "--scheduler", scheduler]) == 0
-    capsys.readouterr()
-    assert sweep.main([*PAIR, "--out", str(out), "--scheduler", "tcp://127.0.0.1:1",
+    out = finished(grid, tmp_path)
+    assert sweep.main([*GRID, "--out", str(out), "--scheduler", "tcp://127.0.0.1:1",
                        "--summary", "again"]) == 0
-    assert capsys.readouterr().out == (f"2 of 2 runs done, 0 not; summary: "
+    assert capsys.readouterr().out == (f"4 of 4 runs done, 0 not; summary: "
                                        f"{out}/again.csv, {out}/again.md\n")
     assert (out / "again.csv").read_text() == (out / "summary.csv").read_text()
 
