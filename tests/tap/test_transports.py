@@ -152,6 +152,22 @@ class MakesNothing(Broken):
         return lambda channel, peerLog: 1
 
 
+class _Raising:
+    """A made transport whose serve raises."""
+
+    transport = object()
+
+    def serve(self, book, links, transfers, relay):
+        raise KeyError("no book")
+
+
+class ServesNothing(Broken):
+    """One whose maker makes a transport whose serve raises."""
+
+    def nodeTransport(self, reactor, values, interface, onFailure, trackerKinds=()):
+        return lambda channel, peerLog: _Raising()
+
+
 class _Daemon(dict):
     """What the tap's functions read of a daemon's options and parts."""
 
@@ -205,6 +221,17 @@ class PluginFaultTests(SynchronousTestCase):
         self.assertEqual(str(error), f"the transport plugin 'Broken' ({__file__}) failed "
                          "to make the node's transport: it made int, which has no "
                          "transport and no serve")
+
+    def test_itsServeRaising(self):
+        """What the maker made serves the node as serveNode calls it
+        (serveTransport): its fault too, a traceback before."""
+        daemon = _Daemon(ServesNothing(), **{"broken-port": "1"})
+        [maker] = tap_node._transports(None, daemon, daemon, daemon)
+        made = maker(None, None)
+        self.assertIs(made.transport, _Raising.transport)
+        error = self.assertRaises(PluginFault, made.serve, None, None, None, None)
+        self.assertEqual(str(error), f"the transport plugin 'Broken' ({__file__}) failed "
+                         "to serve the node's transport: KeyError: 'no book'")
 
     def test_trackerServiceRaising(self):
         daemon = _Daemon(Broken(), **{"broken-port": "1"})

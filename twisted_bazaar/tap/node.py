@@ -623,7 +623,7 @@ _MAKE = "make the node's transport"
 def _told(plugin, maker):
     """maker, whose fault, as serveNode calls it, is plugin's PluginFault:
     one that raises, or makes what has no C{transport} or C{serve} (which
-    serveNode reads next)."""
+    serveNode reads next), or whose C{serve} raises."""
 
     def made(channel, peerLog):
         each = pluginCall(plugin, _MAKE, maker, channel, peerLog)
@@ -632,9 +632,25 @@ def _told(plugin, maker):
             raise PluginFault(f"{described(plugin, 'transport')} failed to {_MAKE}: "
                               f"it made {type(each).__name__}, which has no "
                               f"{' and no '.join(lacks)}")
-        return each
+        return _Served(plugin, each)
 
     return made
+
+
+@attr.s(frozen=True)
+class _Served:
+    """What a transport plugin's maker made, its C{serve} said as the
+    plugin's PluginFault if it raises (a traceback before)."""
+
+    plugin = attr.ib()
+    made = attr.ib()
+
+    @property
+    def transport(self):
+        return self.made.transport
+
+    def serve(self, *args):
+        return pluginCall(self.plugin, "serve the node's transport", self.made.serve, *args)
 
 
 def _trackerWays(options):
