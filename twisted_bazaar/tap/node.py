@@ -639,15 +639,15 @@ def _told(plugin, maker):
 
 @attr.s(frozen=True)
 class _Served:
-    """What a transport plugin's maker made, its C{serve} said as the
-    plugin's PluginFault if it raises (a traceback before)."""
+    """What a transport plugin's maker made (its C{transport} and the
+    rest read through), its C{serve} said as the plugin's PluginFault if
+    it raises (a traceback before)."""
 
     plugin = attr.ib()
     made = attr.ib()
 
-    @property
-    def transport(self):
-        return self.made.transport
+    def __getattr__(self, name):
+        return getattr(self.made, name)
 
     def serve(self, *args):
         return pluginCall(self.plugin, "serve the node's transport", self.made.serve, *args)
