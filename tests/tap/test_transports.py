@@ -17,6 +17,7 @@ from twisted_bazaar.tap.common import COMMON_PARAMETERS, DaemonOptions, param
 from twisted_bazaar.tap.transports import (
     addTransportOptions,
     checkTransportValues,
+    refuseTakenKinds,
     trackerKinds,
     transportValues,
 )
@@ -232,6 +233,35 @@ class PluginFaultTests(SynchronousTestCase):
         error = self.assertRaises(PluginFault, made.serve, None, None, None, None)
         self.assertEqual(str(error), f"the transport plugin 'Broken' ({__file__}) failed "
                          "to serve the node's transport: KeyError: 'no book'")
+
+    def test_aTrackerKindTheNodeHas(self):
+        """A plugin that names tcp among its --tracker kinds is refused as
+        the node's options are made: taken in silence before, its hint and
+        its tracker way given to every TCP tracker."""
+        class Tcp(Crow):
+            name = "Tcp"
+            trackerKinds = ("tcp",)
+
+        class Options(tap_node.Options):
+            pass
+
+        error = self.assertRaises(PluginFault, tap_node._addTransports, Options, [Tcp()])
+        self.assertEqual(str(error), f"the transport plugin 'Tcp' ({__file__}) names "
+                         "--tracker's endpoint kind 'tcp' in its trackerKinds, which "
+                         "the node has already: give it another")
+
+    def test_aTrackerKindTwoPluginsName(self):
+        class Raven(Crow):
+            name = "Raven"
+
+        error = self.assertRaises(PluginFault, refuseTakenKinds, [Raven(), Crow()], ())
+        self.assertEqual(str(error), f"the transport plugin 'Raven' ({__file__}) names "
+                         "--tracker's endpoint kind 'crow' in its trackerKinds, which "
+                         f"the transport plugin 'Crow' ({__file__}) names too: give it "
+                         "another")
+
+    def test_trackerKindsOfTheirOwn(self):
+        refuseTakenKinds([Pigeon(), Crow()], ("tcp", "ssl", "tls"))
 
     def test_trackerServiceRaising(self):
         daemon = _Daemon(Broken(), **{"broken-port": "1"})

@@ -76,6 +76,7 @@ from twisted_bazaar.tap.transports import (
     addTransportOptions,
     checkTransportValues,
     pluginCall,
+    refuseTakenKinds,
     trackerKinds,
     transportValues,
 )
@@ -505,7 +506,8 @@ def _addPluginOptions(cls):
 
 def _addTransports(cls, plugins):
     """Give Options each transport plugin's options, and its endpoints
-    among --tracker's."""
+    among --tracker's (a kind --tracker has already refused)."""
+    refuseTakenKinds(plugins, TCP_OR_TLS)
     addTransportOptions(cls, plugins, "nodeOptions")
     cls.trackerKinds, more = trackerKinds(plugins)
     cls.trackerHelps = {kind: plugin.trackerHelp for plugin in plugins

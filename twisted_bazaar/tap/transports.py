@@ -14,7 +14,7 @@ from twisted_bazaar.daemon.pluginfault import PluginFault, described
 from twisted_bazaar.tap.common import badValue, param
 
 __all__ = ["addTransportOptions", "checkTransportValues", "pluginCall",
-           "transportValues", "trackerKinds"]
+           "refuseTakenKinds", "transportValues", "trackerKinds"]
 
 
 def addTransportOptions(cls, plugins, which):
@@ -109,6 +109,30 @@ def pluginCall(plugin, doing, call, *args, **kwargs):
     except Exception as e:
         raise PluginFault(f"{described(plugin, 'transport')} failed to {doing}: "
                           f"{why(e)}") from e
+
+
+def refuseTakenKinds(plugins, own):
+    """
+    Refuse a plugin whose C{trackerKinds} names a kind of --tracker the
+    daemon has already (``own``: TCP's and TLS's) or another plugin
+    names: which of the two a --tracker of that kind reaches the tracker
+    by, is told of and is hinted by would be a guess.
+
+    @raise PluginFault: naming the plugin and its file.
+    """
+    owners = {}
+    for plugin in sorted(plugins, key=lambda plugin: plugin.name):
+        for kind in plugin.trackerKinds:
+            if kind in own:
+                taken = "the node has already"
+            elif kind in owners:
+                taken = f"{described(owners[kind], 'transport')} names too"
+            else:
+                owners[kind] = plugin
+                continue
+            raise PluginFault(f"{described(plugin, 'transport')} names --tracker's "
+                              f"endpoint kind {kind!r} in its trackerKinds, which "
+                              f"{taken}: give it another")
 
 
 def trackerKinds(plugins):
