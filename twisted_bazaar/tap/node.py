@@ -13,6 +13,8 @@ import attr
 from twisted.internet.abstract import isIPAddress, isIPv6Address
 from twisted.internet.endpoints import TCP4ServerEndpoint, TCP6ServerEndpoint
 from twisted.python import usage
+from zope.interface.exceptions import Invalid
+from zope.interface.verify import verifyObject
 
 from twisted_bazaar.events import ObsoleteObserver
 from twisted_bazaar.core.node import DEFAULT_NEIGHBOURS
@@ -81,6 +83,8 @@ from twisted_bazaar.tap.transports import (
     transportValues,
 )
 from twisted_bazaar.tracker import DEFAULT_TRACKER_PORT
+from twisted_bazaar.transports.interface import ITransport
+from twisted_bazaar.transports.path import DIRECT, KINDS, RELAYED, UDP
 from twisted_bazaar.transports.plugin import trackerWay
 from twisted_bazaar.transports.relay import limits as relays
 from twisted_bazaar.wire.ids import isKeyed, parseWireId
@@ -634,9 +638,27 @@ def _told(plugin, maker):
             raise PluginFault(f"{described(plugin, 'transport')} failed to {_MAKE}: "
                               f"it made {type(each).__name__}, which has no "
                               f"{' and no '.join(lacks)}")
+        wrong = _wrongTransport(each.transport)
+        if wrong:
+            raise PluginFault(f"{described(plugin, 'transport')} failed to {_MAKE}: "
+                              f"its transport, {type(each.transport).__name__}, {wrong}")
         return _Served(plugin, each)
 
     return made
+
+
+def _wrongTransport(transport):
+    """Why the node's table of transports (L{Transports}) would refuse a
+    plugin's transport, as a traceback once the node is built; or None."""
+    try:
+        verifyObject(ITransport, transport)
+    except Invalid:
+        return "is no ITransport"
+    if transport.kind not in KINDS:
+        return f"is of kind {transport.kind!r}, which no package registers"
+    if transport.kind in (DIRECT, RELAYED, UDP):
+        return f"is of kind {transport.kind!r}, which is the node's own"
+    return None
 
 
 @attr.s(frozen=True)
