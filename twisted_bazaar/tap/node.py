@@ -13,8 +13,6 @@ import attr
 from twisted.internet.abstract import isIPAddress, isIPv6Address
 from twisted.internet.endpoints import TCP4ServerEndpoint, TCP6ServerEndpoint
 from twisted.python import usage
-from zope.interface.exceptions import Invalid
-from zope.interface.verify import verifyObject
 
 from twisted_bazaar.events import ObsoleteObserver
 from twisted_bazaar.core.node import DEFAULT_NEIGHBOURS
@@ -77,14 +75,12 @@ from twisted_bazaar.tap.shortfall import GAVE_UP, GiveUp, wayOut
 from twisted_bazaar.tap.transports import (
     addTransportOptions,
     checkTransportValues,
-    pluginCall,
+    nodeMaker,
     refuseTakenKinds,
     trackerKinds,
     transportValues,
 )
 from twisted_bazaar.tracker import DEFAULT_TRACKER_PORT
-from twisted_bazaar.transports.interface import ITransport
-from twisted_bazaar.transports.path import DIRECT, KINDS, RELAYED, UDP
 from twisted_bazaar.transports.plugin import trackerWay
 from twisted_bazaar.transports.relay import limits as relays
 from twisted_bazaar.wire.ids import isKeyed, parseWireId
@@ -616,65 +612,9 @@ def _transports(reactor, options, site, exitStatus):
     """The makers of the node's transports of plugins, each for a node
     whose options turn it on."""
     kinds = {tracker.kind for tracker in options.trackers}
-    made = ((plugin, pluginCall(plugin, _MAKE, plugin.nodeTransport, reactor, values,
-                                site.interface, exitStatus.fail, trackerKinds=kinds))
+    made = (nodeMaker(plugin, reactor, values, site.interface, exitStatus.fail, kinds)
             for plugin, values in transportValues(options))
-    return tuple(_told(plugin, maker) for plugin, maker in made if maker is not None)
-
-
-#: What a transport plugin does as a node is made, as its fault says.
-_MAKE = "make the node's transport"
-
-
-def _told(plugin, maker):
-    """maker, whose fault, as serveNode calls it, is plugin's PluginFault:
-    one that raises, or makes what has no C{transport} or C{serve} (which
-    serveNode reads next), or whose C{serve} raises."""
-
-    def made(channel, peerLog):
-        each = pluginCall(plugin, _MAKE, maker, channel, peerLog)
-        lacks = [name for name in ("transport", "serve") if not hasattr(each, name)]
-        if lacks:
-            raise PluginFault(f"{described(plugin, 'transport')} failed to {_MAKE}: "
-                              f"it made {type(each).__name__}, which has no "
-                              f"{' and no '.join(lacks)}")
-        wrong = _wrongTransport(each.transport)
-        if wrong:
-            raise PluginFault(f"{described(plugin, 'transport')} failed to {_MAKE}: "
-                              f"its transport, {type(each.transport).__name__}, {wrong}")
-        return _Served(plugin, each)
-
-    return made
-
-
-def _wrongTransport(transport):
-    """Why the node's table of transports (L{Transports}) would refuse a
-    plugin's transport, as a traceback once the node is built; or None."""
-    try:
-        verifyObject(ITransport, transport)
-    except Invalid:
-        return "is no ITransport"
-    if transport.kind not in KINDS:
-        return f"is of kind {transport.kind!r}, which no package registers"
-    if transport.kind in (DIRECT, RELAYED, UDP):
-        return f"is of kind {transport.kind!r}, which is the node's own"
-    return None
-
-
-@attr.s(frozen=True)
-class _Served:
-    """What a transport plugin's maker made (its C{transport} and the
-    rest read through), its C{serve} said as the plugin's PluginFault if
-    it raises (a traceback before)."""
-
-    plugin = attr.ib()
-    made = attr.ib()
-
-    def __getattr__(self, name):
-        return getattr(self.made, name)
-
-    def serve(self, *args):
-        return pluginCall(self.plugin, "serve the node's transport", self.made.serve, *args)
+    return tuple(maker for maker in made if maker is not None)
 
 
 def _trackerWays(options):
