@@ -16,6 +16,7 @@ from zope.interface import implementer
 
 from twisted_bazaar.wire.ids import parseWireId, shortId, wireId
 from twisted_bazaar.cli.buy import BuyError, OneShotBuy, renderBuy
+from twisted_bazaar.daemon.pluginfault import PluginFault
 from twisted_bazaar.cli.progress import Progress
 from twisted_bazaar.files import hashing
 from twisted_bazaar.status.client import ClientError
@@ -582,7 +583,29 @@ class _UnlistenedPlugin:
         return make
 
 
+class _ServesNothingPlugin(_UnlistenedPlugin):
+    """A transport plugin whose made transport's serve raises."""
+
+    name = "ServesNothing"
+
+    def nodeTransport(self, reactor, values, interface, onFailure, trackerKinds=()):
+        served = attr.make_class("Served", ["transport", "serve"])
+
+        def serve(book, links, transfers, relay):
+            raise KeyError("no book")
+
+        return lambda channel, peerLog: served(_UnlistenedTransport(), serve)
+
+
 class TransportCannotListenTests(OneShotHelpers, SynchronousTestCase):
+    def test_aPluginThatCannotServe(self):
+        """A transport plugin whose serve raises is its PluginFault, one
+        line naming it (bazaar's "failed" under a traceback before)."""
+        error = self.assertRaises(PluginFault, self.oneShot,
+                                  transports=[(_ServesNothingPlugin(), {})])
+        self.assertEqual(str(error), f"the transport plugin 'ServesNothing' ({__file__}) "
+                         "failed to serve the node's transport: KeyError: 'no book'")
+
     def test_aPortThatCannotListenEndsThePurchase(self):
         """A transport's port that cannot listen (its onFailure told one
         line) ends bazaar buy with that line as the reason, its node

@@ -8,6 +8,7 @@ plugin's method that raises is said in one line naming the plugin.
 
 from twisted.python import usage
 from twisted.trial.unittest import SynchronousTestCase
+from zope.interface import implementer
 
 from twisted_bazaar.base.options import PluginOption, boundedInt
 from twisted_bazaar.daemon.pluginfault import PluginFault
@@ -17,9 +18,11 @@ from twisted_bazaar.tap.common import COMMON_PARAMETERS, DaemonOptions, param
 from twisted_bazaar.tap.transports import (
     addTransportOptions,
     checkTransportValues,
+    refuseTakenKinds,
     trackerKinds,
     transportValues,
 )
+from twisted_bazaar.transports.interface import ITransport
 
 
 def _parseWing(text):
@@ -152,6 +155,45 @@ class MakesNothing(Broken):
         return lambda channel, peerLog: 1
 
 
+@implementer(ITransport)
+class _Carrier:
+    """A transport of a kind, dialling nothing."""
+
+    def __init__(self, kind):
+        self.kind = kind
+
+    def canDial(self, path):
+        return False
+
+    def dial(self, path, expectedKey, protocolFactory, options=None):
+        pass
+
+    def listen(self, factory):
+        pass
+
+
+class _Raising:
+    """What a maker makes: a transport (of the WebSocket package's kind,
+    registered: the node's options loaded that plugin), whose serve
+    raises."""
+
+    def __init__(self, transport=_Carrier("websocket")):
+        self.transport = transport
+
+    def serve(self, book, links, transfers, relay):
+        raise KeyError("no book")
+
+
+def makes(made):
+    """A transport plugin whose maker makes ``made``."""
+
+    class Making(Broken):
+        def nodeTransport(self, reactor, values, interface, onFailure, trackerKinds=()):
+            return lambda channel, peerLog: made
+
+    return Making()
+
+
 class _Daemon(dict):
     """What the tap's functions read of a daemon's options and parts."""
 
@@ -205,6 +247,63 @@ class PluginFaultTests(SynchronousTestCase):
         self.assertEqual(str(error), f"the transport plugin 'Broken' ({__file__}) failed "
                          "to make the node's transport: it made int, which has no "
                          "transport and no serve")
+
+    def test_itsServeRaising(self):
+        """What the maker made serves the node as serveNode calls it
+        (serveTransport): its fault too, a traceback before."""
+        raising = _Raising()
+        daemon = _Daemon(makes(raising), **{"broken-port": "1"})
+        [maker] = tap_node._transports(None, daemon, daemon, daemon)
+        made = maker(None, None)
+        self.assertIs(made.transport, raising.transport)
+        error = self.assertRaises(PluginFault, made.serve, None, None, None, None)
+        self.assertEqual(str(error), f"the transport plugin 'Broken' ({__file__}) failed "
+                         "to serve the node's transport: KeyError: 'no book'")
+
+    def test_itsTransportWrong(self):
+        """A made transport the node's table of transports refuses (no
+        ITransport, a kind unregistered or the node's own) is the plugin's
+        fault as it is made: a traceback as the node was built before,
+        its new --data-dir left behind."""
+        for transport, wrong in ((object(), "object, is no ITransport"),
+                                 (_Carrier("pigeon"), "_Carrier, is of kind 'pigeon', "
+                                  "which no package registers"),
+                                 (_Carrier("direct"), "_Carrier, is of kind 'direct', "
+                                  "which is the node's own")):
+            daemon = _Daemon(makes(_Raising(transport)), **{"broken-port": "1"})
+            [maker] = tap_node._transports(None, daemon, daemon, daemon)
+            error = self.assertRaises(PluginFault, maker, None, None)
+            self.assertEqual(str(error), f"the transport plugin 'Broken' ({__file__}) "
+                             f"failed to make the node's transport: its transport, {wrong}")
+
+    def test_aTrackerKindTheNodeHas(self):
+        """A plugin that names tcp among its --tracker kinds is refused as
+        the node's options are made: taken in silence before, its hint and
+        its tracker way given to every TCP tracker."""
+        class Tcp(Crow):
+            name = "Tcp"
+            trackerKinds = ("tcp",)
+
+        class Options(tap_node.Options):
+            pass
+
+        error = self.assertRaises(PluginFault, tap_node._addTransports, Options, [Tcp()])
+        self.assertEqual(str(error), f"the transport plugin 'Tcp' ({__file__}) names "
+                         "--tracker's endpoint kind 'tcp' in its trackerKinds, which "
+                         "the node has already: give it another")
+
+    def test_aTrackerKindTwoPluginsName(self):
+        class Raven(Crow):
+            name = "Raven"
+
+        error = self.assertRaises(PluginFault, refuseTakenKinds, [Raven(), Crow()], ())
+        self.assertEqual(str(error), f"the transport plugin 'Raven' ({__file__}) names "
+                         "--tracker's endpoint kind 'crow' in its trackerKinds, which "
+                         f"the transport plugin 'Crow' ({__file__}) names too: give it "
+                         "another")
+
+    def test_trackerKindsOfTheirOwn(self):
+        refuseTakenKinds([Pigeon(), Crow()], ("tcp", "ssl", "tls"))
 
     def test_trackerServiceRaising(self):
         daemon = _Daemon(Broken(), **{"broken-port": "1"})

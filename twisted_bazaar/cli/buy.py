@@ -52,6 +52,7 @@ from twisted_bazaar.schemes.interfaces import IClientValues
 from twisted_bazaar.tap.endpoints import listenInterface
 from twisted_bazaar.transports.plugin import trackerWay
 from twisted_bazaar.tap.shortfall import EmptySearches, shortfall, wayOut
+from twisted_bazaar.tap.transports import nodeMaker
 
 #: Seconds between updates of the downloads' progress.
 PROGRESS_INTERVAL = 0.5
@@ -148,8 +149,9 @@ class OneShotBuy:
         # A transport's port listens on --listen's interface, as a node's.
         interface = listenInterface(listen_description) if listen_description else ""
         self._hints = wayOut(plugin for plugin, _ in transports)
-        makers = [plugin.nodeTransport(clock, values, interface, self._cannotListen,
-                                       trackerKinds=tracker_kinds)
+        # A plugin's fault is said in one line, as the node daemon says it.
+        makers = [nodeMaker(plugin, clock, values, interface, self._cannotListen,
+                            tracker_kinds)
                   for plugin, values in transports]
         added = [make(connector.channel, connector.peerLog)
                  for make in makers if make is not None]

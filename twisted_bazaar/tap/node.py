@@ -75,7 +75,8 @@ from twisted_bazaar.tap.shortfall import GAVE_UP, GiveUp, wayOut
 from twisted_bazaar.tap.transports import (
     addTransportOptions,
     checkTransportValues,
-    pluginCall,
+    nodeMaker,
+    refuseTakenKinds,
     trackerKinds,
     transportValues,
 )
@@ -505,7 +506,8 @@ def _addPluginOptions(cls):
 
 def _addTransports(cls, plugins):
     """Give Options each transport plugin's options, and its endpoints
-    among --tracker's."""
+    among --tracker's (a kind --tracker has already refused)."""
+    refuseTakenKinds(plugins, TCP_OR_TLS)
     addTransportOptions(cls, plugins, "nodeOptions")
     cls.trackerKinds, more = trackerKinds(plugins)
     cls.trackerHelps = {kind: plugin.trackerHelp for plugin in plugins
@@ -610,31 +612,9 @@ def _transports(reactor, options, site, exitStatus):
     """The makers of the node's transports of plugins, each for a node
     whose options turn it on."""
     kinds = {tracker.kind for tracker in options.trackers}
-    made = ((plugin, pluginCall(plugin, _MAKE, plugin.nodeTransport, reactor, values,
-                                site.interface, exitStatus.fail, trackerKinds=kinds))
+    made = (nodeMaker(plugin, reactor, values, site.interface, exitStatus.fail, kinds)
             for plugin, values in transportValues(options))
-    return tuple(_told(plugin, maker) for plugin, maker in made if maker is not None)
-
-
-#: What a transport plugin does as a node is made, as its fault says.
-_MAKE = "make the node's transport"
-
-
-def _told(plugin, maker):
-    """maker, whose fault, as serveNode calls it, is plugin's PluginFault:
-    one that raises, or makes what has no C{transport} or C{serve} (which
-    serveNode reads next)."""
-
-    def made(channel, peerLog):
-        each = pluginCall(plugin, _MAKE, maker, channel, peerLog)
-        lacks = [name for name in ("transport", "serve") if not hasattr(each, name)]
-        if lacks:
-            raise PluginFault(f"{described(plugin, 'transport')} failed to {_MAKE}: "
-                              f"it made {type(each).__name__}, which has no "
-                              f"{' and no '.join(lacks)}")
-        return each
-
-    return made
+    return tuple(maker for maker in made if maker is not None)
 
 
 def _trackerWays(options):

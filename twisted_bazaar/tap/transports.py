@@ -7,14 +7,19 @@ transport, so a new one adds its flags, its --help section and its
 ``--config`` keys without an edit here.
 """
 
+import attr
 from twisted.python import usage
+from zope.interface.exceptions import Invalid
+from zope.interface.verify import verifyObject
 
 from twisted_bazaar.base.blame import why
 from twisted_bazaar.daemon.pluginfault import PluginFault, described
 from twisted_bazaar.tap.common import badValue, param
+from twisted_bazaar.transports.interface import ITransport
+from twisted_bazaar.transports.path import DIRECT, KINDS, RELAYED, UDP
 
-__all__ = ["addTransportOptions", "checkTransportValues", "pluginCall",
-           "transportValues", "trackerKinds"]
+__all__ = ["addTransportOptions", "checkTransportValues", "nodeMaker", "pluginCall",
+           "refuseTakenKinds", "transportValues", "trackerKinds"]
 
 
 def addTransportOptions(cls, plugins, which):
@@ -109,6 +114,97 @@ def pluginCall(plugin, doing, call, *args, **kwargs):
     except Exception as e:
         raise PluginFault(f"{described(plugin, 'transport')} failed to {doing}: "
                           f"{why(e)}") from e
+
+
+def nodeMaker(plugin, reactor, values, interface, onFailure, trackerKinds):
+    """
+    plugin's C{nodeTransport} maker for a node (None when its options
+    leave it off), whose faults, as the node is built and served, are
+    plugin's L{PluginFault}: a daemon's or C{bazaar buy}'s one line.
+    """
+    maker = pluginCall(plugin, _MAKE, plugin.nodeTransport, reactor, values, interface,
+                       onFailure, trackerKinds=trackerKinds)
+    return None if maker is None else _told(plugin, maker)
+
+
+#: What a transport plugin does as a node is made, as its fault says.
+_MAKE = "make the node's transport"
+
+
+def _told(plugin, maker):
+    """maker, whose fault, as the node is built, is plugin's PluginFault:
+    one that raises, or makes what has no C{transport} or C{serve} (which
+    serveNode reads next), or whose C{serve} raises."""
+
+    def made(channel, peerLog):
+        each = pluginCall(plugin, _MAKE, maker, channel, peerLog)
+        lacks = [name for name in ("transport", "serve") if not hasattr(each, name)]
+        if lacks:
+            raise PluginFault(f"{described(plugin, 'transport')} failed to {_MAKE}: "
+                              f"it made {type(each).__name__}, which has no "
+                              f"{' and no '.join(lacks)}")
+        wrong = _wrongTransport(each.transport)
+        if wrong:
+            raise PluginFault(f"{described(plugin, 'transport')} failed to {_MAKE}: "
+                              f"its transport, {type(each.transport).__name__}, {wrong}")
+        return _Served(plugin, each)
+
+    return made
+
+
+def _wrongTransport(transport):
+    """Why the node's table of transports
+    (L{twisted_bazaar.transports.table.Transports}) would refuse a
+    plugin's transport, a traceback once the node is built; or None."""
+    try:
+        verifyObject(ITransport, transport)
+    except Invalid:
+        return "is no ITransport"
+    if transport.kind not in KINDS:
+        return f"is of kind {transport.kind!r}, which no package registers"
+    if transport.kind in (DIRECT, RELAYED, UDP):
+        return f"is of kind {transport.kind!r}, which is the node's own"
+    return None
+
+
+@attr.s(frozen=True)
+class _Served:
+    """What a transport plugin's maker made (its C{transport} and the
+    rest read through), its C{serve} said as the plugin's PluginFault if
+    it raises (a traceback before)."""
+
+    plugin = attr.ib()
+    made = attr.ib()
+
+    def __getattr__(self, name):
+        return getattr(self.made, name)
+
+    def serve(self, *args):
+        return pluginCall(self.plugin, "serve the node's transport", self.made.serve, *args)
+
+
+def refuseTakenKinds(plugins, own):
+    """
+    Refuse a plugin whose C{trackerKinds} names a kind of --tracker the
+    daemon has already (``own``: TCP's and TLS's) or another plugin
+    names: which of the two a --tracker of that kind reaches the tracker
+    by, is told of and is hinted by would be a guess.
+
+    @raise PluginFault: naming the plugin and its file.
+    """
+    owners = {}
+    for plugin in sorted(plugins, key=lambda plugin: plugin.name):
+        for kind in plugin.trackerKinds:
+            if kind in own:
+                taken = "the node has already"
+            elif kind in owners:
+                taken = f"{described(owners[kind], 'transport')} names too"
+            else:
+                owners[kind] = plugin
+                continue
+            raise PluginFault(f"{described(plugin, 'transport')} names --tracker's "
+                              f"endpoint kind {kind!r} in its trackerKinds, which "
+                              f"{taken}: give it another")
 
 
 def trackerKinds(plugins):

@@ -32,7 +32,8 @@ class ITransportPlugin(Interface):
     trackerKinds = Attribute(
         "The client endpoint kinds a node's --tracker may name to reach a tracker "
         "over it: parsed by Twisted, through the transport's endpoint parser "
-        "plugins in L{twisted.plugins}.")
+        "plugins in L{twisted.plugins}; none that --tracker has already (tcp, ssl, "
+        "tls) or another plugin names.")
     trackerHelp = Attribute(
         "How --tracker's help names those endpoints (``KIND:HOST:PORT for its "
         "... port``), or None.")
