@@ -336,3 +336,31 @@ class RefusedUncheckedTests(LinkedToOnePeer, SynchronousTestCase):
         self.assertEqual(len(checks), 8)
         self.assertEqual(self.scheme.records.held("item0", identity(1).id).record.issued,
                          start + 10)
+
+
+class KeyFullTests(LinkedToOnePeer, SynchronousTestCase):
+    """
+    A holder refused the records of a seller past the per-key bound
+    without a word: the seller of thousands of files took them for
+    stored, and no buyer found them.  Now such a store is answered with
+    chordStored ``full``; other refusals stay unanswered.
+    """
+
+    def store(self, item, who=1, by=1):
+        """The answer to ``by``'s store of ``who``'s record of item."""
+        request = ChordStore(9, item, 600_000, (identity(by).id, 700), signed(who, item))
+        return self.scheme.holding.serve(request, (ME, 700, identity(by).id), 2)
+
+    def test_aStorePastTheBoundIsAnsweredFull(self):
+        self.scheme.records.per_key = 2
+        taken = [self.store(item) for item in ("a", "b")]
+        self.assertEqual([answer.full for answer in taken], [None, None])
+        refused = self.store("c")
+        self.assertEqual((type(refused), refused.item, refused.full, refused.holder),
+                         (ChordStored, "c", True, ME))
+        self.assertIsNone(self.scheme.records.held("c", identity(1).id))
+
+    def test_aRecordInAnothersNameIsNotAnswered(self):
+        self.scheme.records.per_key = 1
+        self.store("a")
+        self.assertIsNone(self.store("b", by=2))

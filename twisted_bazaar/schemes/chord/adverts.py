@@ -19,7 +19,7 @@ from twisted_bazaar.base.sparing import NOTHING, own
 from twisted_bazaar.base.words import plural
 from twisted_bazaar import wire
 from twisted_bazaar.core.market import fileIn
-from twisted_bazaar.core.records import RecordBook
+from twisted_bazaar.core.records import PER_KEY, RecordBook
 from twisted_bazaar.reach.reachable.reachability import lanOnlyAt
 from twisted_bazaar.schemes.chord.messages import ChordStore
 from twisted_bazaar.schemes.chord.ring import distance, keyOf, place
@@ -32,6 +32,12 @@ from twisted_bazaar.schemes.chord.routing import HELD_PER_HOP
 #: its tracker and links, again and again, with nothing found.  As many
 #: as the router holds for one next hop whose link is not up yet.
 MAX_STORING = HELD_PER_HOP
+
+#: Seconds from a holder's first refusal of a record for the per-key
+#: bound (a chordStored with ``full``) to the one warning that names the
+#: items refused by then, and how many of them the warning names.
+TELL_REFUSED_AFTER = 30.0
+NAMED_REFUSED = 20
 
 
 class _Advert:
@@ -62,7 +68,7 @@ class Publisher:
 
     # Slots, not a dict: a simulation holds one a node.
     __slots__ = ("node", "router", "detours", "settings", "shops", "running", "book", "lan",
-                 "_adverts", "_waiting", "_storing", "_draining")
+                 "_adverts", "_waiting", "_storing", "_draining", "_refused", "_telling", "_told")
 
     log = Logger()
 
@@ -94,6 +100,12 @@ class Publisher:
         self._waiting = NOTHING
         self._storing = 0
         self._draining = False
+        #: Items whose holder refused their record for the per-key bound
+        #: (an ordered set), the timer of the one warning that says so
+        #: (L{_tellRefused}), and whether it was said.
+        self._refused = NOTHING
+        self._telling = None
+        self._told = False
 
     def advertise(self, shop):
         self.shops += (shop,)
@@ -161,6 +173,9 @@ class Publisher:
     def stop(self):
         self.running = False
         self._waiting = NOTHING
+        if self._telling is not None:
+            self._telling.cancel()
+            self._telling = None
         for advert in self._adverts.values():
             advert.stop()
 
@@ -253,7 +268,12 @@ class Publisher:
         advert.lookup = None
         if stored is None:
             delay = self.settings.lookup_timeout
+        elif stored.full:
+            self._wasRefused(item)
+            delay = min(advert.interval, self.settings.refresh)
+            advert.interval = delay * 2
         else:
+            self._refused.pop(item, None)
             delay = min(advert.interval, self.settings.refresh)
             advert.interval = delay * 2
             if stored.holder != advert.holder:
@@ -262,3 +282,22 @@ class Publisher:
                               holder=shortId(stored.holder), hops=stored.hops,
                               distance=plural(stored.hops, "hop"))
         advert.timer = self.node.clock.callLater(delay, self._publish, item)
+
+    def _wasRefused(self, item):
+        """A holder refused item's record: it holds as many of this key's
+        records as one key may (docs/protocol.md §15).  Said once a run,
+        a while after the first, with the count and the items refused."""
+        own(self, "_refused")[item] = None
+        if self._telling is None and not self._told:
+            self._telling = self.node.clock.callLater(TELL_REFUSED_AFTER, self._tellRefused)
+
+    def _tellRefused(self):
+        self._telling, self._told = None, True
+        named = list(self._refused)[:NAMED_REFUSED]
+        more = len(self._refused) - len(named)
+        self.log.warn(
+            "the chord ring's holders refused the records of {n} of this node's {items}: "
+            "a node holds at most {most} records of one seller's key (docs/protocol.md "
+            "§15), so no buyer finds these items: {named}{more}",
+            n=len(self._refused), items=plural(len(self._adverts), "item"), most=PER_KEY,
+            named=", ".join(named), more=f" and {more} more" if more else "")

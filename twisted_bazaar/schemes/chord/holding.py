@@ -113,6 +113,10 @@ class Holding:
         origin = self._origin(request.return_path)
         if not self._take(request.record, request.lifetime, now, origin, "a chordStore",
                           seller, request.item):
+            if (records.held(request.item, seller) is None and not request.record.withdrawn
+                    and records.keyFull(seller)):
+                # Said, or the seller believes it stored and no buyer finds it.
+                return ChordStored(request.id, request.item, path, hops, me, full=True)
             return None
         held = records.held(request.item, request.record.seller)
         ring = host.ring
