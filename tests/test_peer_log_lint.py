@@ -406,6 +406,8 @@ ALLOWED = {
         _OWN + "once per file of the operator's folder",
     "files/share.py: SharedFolder._hashed: sharing {name} ({size} bytes, content id":
         _OWN + "once per file of the operator's folder",
+    "files/share.py: SharedFolder._sayRest: sharing {n} more files, {total} in all i":
+        _OWN + "once each time the files of this node's own folder are all read",
     "files/share.py: SharedFolder._notHashed: cannot share {name}: {why}":
         _OWN + "once per file of the operator's folder",
     "files/share.py: SharedFolder._list: not sharing {name}: {why}":
