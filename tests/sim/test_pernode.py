@@ -370,7 +370,7 @@ class BytesANodeTests(SynchronousTestCase):
         self.assertHoldsAtMost("superpeer", 8_670)
 
     def test_chord(self):
-        self.assertHoldsAtMost("chord", 10_380)
+        self.assertHoldsAtMost("chord", 10_390)
 
     def test_indexAtHome(self):
         """Half the nodes behind NAT, 10 virtual seconds into a cold run

@@ -59,6 +59,37 @@ class _Advert:
         self.timer = self.lookup = None
 
 
+class _Refused:
+    """
+    Items a holder refused the record of, as it holds as many of this
+    key's records as one key may (docs/protocol.md §15): said once a run,
+    L{TELL_REFUSED_AFTER} s after the first, with the count and the items
+    refused by then (C{tell(items)}).
+    """
+
+    def __init__(self, clock, tell):
+        #: The items refused (a dict as an ordered set); one stored since
+        #: leaves.
+        self.items = {}
+        self._clock, self._tell = clock, tell
+        self._timer = None
+        self._told = False
+
+    def add(self, item):
+        self.items[item] = None
+        if self._timer is None and not self._told:
+            self._timer = self._clock.callLater(TELL_REFUSED_AFTER, self._due)
+
+    def _due(self):
+        self._timer, self._told = None, True
+        self._tell(self.items)
+
+    def stop(self):
+        if self._timer is not None:
+            self._timer.cancel()
+            self._timer = None
+
+
 class Publisher:
     """
     The items of one node's shops, and their stores (through the node's
@@ -68,7 +99,7 @@ class Publisher:
 
     # Slots, not a dict: a simulation holds one a node.
     __slots__ = ("node", "router", "detours", "settings", "shops", "running", "book", "lan",
-                 "_adverts", "_waiting", "_storing", "_draining", "_refused", "_telling", "_told")
+                 "_adverts", "_waiting", "_storing", "_draining", "_refused")
 
     log = Logger()
 
@@ -100,12 +131,9 @@ class Publisher:
         self._waiting = NOTHING
         self._storing = 0
         self._draining = False
-        #: Items whose holder refused their record for the per-key bound
-        #: (an ordered set), the timer of the one warning that says so
-        #: (L{_tellRefused}), and whether it was said.
-        self._refused = NOTHING
-        self._telling = None
-        self._told = False
+        #: The L{_Refused} items, made at the first: one slot, as every
+        #: node of a simulated ring has a publisher.
+        self._refused = None
 
     def advertise(self, shop):
         self.shops += (shop,)
@@ -173,9 +201,8 @@ class Publisher:
     def stop(self):
         self.running = False
         self._waiting = NOTHING
-        if self._telling is not None:
-            self._telling.cancel()
-            self._telling = None
+        if self._refused is not None:
+            self._refused.stop()
         for advert in self._adverts.values():
             advert.stop()
 
@@ -269,11 +296,14 @@ class Publisher:
         if stored is None:
             delay = self.settings.lookup_timeout
         elif stored.full:
-            self._wasRefused(item)
+            if self._refused is None:
+                self._refused = _Refused(self.node.clock, self._tellRefused)
+            self._refused.add(item)
             delay = min(advert.interval, self.settings.refresh)
             advert.interval = delay * 2
         else:
-            self._refused.pop(item, None)
+            if self._refused is not None:
+                self._refused.items.pop(item, None)
             delay = min(advert.interval, self.settings.refresh)
             advert.interval = delay * 2
             if stored.holder != advert.holder:
@@ -283,21 +313,12 @@ class Publisher:
                               distance=plural(stored.hops, "hop"))
         advert.timer = self.node.clock.callLater(delay, self._publish, item)
 
-    def _wasRefused(self, item):
-        """A holder refused item's record: it holds as many of this key's
-        records as one key may (docs/protocol.md §15).  Said once a run,
-        a while after the first, with the count and the items refused."""
-        own(self, "_refused")[item] = None
-        if self._telling is None and not self._told:
-            self._telling = self.node.clock.callLater(TELL_REFUSED_AFTER, self._tellRefused)
-
-    def _tellRefused(self):
-        self._telling, self._told = None, True
-        named = list(self._refused)[:NAMED_REFUSED]
-        more = len(self._refused) - len(named)
+    def _tellRefused(self, items):
+        named = list(items)[:NAMED_REFUSED]
+        more = len(items) - len(named)
         self.log.warn(
             "the chord ring's holders refused the records of {n} of this node's {items}: "
             "a node holds at most {most} records of one seller's key (docs/protocol.md "
             "§15), so no buyer finds these items: {named}{more}",
-            n=len(self._refused), items=plural(len(self._adverts), "item"), most=PER_KEY,
+            n=len(items), items=plural(len(self._adverts), "item"), most=PER_KEY,
             named=", ".join(named), more=f" and {more} more" if more else "")
