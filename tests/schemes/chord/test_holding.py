@@ -25,6 +25,7 @@ from twisted_bazaar.schemes.chord.messages import (
     Handed,
 )
 from twisted_bazaar.schemes.chord.ring import between, keyOf, place
+from twisted_bazaar.wire.ids import shortId
 from twisted_bazaar.base.wallclock import wallSeconds
 from twisted_bazaar.testing import Market, MemoryNetwork
 from twisted_bazaar.testing.clocks import SplitClock
@@ -364,3 +365,22 @@ class KeyFullTests(LinkedToOnePeer, SynchronousTestCase):
         self.scheme.records.per_key = 1
         self.store("a")
         self.assertIsNone(self.store("b", by=2))
+
+    def test_refusalsPastTheBoundAreSaidOnceForEachSeller(self):
+        """A seller of 10,000 files had an info line at its holder for each
+        record refused, at every store: now one a seller a run."""
+        from twisted.logger import Logger, formatEvent
+        lines = []
+        self.patch(ChordDiscovery, "log",
+                   Logger(observer=lambda event: lines.append(formatEvent(event))))
+        self.scheme.records.per_key = 1
+        for item in ("a", "b", "c", "b"):
+            self.store(item)
+        self.store("a", who=2, by=2)
+        self.store("b", who=2, by=2)
+        refused = [line for line in lines if line.startswith("refused the record")]
+        self.assertEqual([line.split(" in a chordStore")[0] for line in refused],
+                         [f"refused the record of 'b' by node {shortId(identity(1).id)}",
+                          f"refused the record of 'b' by node {shortId(identity(2).id)}"])
+        self.assertTrue(all(line.endswith("said once a run for each seller")
+                            for line in refused), refused)
