@@ -116,6 +116,9 @@ ALLOWED = {
         "the tracker's acknowledgement of an unregistration this node sent",
     "schemes/index/node.py: IndexDiscovery._wait: the index tracker lists at most {most} i":
         "once each time this node's own stock passes the tracker's room for its items",
+    "schemes/chord/adverts.py: Publisher._tellRefused: the chord ring's holders refused the rec":
+        "once a run, 30 s after a holder first refuses this node's own records for the "
+        "bound of one key",
     "reach/punch/tcp/exchange.py: Puncher.setMapping: this node will not hole-punch: {why}":
         "once when the tracker's check of this node's address first says its router "
         "draws ports",
@@ -403,6 +406,8 @@ ALLOWED = {
         _OWN + "once per file of the operator's folder",
     "files/share.py: SharedFolder._hashed: sharing {name} ({size} bytes, content id":
         _OWN + "once per file of the operator's folder",
+    "files/share.py: SharedFolder._sayRest: sharing {n} more files, {total} in all i":
+        _OWN + "once each time the files of this node's own folder are all read",
     "files/share.py: SharedFolder._notHashed: cannot share {name}: {why}":
         _OWN + "once per file of the operator's folder",
     "files/share.py: SharedFolder._list: not sharing {name}: {why}":

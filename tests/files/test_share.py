@@ -364,3 +364,40 @@ class RehashTests(SynchronousTestCase):
         self.change("big.bin", b"y", 99)
         self.clock.advance(sharemodule.SETTLE_CAP + 1)
         self.assertEqual(self.share._seen["big.bin"][2], sharemodule.SETTLE_CAP)
+
+
+class ManyFilesTests(SynchronousTestCase):
+    """
+    A seller sharing 10,000 files logged one `sharing NAME` line a file at
+    every start.  The first SAY_SHARING are said one by one, the rest in
+    one line once every file is read; a file added later is said again.
+    """
+
+    def setUp(self):
+        self.patch(sharemodule, "SAY_SHARING", 3)
+        self.folder = scratchDir(self)
+        self.clock = task.Clock()
+        self.share = SharedFolder(self.clock, self.folder, Hasher(self.clock),
+                                  Recorder(), settle=0.5, poll=1.0, useInotify=False)
+
+    def sharing(self, events):
+        return [formatEvent(event) for event in events
+                if event["log_format"].startswith("sharing")]
+
+    def test_aBigShareIsSummed(self):
+        for n in range(7):
+            writeFile(self.folder, f"f{n}.txt", b"x%d" % n)
+        with capturedLogs() as events:
+            self.share.startService()
+            self.addCleanup(self.share.stopService)
+            self.clock.pump([0.5, 1, 1])
+        said = self.sharing(events)
+        self.assertEqual([line.split(" (")[0] for line in said[:3]],
+                         ["sharing f0.txt", "sharing f1.txt", "sharing f2.txt"])
+        self.assertEqual(said[3:], [f"sharing 4 more files, 7 in all in {self.share.folder}"])
+        self.assertEqual(len(self.share.files), 7)
+        writeFile(self.folder, "late.txt", b"late")
+        with capturedLogs() as events:
+            self.clock.pump([1, 1, 1])
+        self.assertEqual([line.split(" (")[0] for line in self.sharing(events)],
+                         ["sharing late.txt"])

@@ -51,6 +51,10 @@ DEFAULT_POLL = 1.0
 #: Size from which a file's hashing is said as it starts: a file of
 #: gigabytes takes seconds to read, and the seller said nothing meanwhile.
 SAY_HASHING = 2**30
+#: Files offered one by one that are said each (`sharing NAME ...`) until
+#: the folder's files are all read; the rest are said in one line then:
+#: a seller of 10,000 files logged 10,000 lines at every start.
+SAY_SHARING = 20
 #: With inotify, seconds between safety polls (events can be missed when
 #: the kernel queue overflows).
 INOTIFY_POLL = 30.0
@@ -140,6 +144,10 @@ class SharedFolder(Service):
         #: appear: a library of album folders was shared as nothing, without
         #: a word.
         self._folders = frozenset()
+        #: Files offered since the folder's files were last all read, and
+        #: of them those not said one by one (L{SAY_SHARING}).
+        self._offered = 0
+        self._unsaid = 0
         #: Offered name (NFC) -> the file's name in the folder.
         self._disk = {}
         self._call = None
@@ -395,9 +403,24 @@ class SharedFolder(Service):
         del self._seen[name]
         self.files[name] = digest
         self._byHash.setdefault(digest.sha256, name)
-        self.log.info("sharing {name} ({size} bytes, content id {sha})", name=name,
-                      size=digest.size, sha=digest.sha256)
+        self._offered += 1
+        if self._offered <= SAY_SHARING:
+            self.log.info("sharing {name} ({size} bytes, content id {sha})", name=name,
+                          size=digest.size, sha=digest.sha256)
+        else:
+            self._unsaid += 1
         self.listener.fileAdded(name, digest)
+        self._sayRest()
+
+    def _sayRest(self):
+        """Once no file waits to be read (but those unreadable), say the
+        files offered and not said one by one, in one line."""
+        if self._hashing or any(name not in self._unreadable for name in self._seen):
+            return
+        if self._unsaid:
+            self.log.info("sharing {n} more files, {total} in all in {folder}",
+                          n=self._unsaid, total=len(self.files), folder=self.folder)
+        self._offered = self._unsaid = 0
 
     def _notHashed(self, reason, name, key):
         self._readEnded(name, key)
@@ -409,3 +432,4 @@ class SharedFolder(Service):
         self._unreadable[name] = key
         self.log.warn("cannot share {name}: {why}", name=name,
                       why=reason.getErrorMessage())
+        self._sayRest()

@@ -4,9 +4,12 @@ its records it has in flight at once.
 """
 
 from twisted.internet import defer
+from twisted.logger import Logger, formatEvent
 from twisted.trial.unittest import SynchronousTestCase
 
-from twisted_bazaar.schemes.chord.adverts import MAX_STORING, Publisher
+from twisted_bazaar.schemes.chord.adverts import (
+    MAX_STORING, NAMED_REFUSED, TELL_REFUSED_AFTER, Publisher)
+from twisted_bazaar.schemes.chord.messages import ChordStored
 from twisted_bazaar.schemes.chord.settings import ChordSettings
 
 from tests import records
@@ -70,3 +73,55 @@ class StoresInFlightTests(SynchronousTestCase):
         self.publisher.stop()
         self.assertFalse(self.publisher._adverts.waiting)
         self.assertEqual(self.publisher._adverts.storing, 0)
+
+
+class RefusedTests(SynchronousTestCase):
+    """
+    Holders refused a big seller's records past the per-key bound, and the
+    seller, not told, believed them stored while no buyer found them.  A
+    chordStored with ``full`` is now said once, with the count and the
+    items (the first NAMED_REFUSED), TELL_REFUSED_AFTER s after the first.
+    """
+
+    def setUp(self):
+        self.lines = []
+        self.patch(Publisher, "log", Logger(
+            observer=lambda event: self.lines.append(formatEvent(event))))
+        self.node = makeNode(None, identity=records.identity(5))
+        self.router = _Router()
+        self.publisher = Publisher(self.node, self.router, ChordSettings(paths=0))
+        self.items = [f"i{n:02d}" for n in range(NAMED_REFUSED + 5)]
+        self.publisher.advertise(StaticShop(**{item: 1 for item in self.items}))
+        self.publisher.start()
+
+    def answer(self, full):
+        for item, d in list(self.router.started):
+            if not d.called:
+                d.callback(ChordStored(1, item, (1,), 1, 7, full=full or None))
+
+    def warnings(self):
+        return [line for line in self.lines if "refused the records" in line]
+
+    def test_refusedRecordsAreSaidOnceWithTheirCount(self):
+        self.answer(full=True)
+        self.answer(full=True)
+        self.assertEqual(self.warnings(), [])
+        self.node.clock.advance(TELL_REFUSED_AFTER)
+        [line] = self.warnings()
+        self.assertIn(f"refused the records of {len(self.items)} of this node's "
+                      f"{len(self.items)} items", line)
+        self.assertIn(", ".join(self.items[:NAMED_REFUSED]) + " and 5 more", line)
+        self.node.clock.advance(3600)
+        self.answer(full=True)
+        self.node.clock.advance(3600)
+        self.assertEqual(len(self.warnings()), 1)
+
+    def test_storedRecordsSayNothing(self):
+        self.answer(full=False)
+        self.node.clock.advance(TELL_REFUSED_AFTER)
+        self.assertEqual(self.warnings(), [])
+
+    def test_stoppedBeforeTheWarningLeavesNoTimer(self):
+        self.answer(full=True)
+        self.publisher.stop()
+        self.assertEqual(self.node.clock.getDelayedCalls(), [])

@@ -25,6 +25,7 @@ from twisted_bazaar.schemes.chord.messages import (
     Handed,
 )
 from twisted_bazaar.schemes.chord.ring import between, keyOf, place
+from twisted_bazaar.wire.ids import shortId
 from twisted_bazaar.base.wallclock import wallSeconds
 from twisted_bazaar.testing import Market, MemoryNetwork
 from twisted_bazaar.testing.clocks import SplitClock
@@ -336,3 +337,50 @@ class RefusedUncheckedTests(LinkedToOnePeer, SynchronousTestCase):
         self.assertEqual(len(checks), 8)
         self.assertEqual(self.scheme.records.held("item0", identity(1).id).record.issued,
                          start + 10)
+
+
+class KeyFullTests(LinkedToOnePeer, SynchronousTestCase):
+    """
+    A holder refused the records of a seller past the per-key bound
+    without a word: the seller of thousands of files took them for
+    stored, and no buyer found them.  Now such a store is answered with
+    chordStored ``full``; other refusals stay unanswered.
+    """
+
+    def store(self, item, who=1, by=1):
+        """The answer to ``by``'s store of ``who``'s record of item."""
+        request = ChordStore(9, item, 600_000, (identity(by).id, 700), signed(who, item))
+        return self.scheme.holding.serve(request, (ME, 700, identity(by).id), 2)
+
+    def test_aStorePastTheBoundIsAnsweredFull(self):
+        self.scheme.records.per_key = 2
+        taken = [self.store(item) for item in ("a", "b")]
+        self.assertEqual([answer.full for answer in taken], [None, None])
+        refused = self.store("c")
+        self.assertEqual((type(refused), refused.item, refused.full, refused.holder),
+                         (ChordStored, "c", True, ME))
+        self.assertIsNone(self.scheme.records.held("c", identity(1).id))
+
+    def test_aRecordInAnothersNameIsNotAnswered(self):
+        self.scheme.records.per_key = 1
+        self.store("a")
+        self.assertIsNone(self.store("b", by=2))
+
+    def test_refusalsPastTheBoundAreSaidOnceForEachSeller(self):
+        """A seller of 10,000 files had an info line at its holder for each
+        record refused, at every store: now one a seller a run."""
+        from twisted.logger import Logger, formatEvent
+        lines = []
+        self.patch(ChordDiscovery, "log",
+                   Logger(observer=lambda event: lines.append(formatEvent(event))))
+        self.scheme.records.per_key = 1
+        for item in ("a", "b", "c", "b"):
+            self.store(item)
+        self.store("a", who=2, by=2)
+        self.store("b", who=2, by=2)
+        refused = [line for line in lines if line.startswith("refused the record")]
+        self.assertEqual([line.split(" in a chordStore")[0] for line in refused],
+                         [f"refused the record of 'b' by node {shortId(identity(1).id)}",
+                          f"refused the record of 'b' by node {shortId(identity(2).id)}"])
+        self.assertTrue(all(line.endswith("said once a run for each seller")
+                            for line in refused), refused)

@@ -19,7 +19,7 @@ from twisted_bazaar.base.sparing import NOTHING, own
 from twisted_bazaar.base.words import plural
 from twisted_bazaar import wire
 from twisted_bazaar.core.market import fileIn
-from twisted_bazaar.core.records import RecordBook
+from twisted_bazaar.core.records import PER_KEY, RecordBook
 from twisted_bazaar.reach.reachable.reachability import lanOnlyAt
 from twisted_bazaar.schemes.chord.messages import ChordStore
 from twisted_bazaar.schemes.chord.ring import distance, keyOf, place
@@ -32,6 +32,12 @@ from twisted_bazaar.schemes.chord.routing import HELD_PER_HOP
 #: its tracker and links, again and again, with nothing found.  As many
 #: as the router holds for one next hop whose link is not up yet.
 MAX_STORING = HELD_PER_HOP
+
+#: Seconds from a holder's first refusal of a record for the per-key
+#: bound (a chordStored with ``full``) to the one warning that names the
+#: items refused by then, and how many of them the warning names.
+TELL_REFUSED_AFTER = 30.0
+NAMED_REFUSED = 20
 
 
 class _Advert:
@@ -53,16 +59,16 @@ class _Advert:
         self.timer = self.lookup = None
 
 
-
 class _Adverts(dict):
     """A seller's adverts (item -> L{_Advert}), and its stores under way:
     at most L{MAX_STORING} in flight (C{storing}), the rest C{waiting} in
     order (a dict as an ordered set; C{draining} while the loop that
-    starts them runs), and C{lan}, the host its records last signed name
-    it LAN-only behind.  Kept here, not on the publisher, so that a node
-    that sells nothing (nine of ten of a simulated ring) holds none of it."""
+    starts them runs), C{lan}, the host its records last signed name it
+    LAN-only behind, and the items its holders C{refused}.  Kept here, not
+    on the publisher, so that a node that sells nothing (nine of ten of a
+    simulated ring) holds none of it."""
 
-    __slots__ = ("waiting", "storing", "draining", "lan")
+    __slots__ = ("waiting", "storing", "draining", "lan", "refused")
 
     def __init__(self):
         dict.__init__(self)
@@ -70,6 +76,40 @@ class _Adverts(dict):
         self.storing = 0
         self.draining = False
         self.lan = None
+        #: The L{_Refused} items, made at the first refusal.
+        self.refused = None
+
+
+class _Refused:
+    """
+    Items a holder refused the record of, as it holds as many of this
+    key's records as one key may (docs/protocol.md §15): said once a run,
+    L{TELL_REFUSED_AFTER} s after the first, with the count and the items
+    refused by then (C{tell(items)}).
+    """
+
+    def __init__(self, clock, tell):
+        #: The items refused (a dict as an ordered set); one stored since
+        #: leaves.
+        self.items = {}
+        self._clock, self._tell = clock, tell
+        self._timer = None
+        self._told = False
+
+    def add(self, item):
+        self.items[item] = None
+        if self._timer is None and not self._told:
+            self._timer = self._clock.callLater(TELL_REFUSED_AFTER, self._due)
+
+    def _due(self):
+        self._timer, self._told = None, True
+        self._tell(self.items)
+
+    def stop(self):
+        if self._timer is not None:
+            self._timer.cancel()
+            self._timer = None
+
 
 class Publisher:
     """
@@ -180,8 +220,11 @@ class Publisher:
 
     def stop(self):
         self.running = False
-        if self._adverts is not NOTHING:
-            self._adverts.waiting = NOTHING
+        adverts = self._adverts
+        if adverts is not NOTHING:
+            adverts.waiting = NOTHING
+            if adverts.refused is not None:
+                adverts.refused.stop()
         for advert in self._adverts.values():
             advert.stop()
 
@@ -276,7 +319,16 @@ class Publisher:
         advert.lookup = None
         if stored is None:
             delay = self.settings.lookup_timeout
+        elif stored.full:
+            adverts = self._adverts
+            if adverts.refused is None:
+                adverts.refused = _Refused(self.node.clock, self._tellRefused)
+            adverts.refused.add(item)
+            delay = min(advert.interval, self.settings.refresh)
+            advert.interval = delay * 2
         else:
+            if self._adverts.refused is not None:
+                self._adverts.refused.items.pop(item, None)
             delay = min(advert.interval, self.settings.refresh)
             advert.interval = delay * 2
             if stored.holder != advert.holder:
@@ -285,3 +337,13 @@ class Publisher:
                               holder=shortId(stored.holder), hops=stored.hops,
                               distance=plural(stored.hops, "hop"))
         advert.timer = self.node.clock.callLater(delay, self._publish, item)
+
+    def _tellRefused(self, items):
+        named = list(items)[:NAMED_REFUSED]
+        more = len(items) - len(named)
+        self.log.warn(
+            "the chord ring's holders refused the records of {n} of this node's {items}: "
+            "a node holds at most {most} records of one seller's key (docs/protocol.md "
+            "§15), so no buyer finds these items: {named}{more}",
+            n=len(items), items=plural(len(self._adverts), "item"), most=PER_KEY,
+            named=", ".join(named), more=f" and {more} more" if more else "")

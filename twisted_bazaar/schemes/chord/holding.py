@@ -43,6 +43,10 @@ _MOST_PER_CHAR = 6
 _RECORD_FIXED = 512
 _ANSWER_FIXED = 4096
 
+#: Most sellers whose refusals for the bound of one key are each said
+#: once (L{Holding._full}); past them, they are throttled as the rest.
+FULL_SAID = 1024
+
 
 def fitted(answer, limit):
     """
@@ -64,8 +68,10 @@ class Holding:
 
     @ivar host: the L{IRingHost <twisted_bazaar.schemes.chord.upkeep.IRingHost>}.
     @ivar _refusals: the L{LogThrottle} of refused records (L{_take}),
-        made at the first refusal: a simulated ring of 100,000 nodes would
-        hold one a node.
+        and the set of sellers whose records past the bound of one key
+        were said refused (a seller of 10,000 files had a line for each
+        of its records, at every store), made at the first refusal: a
+        simulated ring of 100,000 nodes would hold them at each node.
     """
 
     __slots__ = ("host", "_refusals")
@@ -82,7 +88,7 @@ class Holding:
 
     def stop(self):
         if self._refusals is not None:
-            self._refusals.close()
+            self._refusals[0].close()
 
     def serve(self, request, path, hops):
         """The answer to a request whose key this node holds (a chordFind,
@@ -113,6 +119,10 @@ class Holding:
         origin = self._origin(request.return_path)
         if not self._take(request.record, request.lifetime, now, origin, "a chordStore",
                           seller, request.item):
+            if (records.held(request.item, seller) is None and not request.record.withdrawn
+                    and records.keyFull(seller)):
+                # Said, or the seller believes it stored and no buyer finds it.
+                return ChordStored(request.id, request.item, path, hops, me, full=True)
             return None
         held = records.held(request.item, request.record.seller)
         ring = host.ring
@@ -161,8 +171,15 @@ class Holding:
         if fault is None:
             return True
         if self._refusals is None:
-            self._refusals = LogThrottle(host.node.clock, self._refusalsSummed)
-        if self._refusals.admit(what):
+            self._refusals = (LogThrottle(host.node.clock, self._refusalsSummed), set())
+        throttle, full = self._refusals
+        if held is None and host.records.keyFull(record.seller):
+            if record.seller in full:
+                return False
+            if len(full) < FULL_SAID:
+                full.add(record.seller)
+                fault += "; said once a run for each seller"
+        if throttle.admit(what):
             host.log.info("refused the record of {item!r} by node {seller} in {what}: "
                           "{why}", item=record.item[:64], seller=shortId(record.seller),
                           what=what, why=fault)

@@ -412,10 +412,12 @@ class ChordStore(Message):
 @message("chordStored", routed=True)
 class ChordStored(Message):
     """Node ``holder`` took the chordStore with this id (and passed it on
-    to its replicas)."""
+    to its replicas); with ``full``, it did not: it holds as many records
+    of the seller's key as one key may, so the record is not held there."""
 
     id: int = field(checkId)
     item: str = field(checkItem)
     path: tuple = field(checkPath)
     hops: int = field(checkHops)
     holder: int = field(checkNodeId)
+    full: bool = field(checkFlag, default=None)

@@ -149,10 +149,14 @@ class RecordStore:
             return record.issued / 1000.0 + MAX_LIFETIME + CLOCK_SKEW
         return min(now + lifetime, record.expires / 1000.0)
 
+    def keyFull(self, seller):
+        """Does seller's key have as many records here as one key may?"""
+        return self._byKey.get(seller, 0) >= self.per_key
+
     def _room(self, seller, origin):
         if self._count >= self.limit:
             return f"this node holds {self.limit} records, its most"
-        if self._byKey.get(seller, 0) >= self.per_key:
+        if self.keyFull(seller):
             return (f"node {shortId(seller)} has {self.per_key} records here, the most "
                     "one key may")
         if self._byOrigin.get(origin, 0) >= self.per_origin:
