@@ -79,6 +79,53 @@ class _Adverts(dict):
         #: The L{_Refused} items, made at the first refusal.
         self.refused = None
 
+    def takes(self, item):
+        """Whether a store of item may start now, one of L{MAX_STORING} in
+        flight; if not, it waits its turn."""
+        if self.storing >= MAX_STORING:
+            own(self, "waiting")[item] = None
+            return False
+        self.storing += 1
+        return True
+
+    def ended(self, start, going):
+        """A store ended: C{start(item)} each waiting one there is room
+        for, in order, while C{going()}.  A loop, not a recursion: stores
+        may end at once."""
+        self.storing -= 1
+        if self.draining:
+            return
+        self.draining = True
+        try:
+            while self.waiting and self.storing < MAX_STORING and going():
+                item = next(iter(self.waiting))
+                del self.waiting[item]
+                start(item)
+        finally:
+            self.draining = False
+
+    def signing(self, lan):
+        """The records are signed naming lan (or None) now."""
+        self.lan = lan
+        return lan
+
+    def wasRefused(self, item, clock, tell):
+        """A holder refused item's record for the per-key bound."""
+        if self.refused is None:
+            self.refused = _Refused(clock, tell)
+        self.refused.add(item)
+
+    def wasStored(self, item):
+        """item's record was stored: not refused (any more)."""
+        if self.refused is not None:
+            self.refused.items.pop(item, None)
+
+    def stop(self):
+        """Nothing waits, and nothing is said of refusals, after a stop."""
+        self.waiting = NOTHING
+        if self.refused is not None:
+            self.refused.stop()
+
 
 class _Refused:
     """
@@ -222,9 +269,7 @@ class Publisher:
         self.running = False
         adverts = self._adverts
         if adverts is not NOTHING:
-            adverts.waiting = NOTHING
-            if adverts.refused is not None:
-                adverts.refused.stop()
+            adverts.stop()
         for advert in self._adverts.values():
             advert.stop()
 
@@ -244,7 +289,7 @@ class Publisher:
             book = self.book = RecordBook(node.identity, node.clock)
         if not lifetime:
             return book.withdrawal(item, node.host, node.port)
-        lan = self._adverts.lan = self._lanHost()
+        lan = self._adverts.signing(self._lanHost())
         return book.record(item, node.host, node.port, fileIn(self.shops, item),
                            node.relay, lan)
 
@@ -289,11 +334,8 @@ class Publisher:
         if advert is None or not self.running:
             return
         advert.timer = None
-        adverts = self._adverts
-        if adverts.storing >= MAX_STORING:
-            own(adverts, "waiting")[item] = None
+        if not self._adverts.takes(item):
             return
-        adverts.storing += 1
         lookup = advert.lookup = self._store(item, self._lifetime())
         lookup.addCallback(self._published, item, advert)
         lookup.addBoth(self._ended)
@@ -302,17 +344,7 @@ class Publisher:
     def _ended(self, result):
         """A store ended (answered, or not, or cancelled): the next waiting
         one goes.  A loop, not a recursion: stores may end at once."""
-        adverts = self._adverts
-        adverts.storing -= 1
-        if not adverts.draining:
-            adverts.draining = True
-            try:
-                while adverts.waiting and adverts.storing < MAX_STORING and self.running:
-                    item = next(iter(adverts.waiting))
-                    del adverts.waiting[item]
-                    self._publish(item)
-            finally:
-                adverts.draining = False
+        self._adverts.ended(self._publish, lambda: self.running)
         return result
 
     def _published(self, stored, item, advert):
@@ -320,15 +352,11 @@ class Publisher:
         if stored is None:
             delay = self.settings.lookup_timeout
         elif stored.full:
-            adverts = self._adverts
-            if adverts.refused is None:
-                adverts.refused = _Refused(self.node.clock, self._tellRefused)
-            adverts.refused.add(item)
+            self._adverts.wasRefused(item, self.node.clock, self._tellRefused)
             delay = min(advert.interval, self.settings.refresh)
             advert.interval = delay * 2
         else:
-            if self._adverts.refused is not None:
-                self._adverts.refused.items.pop(item, None)
+            self._adverts.wasStored(item)
             delay = min(advert.interval, self.settings.refresh)
             advert.interval = delay * 2
             if stored.holder != advert.holder:

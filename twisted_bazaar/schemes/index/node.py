@@ -65,6 +65,12 @@ class _Registered(set):
         set.__init__(self)
         self.waiting = NO_ITEMS
 
+    def wait(self, item):
+        """item waits for room."""
+        if self.waiting is NO_ITEMS:
+            self.waiting = set()
+        self.waiting.add(item)
+
 
 @implementer(IDiscovery)
 class IndexDiscovery(SlotService, NodeObserver):
@@ -202,9 +208,7 @@ class IndexDiscovery(SlotService, NodeObserver):
                 "are not registered, so no buyer finds them here (a shared file "
                 "is two items, its name and its content; sell the rest from "
                 "another node)", most=MAX_ITEMS_PER_NODE, item=item)
-        if self.registered.waiting is NO_ITEMS:
-            self.registered.waiting = set()
-        self.registered.waiting.add(item)
+        self.registered.wait(item)
 
     def trackerRegistered(self):
         """A (new) tracker knows us: tell it everything we sell again."""
