@@ -25,6 +25,7 @@ the reason.  Run it under ``flock /tmp/netns.lock`` (fixed subnets).
 """
 
 import json
+import re
 import sys
 from pathlib import Path
 
@@ -98,6 +99,22 @@ class ClassTests(HomeMarketCase):
         codes = self.market.stop()
         self.assertEqual(set(codes.values()), {TERMINATED}, codes)
 
+    def classmateAndOutsider(self, discovery, sellers, ids, held, lan_only_id):
+        """A buyer of the class wants the LAN-only seller's item and a
+        relay-held one, and buys both; a buyer outside wants the same two
+        and buys the relay-held one: (the buyer outside, the LAN-only
+        seller's item), for the test to say what the outsider was told."""
+        lan_item = f"item{sellers.index(ids[lan_only_id])}"
+        held_item = f"item{sellers.index(ids[held[0]])}"
+        buyer = self.node("buyer", self.desks[SELLERS].host, *discovery,
+                          "--role", "buyer", "--want", lan_item, "--want", held_item)
+        buyer.waitFor(rf"bought {lan_item} from {short(lan_only_id)}", TIMEOUT)
+        buyer.waitFor(r"all wants met: 2 in the bag", TIMEOUT)
+        outsider = self.node("outsider", self.bed.public("outsider"), *discovery,
+                             "--role", "buyer", "--want", held_item, "--want", lan_item)
+        outsider.waitFor(rf"bought {held_item} from {short(held[0])}", TIMEOUT)
+        return outsider, lan_item
+
     def test_aSuperPeerNamesTheLanOnlySellerInTheClassAlone(self):
         """The super-peer's check of the LAN-only leaf reaches nothing (the
         router does not forward): it keeps the leaf, and names it only to
@@ -111,15 +128,7 @@ class ClassTests(HomeMarketCase):
         sellers, ids, held, lan_only_id = self.classSellers(2, *leaf)
         superpeer.waitFor(rf"leaf {short(lan_only_id)}: no check reaches .*: LAN-only, "
                           r"naming its items only to leaves whose links come from", TIMEOUT)
-        lan_item = f"item{sellers.index(ids[lan_only_id])}"
-        held_item = f"item{sellers.index(ids[held[0]])}"
-        buyer = self.node("buyer", self.desks[SELLERS].host, *leaf,
-                          "--role", "buyer", "--want", lan_item, "--want", held_item)
-        buyer.waitFor(rf"bought {lan_item} from {short(lan_only_id)}", TIMEOUT)
-        buyer.waitFor(r"all wants met: 2 in the bag", TIMEOUT)
-        outsider = self.node("outsider", self.bed.public("outsider"), *leaf,
-                             "--role", "buyer", "--want", held_item, "--want", lan_item)
-        outsider.waitFor(rf"bought {held_item} from {short(held[0])}", TIMEOUT)
+        outsider, lan_item = self.classmateAndOutsider(leaf, sellers, ids, held, lan_only_id)
         outsider.waitFor(rf"no offer for {lan_item} yet", TIMEOUT)
         self.assertEqual(outsider.matches(rf"bought {lan_item}"), [])
         codes = self.market.stop()
@@ -139,21 +148,16 @@ class ClassTests(HomeMarketCase):
         # Two units each: one left for the buyer outside not to be offered.
         sellers, ids, held, lan_only_id = self.classSellers(2, *ring)
         lan_only = ids[lan_only_id]
-        lan_item = f"item{sellers.index(lan_only)}"
-        held_item = f"item{sellers.index(ids[held[0]])}"
         lan_only.waitFor(r"stored .* at node", TIMEOUT)
-        buyer = self.node("buyer", self.desks[SELLERS].host, *ring,
-                          "--role", "buyer", "--want", lan_item, "--want", held_item)
-        buyer.waitFor(rf"bought {lan_item} from {short(lan_only_id)}", TIMEOUT)
-        buyer.waitFor(r"all wants met: 2 in the bag", TIMEOUT)
-        outsider = self.node("outsider", self.bed.public("outsider"), *ring,
-                             "--role", "buyer", "--want", held_item, "--want", lan_item)
-        outsider.waitFor(rf"bought {held_item} from {short(held[0])}", TIMEOUT)
+        outsider, lan_item = self.classmateAndOutsider(ring, sellers, ids, held, lan_only_id)
         outsider.waitFor(rf"not dialling node {short(lan_only_id)}, a seller of "
                          rf"'{lan_item}': its record says it is LAN-only, reached only "
                          r"by nodes seen at \S+, and this node is seen at", TIMEOUT)
         self.assertEqual(outsider.matches(rf"bought {lan_item}"), [])
+        # Its id may be in the outsider's ring lines (the ring holds it);
+        # no line of a trade names it but the one that says why not.
         self.assertEqual([match.string for match in outsider.matches(short(lan_only_id))
-                          if "not dialling" not in match.string], [])
+                          if re.search(r"sell|bought|buy|offer|dial", match.string)
+                          and "not dialling" not in match.string], [])
         codes = self.market.stop()
         self.assertEqual(set(codes.values()), {TERMINATED}, codes)

@@ -104,6 +104,23 @@ class HttpOnlyHomeTests(HttpOnlyHomeCase):
             "bazaar-node", "--tracker", f"ws:{self.tracker_host.address}:80", *args],
             wrapper=wrapper or self.walled.wrapper)
 
+    def homeSellerAtPublicRelay(self, tracker, public_id, name, size):
+        """A seller of apples and of a file name of size bytes at the home
+        behind a NAT router, once it holds a reservation at the public
+        node public_id's relay: (seller, its id, the relay's address, the
+        file's content)."""
+        shared, content = self.shareFile(name, size)
+        seller = self.node("seller", self.bed.home("nat").host, "--role", "seller",
+                           "--sell", "apple=2", "--share", shared)
+        seller_id = nodeId(seller, TIMEOUT)
+        waitSharing(seller, name, TIMEOUT)
+        relay = seller.waitFor(r"holds a reservation at the relay at "
+                               rf"(?P<relay>{re.escape(self.public_host.address)}:\d+):",
+                               BOUND)["relay"]
+        tracker.waitFor(rf"node {short(seller_id)} holds a reservation at node "
+                        rf"{short(public_id)}'s relay", TIMEOUT)
+        return seller, seller_id, relay, content
+
     def appleThenFile(self, buyer, seller, seller_id, name, content, started):
         """The buyer buys an apple from the seller, then fetches name whole
         (its content): the seconds from started to each."""
@@ -319,16 +336,8 @@ class HttpOnlyHomeTests(HttpOnlyHomeCase):
         its circuits there, the way it reaches its tracker, not at the
         relay's TCP port, which its firewall drops."""
         tracker, public, public_id = self.publicRelayOverWebSocket()
-        shared, content = self.shareFile("home-song.ogg", 2 * 2**20)
-        seller = self.node("seller", self.bed.home("nat").host, "--role", "seller",
-                           "--sell", "apple=2", "--share", shared)
-        seller_id = nodeId(seller, TIMEOUT)
-        waitSharing(seller, "home-song.ogg", TIMEOUT)
-        relay = seller.waitFor(r"holds a reservation at the relay at "
-                               rf"(?P<relay>{re.escape(self.public_host.address)}:\d+):",
-                               BOUND)["relay"]
-        tracker.waitFor(rf"node {short(seller_id)} holds a reservation at node "
-                        rf"{short(public_id)}'s relay", TIMEOUT)
+        seller, seller_id, relay, content = self.homeSellerAtPublicRelay(
+            tracker, public_id, "home-song.ogg", 2 * 2**20)
         started = time.monotonic()
         buyer = self.walledNode("buyer", "--role", "buyer", "--want", "apple", "--want",
                                 "home-song.ogg", "--downloads", self.folder("downloads"))
@@ -360,16 +369,8 @@ class HttpOnlyHomeTests(HttpOnlyHomeCase):
         public_id = nodeId(public, TIMEOUT)
         public.waitFor(r"this node is reachable from outside at "
                        rf"{re.escape(self.public_host.address)}:\d+", TIMEOUT)
-        shared, _ = self.shareFile("b-film.bin", 2**20)
-        seller = self.node("seller", self.bed.home("nat").host, "--role", "seller",
-                           "--sell", "apple=2", "--share", shared)
-        seller_id = nodeId(seller, TIMEOUT)
-        waitSharing(seller, "b-film.bin", TIMEOUT)
-        relay = seller.waitFor(r"holds a reservation at the relay at "
-                               rf"(?P<relay>{re.escape(self.public_host.address)}:\d+):",
-                               BOUND)["relay"]
-        tracker.waitFor(rf"node {short(seller_id)} holds a reservation at node "
-                        rf"{short(public_id)}'s relay", TIMEOUT)
+        seller, seller_id, relay, _ = self.homeSellerAtPublicRelay(
+            tracker, public_id, "b-film.bin", 2**20)
         buyer = self.walledNode("buyer", "--role", "buyer", "--want", "apple", "--want",
                                 "b-film.bin", "--downloads", self.folder("downloads"))
         waitBought(buyer, "apple", BOUND, seller=seller_id, n=1, q=1)
