@@ -107,7 +107,7 @@ class PunchLiveTests(SynchronousTestCase):
                r"draws a port for each connection \(a symmetric NAT\)")
         self.assertEqual(len(re.findall("this node will not hole-punch: " + why,
                                         out_b)), 1, out_b)
-        self.assertRegex(out_a, "no punch: the peer refused: this node cannot punch: "
+        self.assertRegex(out_a, "no punch: the peer refused: it cannot punch: "
                          + why)
         self.assertNotIn("direct:", out_a + out_b)
         self.assertNotIn("Traceback", out_a + out_b)

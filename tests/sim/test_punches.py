@@ -34,9 +34,9 @@ class ReasonTests(SynchronousTestCase):
         a peer not checked yet, dials that met nothing."""
         symmetric = mappingOf("router1", 40123, 40001).why
         self.assertEqual(reasonOf(f"this node cannot punch: {symmetric}"), "symmetric")
-        self.assertEqual(reasonOf(f"the peer refused: this node cannot punch: "
+        self.assertEqual(reasonOf(f"the peer refused: it cannot punch: "
                                   f"{symmetric}"), "peer_symmetric")
-        self.assertEqual(reasonOf(f"the peer refused: this node cannot punch: "
+        self.assertEqual(reasonOf(f"the peer refused: it cannot punch: "
                                   f"{UNKNOWN.why}"), "unchecked")
         self.assertEqual(reasonOf("no direct connection after 3 attempts (the last: "
                                   "x)"), "no_connection")

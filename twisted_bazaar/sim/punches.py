@@ -16,7 +16,7 @@ from twisted_bazaar.testing.punchdial import SimultaneousOpens
 #: (L{twisted_bazaar.reach.punch.tcp.exchange.PunchFailed}) says, the first
 #: that matches: (words in the reason, the key it is counted under).
 REASONS = (
-    ("the peer refused: this node cannot punch: its router changed", "peer_symmetric"),
+    ("the peer refused: it cannot punch: its router changed", "peer_symmetric"),
     ("this node cannot punch: its router changed", "symmetric"),
     ("cannot punch: no address check", "unchecked"),
     ("no direct connection after", "no_connection"),

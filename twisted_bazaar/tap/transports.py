@@ -7,6 +7,8 @@ transport, so a new one adds its flags, its --help section and its
 ``--config`` keys without an edit here.
 """
 
+from functools import partial
+
 import attr
 from twisted.python import usage
 from zope.interface.exceptions import Invalid
@@ -127,8 +129,9 @@ def nodeMaker(plugin, reactor, values, interface, onFailure, trackerKinds):
     return None if maker is None else _told(plugin, maker)
 
 
-#: What a transport plugin does as a node is made, as its fault says.
+#: What a transport plugin does as a node is made, and served, as its fault says.
 _MAKE = "make the node's transport"
+_SERVE = "serve the node's transport"
 
 
 def _told(plugin, maker):
@@ -147,7 +150,7 @@ def _told(plugin, maker):
         if wrong:
             raise PluginFault(f"{described(plugin, 'transport')} failed to {_MAKE}: "
                               f"its transport, {type(each.transport).__name__}, {wrong}")
-        return _Served(plugin, each)
+        return _Served(each.transport, partial(pluginCall, plugin, _SERVE, each.serve))
 
     return made
 
@@ -169,18 +172,12 @@ def _wrongTransport(transport):
 
 @attr.s(frozen=True)
 class _Served:
-    """What a transport plugin's maker made (its C{transport} and the
-    rest read through), its C{serve} said as the plugin's PluginFault if
-    it raises (a traceback before)."""
+    """What serveNode reads of a plugin's made transport: its
+    C{transport}, and its C{serve}, whose fault is the plugin's
+    PluginFault (a traceback before)."""
 
-    plugin = attr.ib()
-    made = attr.ib()
-
-    def __getattr__(self, name):
-        return getattr(self.made, name)
-
-    def serve(self, *args):
-        return pluginCall(self.plugin, "serve the node's transport", self.made.serve, *args)
+    transport = attr.ib()
+    serve = attr.ib()
 
 
 def refuseTakenKinds(plugins, own):

@@ -17,6 +17,7 @@ from twisted.trial.unittest import SynchronousTestCase
 from twisted_bazaar import wire
 from twisted_bazaar.reach.asking import TrackerGone
 from twisted_bazaar.reach.ways import wayOutTo
+from twisted_bazaar.roles.files.download import Download
 from twisted_bazaar.roles.files.outofreach import MOST_ASKING, OutOfReach
 from twisted_bazaar.transports.path import CONFIGURED, NAMED, RELAYED, Path
 from twisted_bazaar.testing import Market, MemoryNetwork
@@ -182,3 +183,28 @@ class BuyerTests(SynchronousTestCase):
         near = attr.evolve(offerOf(signed(6, "b-film.bin", file=FILE)), relay=TRACKERS)
         with capturedLogs():
             self.assertEqual(market.role(node, "buyer").order([far, near]), [near])
+
+
+class DownloadTests(SynchronousTestCase):
+    """A download's own sellers, learnt after the purchase (its next
+    searches, a seller named later), pass the same filter."""
+
+    def test_aSellerLearntLaterIsNotFetchedFrom(self):
+        """Of two sellers a download learns of, the one held at a public
+        node's relay with no WebSocket way is not kept (it was, where
+        only the buyer's order left it out); the one at the tracker's own
+        relay is."""
+        market = Market(MemoryNetwork(rng=random.Random(1)), seed=2)
+        node = market.addNode(buyer={"wants": ["b-film.bin"],
+                                     "downloads": scratchDir(self)})
+        self.addCleanup(market.stop, node)
+        node.whereabouts.setSession(WsTracker())
+        far = attr.evolve(offerOf(signed(5, "b-film.bin", file=FILE)), relay=RELAY)
+        near = attr.evolve(offerOf(signed(6, "b-film.bin", file=FILE)), relay=TRACKERS)
+        node.whereabouts.book.trackerNamed(wire.NodeReply(far.seller, "203.0.113.7", 9001, (
+            Path(RELAYED, relay=RELAY, word=NAMED),)))
+        fetcher = market.role(node, "buyer").fetcher
+        download = Download(fetcher, "b-film.bin", FILE[1], FILE[0], near.seller)
+        with capturedLogs():
+            download.sellers.add([far, near])
+        self.assertEqual(list(download.sources), [near.seller])

@@ -75,3 +75,31 @@ class NeighboursQuittingAtOnceTests(SynchronousTestCase):
         now = wallSeconds(third.clock)
         self.assertLessEqual(handed, {(held.item, held.seller)
                                       for held in third.discovery.records.records(now)})
+
+
+class EveryRingLinkToldTests(SynchronousTestCase):
+    """A quitting node told only its first linked successor and its
+    predecessor (issue 96 LOW): a node that pinged it as its successor,
+    where the leaver took another for its predecessor (one that joined
+    between them, not yet stabilized with), logged "missed 3 pings: dead"
+    about a node that left as it should.  Every ring link is told."""
+
+    def test_aPingerTheLeaverTakesForNoNeighbourHearsTheQuit(self):
+        from tests.schemes.chord.market import settledRing
+        from twisted_bazaar.schemes.chord.ring import place
+        from twisted_bazaar.wire.ids import shortId
+
+        market = settledRing(seed=0, size=6)
+        ring = sorted(market.nodes, key=lambda node: place(node.id))
+        before, pinger, leaver = ring[0], ring[1], ring[2]
+        self.assertEqual(pinger.discovery.ring.successor.id, leaver.id)
+        # The leaver's view: the node before its pinger is its predecessor.
+        leaver.discovery.ring.predecessor = pinger.discovery.ring.predecessor
+        self.assertEqual(leaver.discovery.ring.predecessor.id, before.id)
+        with capturedLogs() as events:
+            market.services.pop(leaver).stopService()
+            market.run(10)
+        said = [formatEvent(event) for event in events]
+        self.assertEqual([line for line in said if line.startswith(
+            f"node {shortId(leaver.id)} missed ")], [])
+        self.assertIn(f"node {shortId(leaver.id)} quit the chord ring", said)

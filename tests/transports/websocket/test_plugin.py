@@ -139,12 +139,14 @@ class NodeTransportTests(SynchronousTestCase):
 
     def test_theDaemonTellsItsTrackersKinds(self):
         """bazaar-node with only ``--tracker ws:`` has a WebSocket
-        transport; with a TCP tracker, none."""
+        transport (that it listens on no port:
+        L{test_aWsTrackerAloneDials}); with a TCP tracker, none."""
         site = SimpleNamespace(interface="")
         status = SimpleNamespace(fail=[].append)
         ws = parsed(NodeOptions, SELLER + ["--tracker", "ws:192.0.2.10:80"])
         [make] = _transports(Clock(), ws, site, status)
-        self.assertFalse(make(ChannelKey.generate(Identity.generate()), None).listens)
+        made = make(ChannelKey.generate(Identity.generate()), None)
+        self.assertEqual(made.transport.kind, WEBSOCKET)
         tcp = parsed(NodeOptions, SELLER + ["--tracker", "192.0.2.10:7700"])
         self.assertEqual(_transports(Clock(), tcp, site, status), ())
 

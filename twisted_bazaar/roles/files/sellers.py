@@ -80,11 +80,14 @@ class Sellers:
         self.noFile = None
 
     def add(self, offers):
-        """Keep these offers' sellers (as many as L{Sources} keeps)."""
+        """Keep these offers' sellers (as many as L{Sources} keeps), but
+        none this node has no way to fetch from (L{Fetcher.fetchable
+        <twisted_bazaar.roles.files.fetch.Fetcher.fetchable>}): the
+        buyer's order left them out, and later searches find them too."""
         download = self.download
         schedule = download.pieces.schedule
         busy = set(self.clients) | set(self.connecting) | download.asking
-        for offer in fileOffers(offers, download.sha256):
+        for offer in self.fetcher.fetchable(fileOffers(offers, download.sha256)):
             if offer.size != download.size or offer.seller == self.fetcher.node.id:
                 continue
             new = offer.seller not in self.sources

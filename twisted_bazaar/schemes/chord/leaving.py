@@ -15,6 +15,7 @@ from twisted_bazaar.base.wallclock import wallSeconds
 from twisted_bazaar.wire.ids import shortId
 from twisted_bazaar.base.words import plural
 from twisted_bazaar.schemes.chord.messages import ChordQuit, ChordTransferred
+from twisted_bazaar.schemes.chord.settings import CHORD
 
 
 class Leaving:
@@ -39,7 +40,8 @@ class Leaving:
 
     def quit(self):
         """Withdraw our items, hand our records to the first linked
-        successor and tell it and the predecessor; a Deferred that fires
+        successor and tell it, the predecessor and every other peer of a
+        ring link (one that pings this node among them); a Deferred that fires
         once the handover is confirmed or timed out (None if there is
         nothing to wait for)."""
         host = self.host
@@ -58,6 +60,15 @@ class Leaving:
         if pred is not None and pred.id != succ.id and (
                 to_pred := node.linkTo(pred.id)) is not None:
             to_pred.send(quit)
+        # Every other ring link too: a node that pings this one (it takes
+        # it for its successor or predecessor, where this one's view of
+        # its neighbours differs) would otherwise count it dead after k
+        # misses, and a finger would wait to find it gone.  Its links
+        # bound them; the dc that follows tells the link, not the leaving.
+        told = {succ.id, None if pred is None else pred.id}
+        for link in node.linksOf(CHORD):
+            if link.peer_id not in told:
+                link.send(quit)
         host.log.info("quitting the chord ring: {records} handed to node {succ}",
                       n=len(held), records=plural(len(held), "record"),
                       succ=shortId(succ.id))

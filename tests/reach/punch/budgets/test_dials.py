@@ -47,6 +47,14 @@ class LimitTests(SynchronousTestCase):
         self.assertTrue(asHeard(sent).startswith("it dialled this node 2 times"))
         self.assertIn("to your address group", limits.admit("other", "g", toPeer=True))
 
+    def test_aPeerThatCannotPunchHeard(self):
+        """A peer's "this node cannot punch: WHY" is read back as the
+        peer's: "it cannot punch: WHY" (the hearer's line read "this
+        node" as itself, issue 96 LOW); other refusals as said."""
+        self.assertEqual(asHeard("this node cannot punch: its router changed"),
+                         "it cannot punch: its router changed")
+        self.assertEqual(asHeard("a port below 1024"), "a port below 1024")
+
     def test_roomIn(self):
         """The seconds until a key's next dial is within its bound: 0 below
         it; at it, until its oldest dial that holds it there leaves the

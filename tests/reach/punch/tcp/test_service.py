@@ -603,7 +603,7 @@ class RefusalTests(PunchingTestCase):
         with capturedLogs() as events:
             feed(self.a.link, error)
         lines = [formatEvent(e) for e in events]
-        self.assertTrue(any("the peer refused: this node cannot punch" in line
+        self.assertTrue(any("the peer refused: it cannot punch" in line
                             for line in lines), lines)
         self.assertNothingHeld()
 
@@ -621,7 +621,14 @@ class RefusalTests(PunchingTestCase):
         self.assertEqual(error.code, "nopunch")
         self.assertIn("this node cannot punch: it reaches its tracker over websocket "
                       "(port 80)", error.info)
-        feed(self.a.link, error)
+        with capturedLogs() as events:
+            feed(self.a.link, error)
+        # Said in the hearer's words: "this node" read as the one logging
+        # (issue 96 LOW).
+        [line] = [formatEvent(e) for e in events if "no hole punched" in formatEvent(e)]
+        self.assertIn(": the peer refused: it cannot punch: it reaches its tracker over "
+                      "websocket (port 80)", line)
+        self.assertNotIn("this node cannot punch", line)
         self.assertNothingHeld()
 
     def test_otherErrorsAsBefore(self):

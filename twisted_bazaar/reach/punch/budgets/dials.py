@@ -97,6 +97,9 @@ class PunchLimits:
         return None
 
 
+#: How a node that cannot punch begins its refusal (and its own line), in
+#: its own words.
+CANNOT_PUNCH = "this node cannot punch: "
 #: A refusal for the per-peer count, in the refusing node's words.
 _PER_PEER_REFUSAL = re.compile(r"this node dialled you (\d+) times for punches in the "
                                r"last (\S+) s, its most for one peer")
@@ -107,8 +110,11 @@ def asHeard(info):
     A peer's punch refusal (its ``error{nopunch}`` text) in the words of
     the node that hears it: the per-peer count is the peer's dials to this
     node, its UDP punches' and its TCP punches' alike, not attempts this
-    node made; any other refusal as the peer said it.
+    node made; the peer that cannot punch is "it", not "this node" (read
+    as the hearer); any other refusal as the peer said it.
     """
+    if info.startswith(CANNOT_PUNCH):
+        return "it" + info.removeprefix("this node")
     match = _PER_PEER_REFUSAL.fullmatch(info)
     if match is None:
         return info

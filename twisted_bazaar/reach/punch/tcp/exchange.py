@@ -55,7 +55,7 @@ from twisted_bazaar.transports.interface import DialOptions
 from twisted_bazaar.transports.path import DIRECT, SEEN, Path
 from twisted_bazaar.transports.relay.messages import FILES
 from twisted_bazaar.transports.tcp.fromport import DIAL_TIMEOUT
-from twisted_bazaar.reach.punch.budgets.dials import PunchLimits, asHeard
+from twisted_bazaar.reach.punch.budgets.dials import CANNOT_PUNCH, PunchLimits, asHeard
 from twisted_bazaar.reach.punch.tcp.mapping import UNKNOWN
 from twisted_bazaar.reach.punch.tcp.messages import PunchConnect, PunchReply, PunchSync
 from twisted_bazaar.reach.sources import Found
@@ -422,7 +422,7 @@ class Puncher:
     def _whyNot(self, link):
         """Why this node will not punch with link's peer, or None."""
         if not self.mapping.punchable:
-            return f"this node cannot punch: {self.mapping.why}"
+            return CANNOT_PUNCH + self.mapping.why
         if link.key is None:
             return "this node punches only with a peer whose key its link proved"
         return None
