@@ -24,6 +24,7 @@ from twisted_bazaar.wire.ids import wireId
 from twisted_bazaar import wire
 from twisted_bazaar.net.eviction import GRACE
 from twisted_bazaar.identity.keys import Identity, signedBy
+from twisted_bazaar.net.limits import BURST_FACTOR, DEFAULT_SEARCH_RATE
 from twisted_bazaar.net.link import Link, LinkSettings
 from twisted_bazaar.core.node import Node, NodeConfig
 from twisted_bazaar.net.overlay import OverlayFactory
@@ -344,6 +345,39 @@ class SignedTradeTests(SynchronousTestCase):
         feed(keyless, Buy(81, "apple", (6, me), expires=EXPIRES))
         self.assertEqual((sent(keyless), list(seller.ledger)),
                          ([], [(self.buyer_key.key, 80)]))
+
+
+class BuyFloodTests(SynchronousTestCase):
+    """
+    A stranger linked straight to a seller sends buys of an item it never
+    stocked, each with a fresh id, as fast as its link carries them: each
+    is closed on the seller's store and answered ``soldout``, signed.
+    Unrated, one link's flood kept a live seller's core busy (18,660
+    closes in 5 s, 1.65 CPU-s) and its honest buyers' buys waiting 20
+    times longer (docs/reliability.md, "The seventeenth round"); a buy is
+    held to the link's search rate as an ``ask`` is.
+    """
+
+    def test_buysOfOneLinkAreRated(self):
+        seller_key, stranger = (Identity.fromRandom(random.Random(n)) for n in (1, 4))
+        node = makeNode(seller_key.id, identity=seller_key)
+        seller = Seller(flooded(node), {"apple": 2})
+        link = provenLink(node, stranger)
+        burst = int(DEFAULT_SEARCH_RATE * BURST_FACTOR)
+        feed(link, *(Buy(n, "pear", (stranger.id, seller_key.id), expires=EXPIRES,
+                         key=stranger.key) for n in range(1, 1001)))
+        self.assertEqual(len(seller.closes.closed), burst)
+        self.assertEqual({m.code for m in sent(link)}, {"soldout"})
+        node.clock.advance(1.0)
+        feed(link, *(Buy(n, "pear", (stranger.id, seller_key.id), expires=EXPIRES,
+                         key=stranger.key) for n in range(2001, 3001)))
+        self.assertEqual(len(seller.closes.closed), burst + int(DEFAULT_SEARCH_RATE))
+        honest = Identity.fromRandom(random.Random(2))
+        other = provenLink(node, honest, host="10.1.0.7")
+        feed(other, Buy(9, "apple", (honest.id, seller_key.id), expires=EXPIRES,
+                        key=honest.key))
+        [ok] = sent(other)
+        self.assertEqual((type(ok), ok.id), (BuyOK, 9))
 
 
 class ImpostorTests(_AttackCase):

@@ -83,7 +83,9 @@ class _CopiesCase(SynchronousTestCase):
 
     def startSeller(self, store=None, **settings):
         self.node = Node(self.clock, random.Random(0), FakeConnector(),
-                         NodeConfig(link=LinkSettings(ping_interval=0)),
+                         # Thousands of buys at one instant on one link:
+                         # what is remembered, not a link's rate of buys.
+                         NodeConfig(link=LinkSettings(ping_interval=0, search_rate=1e6)),
                          store if store is not None else MemoryStore(),
                          identity=self.s_key)
         self.node.setAddress(NODE_HOST, NODE_PORT)

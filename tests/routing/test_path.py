@@ -291,9 +291,10 @@ class PathTableTests(SynchronousTestCase):
 
     def test_learnedPathsBounded(self):
         """The memory of learned paths starts over once it holds
-        LEARNED_LIMIT of them."""
+        LEARNED_LIMIT of them (taught by buyOKs: a link takes 400 buys
+        at once)."""
         for n in range(LEARNED_LIMIT + 5):
-            feed(self.links[2], trade.Buy(n, "apple", (100 + n, 2, 1)))
+            feed(self.links[2], trade.BuyOK(n, "apple", (100 + n, 2, 1)))
         self.assertEqual(len(self.node.paths._learned), 5)
         self.assertEqual(self.node.pathTo(100), (1, 2, 100))
 

@@ -88,6 +88,13 @@ QUERY_LIMIT = declareBucket(
 PING_LIMIT = declareBucket(
     "ping", DEFAULT_PING_RATE, "pings one link may send: each costs an answer",
     flag="--ping-rate", owner=__name__)
+#: A buy costs its seller a close or a sale written to its store and an
+#: answer signed; unrated, one link's flood of buys of an item never
+#: stocked kept a seller's core busy and its honest buyers waiting
+#: (docs/reliability.md, "The seventeenth round").
+BUY_LIMIT = declareBucket(
+    "buy", None, "buys one link may send (the link's search rate): each costs "
+    "the seller a write and a signature", owner=__name__)
 #: The bucket of the tracker's UDP reach and punch messages
 #: (L{twisted_bazaar.wire.udpreach}, below this layer).
 UDP_LIMIT = declareBucket(

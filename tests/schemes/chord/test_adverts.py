@@ -10,6 +10,7 @@ from twisted.trial.unittest import SynchronousTestCase
 from twisted_bazaar.schemes.chord.adverts import (
     MAX_STORING, NAMED_REFUSED, TELL_REFUSED_AFTER, Publisher)
 from twisted_bazaar.schemes.chord.messages import ChordStored
+from twisted_bazaar.schemes.chord.ring import SIZE, keyOf
 from twisted_bazaar.schemes.chord.settings import ChordSettings
 
 from tests import records
@@ -23,13 +24,17 @@ class _Router:
 
     def __init__(self):
         self.started = []
+        #: The rank each store's answers are taken by, by its item.
+        self.ranks = {}
 
     def reachable(self):
         return None
 
     def start(self, build, timeout, wanted=None, rank=None):
         d = defer.Deferred()
-        self.started.append((build(1).item, d))
+        item = build(1).item
+        self.started.append((item, d))
+        self.ranks[item] = rank
         return d
 
 
@@ -118,6 +123,24 @@ class RefusedTests(SynchronousTestCase):
 
     def test_storedRecordsSayNothing(self):
         self.answer(full=False)
+        self.node.clock.advance(TELL_REFUSED_AFTER)
+        self.assertEqual(self.warnings(), [])
+
+    def test_aHolderThatStoredOutranksANearerOneThatRefused(self):
+        """
+        A store goes to the key's first holders (--chord-holders) and the
+        answer of the nearest after the key was taken: one refusal there
+        (a holder full, or a stranger's id ground just after the key,
+        saying so falsely) had the seller warn that no buyer finds the
+        item, while the holders after it held the record and answered
+        every buyer's lookup.  A holder that stored it is taken first.
+        """
+        for item, d in list(self.router.started):
+            key = keyOf(item)
+            near = ChordStored(1, item, (1,), 1, (key + 1) % SIZE, full=True)
+            far = ChordStored(1, item, (1,), 1, (key + 1000) % SIZE)
+            rank = self.router.ranks[item]
+            d.callback(min((near, far), key=rank))
         self.node.clock.advance(TELL_REFUSED_AFTER)
         self.assertEqual(self.warnings(), [])
 

@@ -304,13 +304,16 @@ class Publisher:
         finds them round the nodes in the way and stores at each.  A
         Deferred firing with the answer of the holder nearest after the
         key (the one that holds it, or one that took its place in
-        between), or None.
+        between) of those that took the record, else of those that
+        refused it (``full``), or None: one refusal nearer the key, true
+        or a stranger's, does not hide the holders after it that hold
+        the record and answer buyers.
         """
         record = self._record(item, lifetime)
         key = keyOf(item)
 
         def rank(stored):
-            return distance(key, place(stored.holder))
+            return bool(stored.full), distance(key, place(stored.holder))
 
         holders = self.settings.holders if self.settings.holders > 1 else None
         stored = self.router.start(lambda i: ChordStore(i, item, lifetime, (), record,
