@@ -102,6 +102,30 @@ class ParseAddressTests(SynchronousTestCase):
                              "or tls:)", text)
         self.assertEqual(parseAddress("fe80::1:7700").host, "fe80::1")
 
+    def test_anEndpointTakesAnIPv6AddressInBrackets(self):
+        """``KIND:[V6]:PORT``, as the log lines name a ``ws:`` tracker, is
+        read in every kind (``ws:[2001:db8::10]:7702`` was "port 'db8' is
+        not a number"): the endpoint string dialled has the colons escaped."""
+        kinds = TCP_OR_TLS + ("ws",)
+        for text, endpoint in [
+                ("ws:[2001:db8::10]:7702", r"ws:2001\:db8\:\:10:7702"),
+                ("tcp:host=[::1]:port=7700", r"tcp:host=\:\:1:port=7700"),
+                ("tls:[::1]:7700:trustRoots=ca", r"tls:\:\:1:7700:trustRoots=ca")]:
+            address = parseAddress(text, kinds)
+            self.assertEqual((address.endpoint, str(address)),
+                             (endpoint, f"[{address.host}]:{address.port}"), text)
+        self.assertEqual(parseAddress("ws:[::1]:80", kinds).label, "ws:[::1]:80")
+
+    def test_anIPv6AddressWithoutItsPortSaysSo(self):
+        """An IPv6 address alone, bracketed or not, wants its port, said
+        so (it was "a 2001: endpoint cannot work here", or "a [2001:")."""
+        for text in ("2001:db8:58::10", "[2001:db8:58::10]", "[::1]"):
+            error = self.assertRaises(ValueError, parseAddress, text, TCP_OR_TLS)
+            self.assertEqual(str(error), "wants [V6]:PORT, an IPv6 address in "
+                             f"brackets and its port, not {text!r}")
+        self.assertEqual(parseAddress("[::1]", default_port=7700),
+                         Address.tcp("::1", 7700))
+
     def test_withTimeout(self):
         self.assertEqual(parseAddress("h:1").withTimeout(4.5), "tcp:h:1:timeout=4")
         self.assertEqual(parseAddress("tcp:h:1:timeout=9").withTimeout(4),

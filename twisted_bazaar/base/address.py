@@ -158,7 +158,14 @@ def parseAddress(text, kinds=TCP, why="", default_port=None):
     head, sep, _ = text.partition(":")
     if sep and (head.lower() in ENDPOINT_KINDS or head.lower() in kinds):
         return _parseEndpoint(text, kinds, why)
-    host, sep, port = text.rpartition(":")
+    bracketed = re.fullmatch(r"\[([^\]]*)\](?::(.*))?", text, re.DOTALL)
+    if bracketed and bracketed[2] is None:
+        if default_port is None:
+            raise ValueError(f"wants [V6]:PORT, an IPv6 address in brackets and "
+                             f"its port, not {text!r}")
+        host, sep, port = bracketed[0], ":", str(default_port)
+    else:
+        host, sep, port = text.rpartition(":")
     if not sep:
         if default_port is None:
             raise ValueError(f"wants HOST:PORT or an endpoint such as "
@@ -167,13 +174,27 @@ def parseAddress(text, kinds=TCP, why="", default_port=None):
     if host.startswith("[") and host.endswith("]"):
         host = host[1:-1]
     elif ":" in host and not isIPv6Address(host):
+        if isIPv6Address(text):
+            raise ValueError(f"wants [V6]:PORT, an IPv6 address in brackets and "
+                             f"its port, not {text!r}")
         return _parseEndpoint(text, kinds, why)
     if not host:
         raise ValueError(f"wants HOST:PORT, not {text!r}")
     return Address.tcp(host, parsePort(port, low=1))
 
 
+def _unbracketed(text):
+    """``KIND:[V6]:PORT…`` (or ``KIND:host=[V6]:…``), the form every
+    other address and log line gives an IPv6 address in, as Twisted's
+    endpoint parsers read it: the brackets gone, the colons escaped."""
+    found = re.match(r"([^:]*:(?:host=)?)\[([^\]]*)\](?=:|$)", text)
+    if found is None or not isIPv6Address(found[2]):
+        return text
+    return found[1] + _escape(found[2]) + text[found.end():]
+
+
 def _parseEndpoint(text, kinds, why):
+    text = _unbracketed(text)
     parts = splitEndpoint(text)
     kind = parts[0].lower()
     if kind == "tcp6" and kind not in kinds:
