@@ -61,6 +61,18 @@ def endpointArguments(parts):
     return keywords, positional
 
 
+def endpointHostPort(parts):
+    """The host and port a split endpoint string names (its first two
+    positional arguments, or ``host=`` and ``port=``): (host, port), None
+    for each it does not name."""
+    keywords, positional = endpointArguments(parts[1:])
+    if "host" in keywords:
+        positional.insert(0, keywords["host"])
+    if "port" in keywords:
+        positional[1:1] = [keywords["port"]]
+    return tuple((positional + [None, None])[:2])
+
+
 def parsePort(text, low=0):
     """A port number from text, from low to 65535.
 
@@ -74,8 +86,10 @@ def parsePort(text, low=0):
     return port
 
 
-def _escape(host):
-    return host.replace("\\", "\\\\").replace(":", "\\:")
+def escaped(value):
+    """A value as an endpoint string holds it: its backslashes and colons
+    escaped, as Twisted's parser (and L{splitEndpoint}) reads them."""
+    return value.replace("\\", "\\\\").replace(":", "\\:")
 
 
 def hostPort(host, port):
@@ -101,7 +115,7 @@ class Address:
     @classmethod
     def tcp(cls, host, port):
         """The address of ``host:port`` over plain TCP."""
-        return cls(host, port, f"tcp:{_escape(host)}:{port}")
+        return cls(host, port, f"tcp:{escaped(host)}:{port}")
 
     def __str__(self):
         """``HOST:PORT`` (``[V6]:PORT`` for an IPv6 address), as messages
@@ -190,7 +204,7 @@ def _unbracketed(text):
     found = re.match(r"([^:]*:(?:host=)?)\[([^\]]*)\](?=:|$)", text)
     if found is None or not isIPv6Address(found[2]):
         return text
-    return found[1] + _escape(found[2]) + text[found.end():]
+    return found[1] + escaped(found[2]) + text[found.end():]
 
 
 def _parseEndpoint(text, kinds, why):
@@ -207,9 +221,8 @@ def _parseEndpoint(text, kinds, why):
     missing = tlsMissing(kind)
     if missing:
         raise ValueError(missing)
-    keywords, positional = endpointArguments(parts[1:])
-    host = keywords.get("host", positional[0] if positional else None)
-    port = keywords.get("port", positional[1] if len(positional) > 1 else None)
+    keywords, _ = endpointArguments(parts[1:])
+    host, port = endpointHostPort(parts)
     if not host or port is None:
         v6 = (r" (an IPv6 address: [V6]:PORT, or its colons escaped with a backslash, "
               rf"as in {kind}:host=fe80\:\:1:port=PORT)" if "::" in text else "")
