@@ -232,6 +232,14 @@ class HostTests(SynchronousTestCase):
                          "other nodes reach this node at, or leave it out")
         self.assertEqual(asked, [])
 
+    def test_anIPv6HostInBrackets(self):
+        """``--host [V6]``, an IPv6 address as every line shows it, is that
+        address (it was refused, "'[2001:db8::12]' is not an IPv6 address")."""
+        asked = self.resolving(set())
+        self.assertEqual(parseHost("[2001:db8::12]"), "2001:db8::12")
+        self.assertRaises(ValueError, parseHost, "[not-v6]")
+        self.assertEqual(asked, [])
+
 
 class LabelTests(SynchronousTestCase):
     """How log lines name the peer at an address: a transport's kind is

@@ -197,18 +197,18 @@ def parseAddress(text, kinds=TCP, why="", default_port=None):
     return Address.tcp(host, parsePort(port, low=1))
 
 
-def _unbracketed(text):
-    """``KIND:[V6]:PORT…`` (or ``KIND:host=[V6]:…``), the form every
-    other address and log line gives an IPv6 address in, as Twisted's
-    endpoint parsers read it: the brackets gone, the colons escaped."""
-    found = re.match(r"([^:]*:(?:host=)?)\[([^\]]*)\](?=:|$)", text)
-    if found is None or not isIPv6Address(found[2]):
-        return text
-    return found[1] + escaped(found[2]) + text[found.end():]
+def unbracketed(text):
+    """An endpoint string's ``[V6]`` values (``KIND:[V6]:PORT``,
+    ``host=[V6]``, ``interface=[V6]``), the form every other address and
+    log line gives an IPv6 address in, as Twisted's endpoint parsers read
+    them: the brackets gone, the colons escaped."""
+    def plain(found):
+        return escaped(found[1]) if isIPv6Address(found[1]) else found[0]
+    return re.sub(r"(?<=[:=])\[([^\]]*)\](?=:|$)", plain, text)
 
 
 def _parseEndpoint(text, kinds, why):
-    text = _unbracketed(text)
+    text = unbracketed(text)
     parts = splitEndpoint(text)
     kind = parts[0].lower()
     if kind == "tcp6" and kind not in kinds:
@@ -288,6 +288,8 @@ def parseHost(text):
     given a name that does not, a node took a relay, "not reachable from
     outside", and only the tracker's log said why.
     """
+    if text.startswith("[") and text.endswith("]") and isIPv6Address(text[1:-1]):
+        text = text[1:-1]
     fault = hostFault(text)
     if fault is not None:
         raise ValueError(f"{text!r} {fault}: give the host name or address "
