@@ -18,6 +18,7 @@ from twisted_bazaar.base.address import (
     hostFault,
     parseAddress,
     parseHost,
+    parseIPAddress,
     splitEndpoint,
 )
 
@@ -237,7 +238,9 @@ class HostTests(SynchronousTestCase):
         address (it was refused, "'[2001:db8::12]' is not an IPv6 address")."""
         asked = self.resolving(set())
         self.assertEqual(parseHost("[2001:db8::12]"), "2001:db8::12")
+        self.assertEqual(parseIPAddress("[2001:db8::12]"), "2001:db8::12")
         self.assertRaises(ValueError, parseHost, "[not-v6]")
+        self.assertRaises(ValueError, parseHost, "[2001:db8::12")
         self.assertEqual(asked, [])
 
 

@@ -281,6 +281,13 @@ def hostFault(host):
     return None
 
 
+def _bare(host):
+    """A host as ``--host`` takes it: ``[V6]``, an IPv6 address as every
+    line shows it, without its brackets."""
+    bracketed = host[:1] == "[" and host[-1:] == "]"
+    return host[1:-1] if bracketed and isIPv6Address(host[1:-1]) else host
+
+
 def parseHost(text):
     """
     ``--host`` (ValueError with the reason): a host name or IP address
@@ -288,8 +295,7 @@ def parseHost(text):
     given a name that does not, a node took a relay, "not reachable from
     outside", and only the tracker's log said why.
     """
-    if text.startswith("[") and text.endswith("]") and isIPv6Address(text[1:-1]):
-        text = text[1:-1]
+    text = _bare(text)
     fault = hostFault(text)
     if fault is not None:
         raise ValueError(f"{text!r} {fault}: give the host name or address "
@@ -316,6 +322,7 @@ def parseIPAddress(text):
     relay only at the address its own connection reaches
     (L{twisted_bazaar.core.trackersrelay.atHostOf}), which a name is not.
     """
+    text = _bare(text)
     fault = hostFault(text)
     if fault is None and isName(text):
         fault = "is a host name, not an IP address"
