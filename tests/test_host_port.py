@@ -41,10 +41,8 @@ FORMAT_PAIR = re.compile(r"\{[^{}]*\}:\{[^{}]*port[^{}]*\}")
 ALLOWED = {
     "base/address.py: f'[{host}]:{port}'": "hostPort itself",
     "base/address.py: f'{host}:{port}'": "hostPort itself",
-    "base/address.py: f'tcp:{_escape(host)}:{port}'":
+    "base/address.py: f'tcp:{escaped(host)}:{port}'":
         "an endpoint string, its host's colons escaped as Twisted's parser reads them",
-    "status/client.py: f'; a tracker listening with TLS (ssl:) is reached at tls:{host}:{port}:trustRoo":
-        "an endpoint string, its host taken from one, escaped as it was",
     "testing/netns.py: f'{host}:{port}'":
         "iptables' --to-destination of an IPv4 router's DNAT rule in a test",
 }

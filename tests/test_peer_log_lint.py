@@ -138,7 +138,7 @@ ALLOWED = {
         "once, when the node stops, or lets its mappings go (below)",
     "reach/reachable/portmap/mapper.py: PortMapper.stop.notRemoved: could not remove the mapping of TCP port":
         "once, when the node stops, or lets its mappings go (below)",
-    "reach/reachable/portmap/routers.py: routerMapper.make: no default gateway (or no address toward":
+    "reach/reachable/portmap/routers.py: routerMapper.make: no IPv4 default gateway (or no address t":
         "once a network, the first time the tracker finds this node private there",
     "reach/reachable/portmapping.py: PortMappingService._letGo: no longer asking the router to map this ":
         "once a network this node moves from (or leaves home for a public address): "

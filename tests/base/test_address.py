@@ -18,6 +18,7 @@ from twisted_bazaar.base.address import (
     hostFault,
     parseAddress,
     parseHost,
+    parseIPAddress,
     splitEndpoint,
 )
 
@@ -101,6 +102,30 @@ class ParseAddressTests(SynchronousTestCase):
                              "tracker is reached over TCP (use HOST:PORT, tcp:, ssl: "
                              "or tls:)", text)
         self.assertEqual(parseAddress("fe80::1:7700").host, "fe80::1")
+
+    def test_anEndpointTakesAnIPv6AddressInBrackets(self):
+        """``KIND:[V6]:PORT``, as the log lines name a ``ws:`` tracker, is
+        read in every kind (``ws:[2001:db8::10]:7702`` was "port 'db8' is
+        not a number"): the endpoint string dialled has the colons escaped."""
+        kinds = TCP_OR_TLS + ("ws",)
+        for text, endpoint in [
+                ("ws:[2001:db8::10]:7702", r"ws:2001\:db8\:\:10:7702"),
+                ("tcp:host=[::1]:port=7700", r"tcp:host=\:\:1:port=7700"),
+                ("tls:[::1]:7700:trustRoots=ca", r"tls:\:\:1:7700:trustRoots=ca")]:
+            address = parseAddress(text, kinds)
+            self.assertEqual((address.endpoint, str(address)),
+                             (endpoint, f"[{address.host}]:{address.port}"), text)
+        self.assertEqual(parseAddress("ws:[::1]:80", kinds).label, "ws:[::1]:80")
+
+    def test_anIPv6AddressWithoutItsPortSaysSo(self):
+        """An IPv6 address alone, bracketed or not, wants its port, said
+        so (it was "a 2001: endpoint cannot work here", or "a [2001:")."""
+        for text in ("2001:db8:58::10", "[2001:db8:58::10]", "[::1]"):
+            error = self.assertRaises(ValueError, parseAddress, text, TCP_OR_TLS)
+            self.assertEqual(str(error), "wants [V6]:PORT, an IPv6 address in "
+                             f"brackets and its port, not {text!r}")
+        self.assertEqual(parseAddress("[::1]", default_port=7700),
+                         Address.tcp("::1", 7700))
 
     def test_withTimeout(self):
         self.assertEqual(parseAddress("h:1").withTimeout(4.5), "tcp:h:1:timeout=4")
@@ -206,6 +231,16 @@ class HostTests(SynchronousTestCase):
         self.assertEqual(str(error), "'999.1.1.1' is not an IPv4 address (four "
                          "numbers, each 0 to 255): give the host name or address "
                          "other nodes reach this node at, or leave it out")
+        self.assertEqual(asked, [])
+
+    def test_anIPv6HostInBrackets(self):
+        """``--host [V6]``, an IPv6 address as every line shows it, is that
+        address (it was refused, "'[2001:db8::12]' is not an IPv6 address")."""
+        asked = self.resolving(set())
+        self.assertEqual(parseHost("[2001:db8::12]"), "2001:db8::12")
+        self.assertEqual(parseIPAddress("[2001:db8::12]"), "2001:db8::12")
+        self.assertRaises(ValueError, parseHost, "[not-v6]")
+        self.assertRaises(ValueError, parseHost, "[2001:db8::12")
         self.assertEqual(asked, [])
 
 

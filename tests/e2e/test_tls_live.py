@@ -20,11 +20,11 @@ from tests.e2e.helpers import short, waitBought
 TIMEOUT = 30.0
 
 
-def selfSigned(folder, names=True):
-    """Write key.pem, cert.pem and trust/cert.pem for 127.0.0.1 into
-    folder; return their paths.  ``names``: False for a certificate that
-    names no host (no subjectAltName, as ``openssl req -subj /CN=HOST``
-    makes one)."""
+def selfSigned(folder, names=True, host="127.0.0.1"):
+    """Write key.pem, cert.pem and trust/cert.pem for host (an IP
+    address) into folder; return their paths.  ``names``: False for a
+    certificate that names no host (no subjectAltName, as ``openssl req
+    -subj /CN=HOST`` makes one)."""
     try:
         import OpenSSL  # noqa: F401 (Twisted's TLS needs it)
         from cryptography import x509
@@ -44,7 +44,7 @@ def selfSigned(folder, names=True):
                            critical=True))
     if names:
         cert = cert.add_extension(x509.SubjectAlternativeName(
-            [x509.IPAddress(ipaddress.ip_address("127.0.0.1"))]), critical=False)
+            [x509.IPAddress(ipaddress.ip_address(host))]), critical=False)
     cert = cert.sign(key, hashes.SHA256())
     folder = Path(folder)
     key_path, cert_path, trust = folder / "key.pem", folder / "cert.pem", folder / "trust"

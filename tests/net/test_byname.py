@@ -11,9 +11,10 @@ from twisted.internet.interfaces import IReactorPluggableNameResolver
 from twisted.internet.protocol import Factory, Protocol
 from twisted.internet.testing import MemoryReactorClock, StringTransport
 from twisted.python.failure import Failure
-from twisted.trial.unittest import SynchronousTestCase
+from twisted.trial.unittest import SkipTest, SynchronousTestCase
 from zope.interface import implementer
 
+from twisted_bazaar.base.tlssupport import tlsMissing
 from twisted_bazaar.net.byname import ATTEMPT_DELAY, ByNameEndpoint, clientEndpoint
 
 
@@ -157,6 +158,21 @@ class ClientEndpointTests(SynchronousTestCase):
             self.assertNotIsInstance(clientEndpoint(reactor, text), ByNameEndpoint)
         self.assertEqual(reactor.nameResolver.asked, [])
         self.assertIsInstance(clientEndpoint(reactor, "tcp:127.0.0.1:7700"), TCP4ClientEndpoint)
+
+    def test_tlsAtAnIPv6Address(self):
+        """A tls: address at an IPv6 address dials it over TCP, its
+        timeout kept (Twisted's own tls: took the address for a name,
+        "Codepoint U+003A ... not allowed": no tls: tracker at an IPv6
+        address was reached)."""
+        missing = tlsMissing("tls")
+        if missing:
+            raise SkipTest(missing)
+        reactor = NamingReactor({})
+        for text in [r"tls:2001\:db8\:\:10:7710", r"tls:host=2001\:db8\:\:10:port=7711:timeout=4"]:
+            clientEndpoint(reactor, text).connect(Factory.forProtocol(Protocol))
+        self.assertEqual(dialled(reactor), [("2001:db8::10", 7710, 30),
+                                            ("2001:db8::10", 7711, 4)])
+        self.assertEqual(reactor.nameResolver.asked, [])
 
     def test_badStringIsTwistedsError(self):
         """A string Twisted cannot take raises its ValueError, as before."""

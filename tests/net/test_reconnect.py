@@ -220,6 +220,17 @@ class ReconnectorTests(SynchronousTestCase):
             ["the network is unreachable (this machine has no route to it)",
              "no route to the host (it is down, or a firewall rejects the dial)"])
 
+    def test_noAddressOfTheFamilyInWords(self):
+        """An IPv4-only node told of an IPv6 one in a dual-stack market
+        logged "could not link to node ... An error occurred while
+        connecting: 99: Cannot assign requested address"."""
+        from twisted_bazaar.net.reconnect import inWords
+        self.assertEqual(inWords(Failure(error.getConnectError(
+            (99, "Cannot assign requested address")))),
+            "this machine has no address to dial it from (none of its family: an "
+            "IPv6 address from a machine on IPv4 only, or the other way round; or "
+            "no free local port)")
+
     def test_aDialsTimeLimitInWords(self):
         """A dial an endpoint gave up on (its timeout) was Twisted's "User
         timeout caused connection failure": s57-user2's buyer at an

@@ -350,6 +350,8 @@ class TlsWordsTests(SynchronousTestCase):
         self.assertEqual(tlsHint(closed, TRACKER, "tcp:192.0.2.1:7700"),
                          f"{CLOSED_IN_HANDSHAKE}; a tracker listening with TLS (ssl:) "
                          "is reached at tls:192.0.2.1:7700:trustRoots=DIR")
+        self.assertTrue(tlsHint(closed, TRACKER, r"tcp:2001\:db8\:\:10:7700").endswith(
+            "is reached at tls:[2001:db8::10]:7700:trustRoots=DIR"))
         for asked, endpoint in ((TRACKER, "tls:192.0.2.1:7700"),
                                 ("a node", "tcp:192.0.2.1:7700")):
             self.assertEqual(tlsHint(closed, asked, endpoint), CLOSED_IN_HANDSHAKE)

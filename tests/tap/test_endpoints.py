@@ -189,6 +189,17 @@ class OptionTests(SynchronousTestCase):
             NodeOptions().parseOptions([*SELLER, "--listen", listen])
             TrackerOptions().parseOptions(["--listen", listen])
 
+    def test_listenInterfaceInBrackets(self):
+        """interface=[V6], an IPv6 address as the daemons' lines name it
+        (`node listening on [2001:db8::12]:41035`), is read as Twisted's
+        escaped form; it was refused, "interface=[2001 is not an IP
+        address"."""
+        for args, cls in (([*SELLER, "--listen", "tcp6:0:interface=[::1]"], NodeOptions),
+                          (["--listen", "tcp6:7700:interface=[::1]"], TrackerOptions)):
+            options = cls()
+            options.parseOptions(args)
+            self.assertEqual(listenInterface(options["listen"]), "::1")
+
 
 class LoopbackByDefaultTests(SynchronousTestCase):
     """The web view listens on loopback unless its endpoint names an

@@ -61,6 +61,18 @@ def endpointArguments(parts):
     return keywords, positional
 
 
+def endpointHostPort(parts):
+    """The host and port a split endpoint string names (its first two
+    positional arguments, or ``host=`` and ``port=``): (host, port), None
+    for each it does not name."""
+    keywords, positional = endpointArguments(parts[1:])
+    if "host" in keywords:
+        positional.insert(0, keywords["host"])
+    if "port" in keywords:
+        positional[1:1] = [keywords["port"]]
+    return tuple((positional + [None, None])[:2])
+
+
 def parsePort(text, low=0):
     """A port number from text, from low to 65535.
 
@@ -74,8 +86,10 @@ def parsePort(text, low=0):
     return port
 
 
-def _escape(host):
-    return host.replace("\\", "\\\\").replace(":", "\\:")
+def escaped(value):
+    """A value as an endpoint string holds it: its backslashes and colons
+    escaped, as Twisted's parser (and L{splitEndpoint}) reads them."""
+    return value.replace("\\", "\\\\").replace(":", "\\:")
 
 
 def hostPort(host, port):
@@ -101,7 +115,7 @@ class Address:
     @classmethod
     def tcp(cls, host, port):
         """The address of ``host:port`` over plain TCP."""
-        return cls(host, port, f"tcp:{_escape(host)}:{port}")
+        return cls(host, port, f"tcp:{escaped(host)}:{port}")
 
     def __str__(self):
         """``HOST:PORT`` (``[V6]:PORT`` for an IPv6 address), as messages
@@ -158,7 +172,14 @@ def parseAddress(text, kinds=TCP, why="", default_port=None):
     head, sep, _ = text.partition(":")
     if sep and (head.lower() in ENDPOINT_KINDS or head.lower() in kinds):
         return _parseEndpoint(text, kinds, why)
-    host, sep, port = text.rpartition(":")
+    bracketed = re.fullmatch(r"\[([^\]]*)\](?::(.*))?", text, re.DOTALL)
+    if bracketed and bracketed[2] is None:
+        if default_port is None:
+            raise ValueError(f"wants [V6]:PORT, an IPv6 address in brackets and "
+                             f"its port, not {text!r}")
+        host, sep, port = bracketed[0], ":", str(default_port)
+    else:
+        host, sep, port = text.rpartition(":")
     if not sep:
         if default_port is None:
             raise ValueError(f"wants HOST:PORT or an endpoint such as "
@@ -167,13 +188,27 @@ def parseAddress(text, kinds=TCP, why="", default_port=None):
     if host.startswith("[") and host.endswith("]"):
         host = host[1:-1]
     elif ":" in host and not isIPv6Address(host):
+        if isIPv6Address(text):
+            raise ValueError(f"wants [V6]:PORT, an IPv6 address in brackets and "
+                             f"its port, not {text!r}")
         return _parseEndpoint(text, kinds, why)
     if not host:
         raise ValueError(f"wants HOST:PORT, not {text!r}")
     return Address.tcp(host, parsePort(port, low=1))
 
 
+def unbracketed(text):
+    """An endpoint string's ``[V6]`` values (``KIND:[V6]:PORT``,
+    ``host=[V6]``, ``interface=[V6]``), the form every other address and
+    log line gives an IPv6 address in, as Twisted's endpoint parsers read
+    them: the brackets gone, the colons escaped."""
+    def plain(found):
+        return escaped(found[1]) if isIPv6Address(found[1]) else found[0]
+    return re.sub(r"(?<=[:=])\[([^\]]*)\](?=:|$)", plain, text)
+
+
 def _parseEndpoint(text, kinds, why):
+    text = unbracketed(text)
     parts = splitEndpoint(text)
     kind = parts[0].lower()
     if kind == "tcp6" and kind not in kinds:
@@ -186,9 +221,8 @@ def _parseEndpoint(text, kinds, why):
     missing = tlsMissing(kind)
     if missing:
         raise ValueError(missing)
-    keywords, positional = endpointArguments(parts[1:])
-    host = keywords.get("host", positional[0] if positional else None)
-    port = keywords.get("port", positional[1] if len(positional) > 1 else None)
+    keywords, _ = endpointArguments(parts[1:])
+    host, port = endpointHostPort(parts)
     if not host or port is None:
         v6 = (r" (an IPv6 address: [V6]:PORT, or its colons escaped with a backslash, "
               rf"as in {kind}:host=fe80\:\:1:port=PORT)" if "::" in text else "")
@@ -247,6 +281,13 @@ def hostFault(host):
     return None
 
 
+def _bare(host):
+    """A host as ``--host`` takes it: ``[V6]``, an IPv6 address as every
+    line shows it, without its brackets."""
+    bracketed = host[:1] == "[" and host[-1:] == "]"
+    return host[1:-1] if bracketed and isIPv6Address(host[1:-1]) else host
+
+
 def parseHost(text):
     """
     ``--host`` (ValueError with the reason): a host name or IP address
@@ -254,6 +295,7 @@ def parseHost(text):
     given a name that does not, a node took a relay, "not reachable from
     outside", and only the tracker's log said why.
     """
+    text = _bare(text)
     fault = hostFault(text)
     if fault is not None:
         raise ValueError(f"{text!r} {fault}: give the host name or address "
@@ -280,6 +322,7 @@ def parseIPAddress(text):
     relay only at the address its own connection reaches
     (L{twisted_bazaar.core.trackersrelay.atHostOf}), which a name is not.
     """
+    text = _bare(text)
     fault = hostFault(text)
     if fault is None and isName(text):
         fault = "is a host name, not an IP address"

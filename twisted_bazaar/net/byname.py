@@ -22,7 +22,8 @@ from twisted.internet.error import DNSLookupError
 from twisted.internet.interfaces import IResolutionReceiver
 from zope.interface import implementer
 
-from twisted_bazaar.base.address import endpointArguments, splitEndpoint
+from twisted_bazaar.base.address import (
+    endpointArguments, endpointHostPort, escaped, splitEndpoint)
 
 #: The keywords of a ``tcp:`` string that a dial by name keeps.
 _KEPT = {"host", "port", "timeout", "bindAddress"}
@@ -45,6 +46,8 @@ def clientEndpoint(reactor, text):
         cannot take.
     """
     parts = splitEndpoint(text)
+    if parts[0].lower() == "tls":
+        return clientFromString(reactor, _tlsOverTcp(text, parts))
     if parts[0].lower() != "tcp":
         return clientFromString(reactor, text)
     keywords, positional = endpointArguments(parts[1:])
@@ -57,6 +60,24 @@ def clientEndpoint(reactor, text):
     return ByNameEndpoint(reactor, host, int(port),
                           timeout=int(keywords.get("timeout", _TIMEOUT)),
                           bindAddress=None if bind is None else (bind, 0))
+
+
+def _tlsOverTcp(text, parts):
+    """
+    A ``tls:`` string at an IPv6 address, given the ``tcp:`` endpoint it
+    runs over (its ``endpoint=``): Twisted's ``tls:`` makes its own of the
+    host as a name (IDNA), which an IPv6 address is not ("Codepoint
+    U+003A ... not allowed"), while its TLS options check an address's
+    certificate as one.  Any other ``tls:`` string as it is.
+    """
+    keywords, _ = endpointArguments(parts[1:])
+    host, port = endpointHostPort(parts)
+    if host is None or port is None or not isIPv6Address(host) or "endpoint" in keywords:
+        return text
+    tcp = f"tcp:host={escaped(host)}:port={port}:timeout={keywords.get('timeout', _TIMEOUT)}"
+    if "bindAddress" in keywords:
+        tcp += f":bindAddress={escaped(keywords['bindAddress'])}"
+    return f"{text}:endpoint={escaped(tcp)}"
 
 
 @implementer(IResolutionReceiver)

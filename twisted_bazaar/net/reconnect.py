@@ -103,6 +103,12 @@ _BY_ERRNO = {
                         "dial)",
     errno.ECONNRESET: "the far end reset the connection as it was made (it closed it "
                       "before this node spoke)",
+    # An IPv6 address dialled from a machine with IPv6 off (or the other
+    # way round), or no local port left: Twisted's "99: Cannot assign
+    # requested address".
+    errno.EADDRNOTAVAIL: "this machine has no address to dial it from (none of its "
+                         "family: an IPv6 address from a machine on IPv4 only, or the "
+                         "other way round; or no free local port)",
 }
 
 

@@ -37,7 +37,8 @@ from twisted_bazaar.net.reconnect import (
     tlsReasons,
 )
 from twisted_bazaar.net.recent import STATUS
-from twisted_bazaar.base.address import Address, endpointArguments, splitEndpoint
+from twisted_bazaar.base.address import (
+    Address, endpointArguments, endpointHostPort, hostPort, splitEndpoint)
 from twisted_bazaar.base.defaults import DEFAULT_TIMEOUT
 from twisted_bazaar.base.lan import canonical, isLocal, peerHost
 from twisted_bazaar.reach.ownpaths import ownPaths
@@ -307,9 +308,9 @@ def tlsHint(reason, asked, endpoint):
     why = reason.getErrorMessage()
     if asked == TRACKER and why == CLOSED_IN_HANDSHAKE and not endpoint.startswith(
             ("tls:", "ssl:")):
-        host, _, port = endpoint.removeprefix("tcp:").rpartition(":")
+        host, port = endpointHostPort(["tcp", *splitEndpoint(endpoint.removeprefix("tcp:"))])
         why += (f"; a tracker listening with TLS (ssl:) is reached at "
-                f"tls:{host}:{port}:trustRoots=DIR")
+                f"tls:{hostPort(host, port)}:trustRoots=DIR")
     return why
 
 

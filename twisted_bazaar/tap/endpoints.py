@@ -21,6 +21,7 @@ from twisted_bazaar.base.address import (
     parsePort,
     refuseKind,
     splitEndpoint,
+    unbracketed,
 )
 from twisted_bazaar.base.tlssupport import tlsMissing
 from twisted_bazaar.net.reconnect import tlsReasons
@@ -45,6 +46,7 @@ def checkServerEndpoint(text, kinds=None, why="", udpBeside=False):
         ports take too (L{_interfaceAnAddress}).
     @raise ValueError: with the reason.
     """
+    text = unbracketed(text)
     parts = splitEndpoint(text)
     kind = parts[0].lower()
     if len(parts) < 2 or not kind:

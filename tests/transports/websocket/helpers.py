@@ -70,16 +70,18 @@ class Joined:
             factory = self.reactor.tcpServers[-1][1]
             factory.resources = resources
 
-    def client(self, resource="/"):
+    def client(self, resource="/", host="127.0.0.1"):
         return WebSocketClientEndpoint(
-            self.reactor, TCP4ClientEndpoint(self.reactor, "127.0.0.1", PORT),
-            "127.0.0.1", PORT, resource)
+            self.reactor, TCP4ClientEndpoint(self.reactor, host, PORT),
+            host, PORT, resource)
 
-    def connect(self, factory=None, resource="/"):
-        """Connect a client (a L{Recorders}' protocol by default): (the
-        Deferred of the connection, the pump, the client factory)."""
+    def connect(self, factory=None, resource="/", host="127.0.0.1"):
+        """Connect a client (a L{Recorders}' protocol by default) to
+        ``host``, as dialled (the server answers to every loopback
+        address): (the Deferred of the connection, the pump, the client
+        factory)."""
         factory = factory if factory is not None else Recorders()
-        d = self.client(resource).connect(factory)
+        d = self.client(resource, host).connect(factory)
         pump = self.completer.succeedOnce()
         pump.flush()
         return d, pump, factory

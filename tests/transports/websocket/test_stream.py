@@ -181,6 +181,17 @@ class HostCheckTests(SynchronousTestCase):
         self.assertIn(b"Host: 127.0.0.1:4321\r\n", request)
         self.assertNotIn(b"origin:", request.lower())
 
+    def test_anIPv6AddressIsNamedInBrackets(self):
+        """A client that dials an IPv6 address names it ``[V6]:PORT`` in
+        its Host: autobahn's own ``::1:4321`` every server refuses, 400,
+        and no ``ws:`` address at an IPv6 host opened."""
+        joined = Joined()
+        d, pump, _ = joined.connect(host="::1")
+        self.successResultOf(d)
+        request = joined.servers.built[0].transport.websocket.http_request_data
+        self.assertIn(b"Host: [::1]:4321\r\n", request)
+        self.assertEqual(joined.refusals, [])
+
     def test_anOperatorsNameIsServed(self):
         joined = Joined()
         joined.names.names.add("market.example")

@@ -23,7 +23,7 @@ from http import HTTPStatus
 from autobahn.twisted.websocket import WebSocketClientFactory, WebSocketClientProtocol
 from autobahn.twisted.websocket import WebSocketServerFactory, WebSocketServerProtocol
 from autobahn.websocket.protocol import WebSocketProtocol
-from autobahn.websocket.types import ConnectionDeny
+from autobahn.websocket.types import ConnectingRequest, ConnectionDeny
 from twisted.internet import defer
 from twisted.internet.error import ConnectionDone, ConnectionLost
 from twisted.internet.interfaces import IPushProducer, ITCPTransport, ITransport
@@ -551,6 +551,16 @@ class _ClientProtocol(_Stream, WebSocketClientProtocol):
     def _drop(self, why):
         self._droppedHere = True
         super()._drop(why)
+
+    def onConnecting(self, transport_details):
+        # autobahn writes ``Host: HOST:PORT`` as is: an IPv6 host goes in
+        # brackets (RFC 7230 5.4), or every server refuses it, 400.
+        factory = self.factory
+        return ConnectingRequest(
+            host=f"[{factory.host}]" if ":" in factory.host else factory.host,
+            port=factory.port, resource=factory.resource, headers=factory.headers,
+            useragent=factory.useragent, origin=factory.origin,
+            protocols=factory.protocols)
 
     def onConnect(self, response):
         if response.protocol != SUBPROTOCOL:

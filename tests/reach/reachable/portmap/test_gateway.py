@@ -3,9 +3,12 @@
 import os
 import tempfile
 
+from twisted.internet.testing import MemoryReactorClock
+from twisted.logger import capturedLogs, formatEvent
 from twisted.trial.unittest import SynchronousTestCase
 
 from twisted_bazaar.reach.reachable.portmap.gateway import defaultGateway, gatewayIn
+from twisted_bazaar.reach.reachable.portmap.routers import routerMapper
 
 TABLE = """Iface\tDestination\tGateway \tFlags\tRefCnt\tUse\tMetric\tMask
 eth0\t000200C0\t00000000\t0001\t0\t0\t0\t00FFFFFF
@@ -41,3 +44,16 @@ class GatewayTests(SynchronousTestCase):
         self.assertIsNone(gatewayIn(["eth0\t00000000\t0100090A\t0001"]))
         self.assertIsNone(gatewayIn(["eth0\t00000000\tZZZZ\t0003", "x", ""]))
         self.assertIsNone(defaultGateway(self._scratch()))
+
+
+class NoGatewayTests(SynchronousTestCase):
+    def test_noIPv4GatewaySaysIPv4(self):
+        """The gateway is read from IPv4's route table alone: on an
+        IPv6-only network, whose router is the default route of IPv6, the
+        line said "no default gateway"."""
+        make = routerMapper(MemoryReactorClock(), gateway=lambda: None)
+        with capturedLogs() as events:
+            self.assertIsNone(make(9001, "listening port", lambda *a: None))
+        self.assertEqual([formatEvent(event) for event in events], [
+            "no IPv4 default gateway (or no address toward it): no router to ask to "
+            "map TCP port 9001"])

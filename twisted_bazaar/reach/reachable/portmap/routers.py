@@ -52,8 +52,8 @@ def routerMapper(reactor, gateway=defaultGateway, local=localAddressToward):
     def make(port, what, onMapped):
         router, protocols = routerProtocols(reactor, datagrams, gateway, local)
         if not protocols:
-            log.info("no default gateway (or no address toward it): no router to ask "
-                     "to map TCP port {port}", port=port)
+            log.info("no IPv4 default gateway (or no address toward it): no router to "
+                     "ask to map TCP port {port}", port=port)
             return None
         return PortMapper(reactor, protocols, port, onMapped, what=what)
     return make
