@@ -197,3 +197,22 @@ class StatusTests(SynchronousTestCase):
         public = self.market.services[self.seller].status.publicState()
         self.assertEqual(public.files_shared, 4000)
         self.assertEqual(public.asDict()["filesShared"], 4000)
+
+    def test_stockItemsCountsEveryItem(self):
+        """A seller of 3,000 items answered the first 256 (all that fit a
+        frame), and nothing said there were more: bazaar node, bazaar list
+        and the web view showed 256 items as the whole stock.  The answer
+        carries how many it holds (``stockItems``), cut or not, to its
+        operator and to a stranger."""
+        node = self.market.services[self.seller].node
+        status = linkPeer(node, 2**33, purpose=STATUS)
+        [seller] = [role for role in node.roles if isinstance(role, Seller)]
+        held = len(seller.stockHeld())
+        for n in range(3000):
+            seller.stock["%04d-%s" % (n, "x" * 100)] = 1
+        answer = askAsOperator(node, status)
+        self.assertLess(len(answer.stock), 3000)
+        self.assertEqual(answer.stock_items, 3000 + held)
+        self.assertEqual(wire.decode(wire.encode(answer)).stock_items, 3000 + held)
+        public = self.market.services[self.seller].status.publicState()
+        self.assertEqual(public.asDict()["stockItems"], 3000 + held)

@@ -170,7 +170,8 @@ class NodeStatus:
                          relaying=relayUse(self.relay),
                          trades=tuple(sorted(trades, key=lambda row: -row[0])[
                              -MAX_TRADES:]),
-                         roles=self.roles[:MAX_ROLES], files_shared=len(files))
+                         roles=self.roles[:MAX_ROLES], files_shared=len(files),
+                         stock_items=len(stock))
 
     def publicState(self):
         """This node's public facts, as a stranger is told them: its
