@@ -784,6 +784,24 @@ class RenderTests(SynchronousTestCase):
                       "answer)", renderNode(shown).splitlines())
         self.assertIn("shared files: 2", renderNode(nodeObject(states[1])).splitlines())
 
+    def test_aCutStockIsSaidSo(self):
+        """A node whose answer held only its first items (3,000 held, 2
+        fit) is named, with both counts, in bazaar list and bazaar node:
+        before, both showed the items that fit as the whole stock."""
+        states = [NodeState(7, "h", 1, "flood", (), {"a": 1, "b": 2}, {}, 0, (),
+                            stock_items=3000),
+                  NodeState(8, "h", 2, "flood", (), {"a": 1}, {}, 0, (), stock_items=1)]
+        obj = listObject({}, states)
+        self.assertEqual(obj["stockCut"], [{"id": "7", "listed": 2, "held": 3000}])
+        self.assertIn("  and more: node 7 holds 3,000 items, its answer held the first 2 "
+                      "by name (all that fit)", renderList(obj).splitlines())
+        self.assertNotIn("stockCut", listObject({}, states[1:]))
+        shown = nodeObject(states[0])
+        self.assertEqual(shown["stockItems"], 3000)
+        self.assertIn("stock: 3,000 items (the first 2 by name: all that fit in its "
+                      "answer): a 1, b 2", renderNode(shown).splitlines())
+        self.assertIn("stock: a 1", renderNode(nodeObject(states[1])).splitlines())
+
     def test_keyedIdsAreShortWherePeopleReadThem(self):
         """A key's id shows as its first 8 hex digits in the text output,
         and whole in --json (the object)."""

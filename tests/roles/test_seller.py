@@ -456,6 +456,15 @@ class ParseSellTests(SynchronousTestCase):
         self.assertEqual(parseSell("apple=0"), ("apple", 0))
         self.assertEqual(parseSell("green apple=2"), ("green apple", 2))
 
+    def test_anEqualsSignInTheName(self):
+        """The count follows the last ``=``: a seller of ``<img src=x>``
+        was refused, "the count of units must be a whole number, not
+        'x>=3'", though a buyer's --want takes such a name."""
+        self.assertEqual(parseSell("E=mc2 poster=3"), ("E=mc2 poster", 3))
+        self.assertEqual(parseSell("<img src=x>=1"), ("<img src=x>", 1))
+        self.assertIn("whole number, not 'x'", str(self.assertRaises(
+            ValueError, parseSell, "apple=x")))
+
     def test_composed(self):
         """An item named decomposed (NFD) is sold composed (NFC), the form
         buyers want it in."""
@@ -469,7 +478,8 @@ class ParseSellTests(SynchronousTestCase):
             "apple=-1": "negative",
             "apple=x": "whole number",
             "apple=": "whole number",
-            "a" * 257 + "=1": "longer than 256 bytes",
+            "a" * 257 + "=1": f"the item name '{'a' * 39}…' is 257 bytes, longer "
+                               "than the 256 bytes a name may hold",
         }
         for text, reason in reasons.items():
             error = self.assertRaises(ValueError, parseSell, text)

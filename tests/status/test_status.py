@@ -5,6 +5,8 @@ in a Market (real nodes and tracker on the in-memory network).
 
 from twisted.trial.unittest import SynchronousTestCase
 
+import attr
+
 from twisted_bazaar import wire
 from twisted_bazaar.roles.seller import Seller
 from twisted_bazaar.status.messages import MemberList, NodeState, State
@@ -180,6 +182,32 @@ class StatusTests(SynchronousTestCase):
         self.assertEqual(cut.files, files[:len(cut.files)])
         self.assertEqual(cut.downloads, downloads[:len(cut.downloads)])
 
+    def test_tradesKeptWhileTheListsAreCut(self):
+        """A seller of 3,000 items told its operator no trades: they were
+        the first thing a cut answer left out, so bazaar web, its
+        operator's view, named the buyer of none of its sales.  Its links,
+        stock, bag, files and downloads are cut first; its trades go only
+        where even their first entries leave no room for them."""
+        from twisted_bazaar.status.node import fitted
+
+        stock = {"%04d-%s" % (n, "s" * 100): 1 for n in range(1024)}
+        trades = tuple((n, n, "%04d-%s" % (n, "s" * 100), 1, (2**100 + n, 2**101))
+                       for n in range(64))
+        recent = ((5, "in", 2, "buy"),)
+        state = NodeState(1, "h", 1, "flood", (), stock, {}, 0, recent, trades=trades)
+        limit = 64 * 1024
+        cut = fitted(state, limit)
+        self.assertLessEqual(len(wire.encode(cut)), limit)
+        self.assertEqual(cut.trades, trades)
+        self.assertEqual(cut.recent, ())
+        self.assertEqual(list(cut.stock), list(stock)[:len(cut.stock)])
+        self.assertGreater(len(cut.stock), 0)
+        # A frame the trades alone overflow: left out, the rest cut to fit.
+        small = len(wire.encode(attr.evolve(state, stock={}, recent=()))) - 1
+        cut = fitted(state, small)
+        self.assertEqual(cut.trades, ())
+        self.assertLessEqual(len(wire.encode(cut)), small)
+
     def test_filesSharedCountsEveryFile(self):
         """A seller of 4,000 files answered 512 of them, to fit a frame,
         and nothing said there were more: bazaar node said ``shared files:
@@ -197,3 +225,22 @@ class StatusTests(SynchronousTestCase):
         public = self.market.services[self.seller].status.publicState()
         self.assertEqual(public.files_shared, 4000)
         self.assertEqual(public.asDict()["filesShared"], 4000)
+
+    def test_stockItemsCountsEveryItem(self):
+        """A seller of 3,000 items answered the first 256 (all that fit a
+        frame), and nothing said there were more: bazaar node, bazaar list
+        and the web view showed 256 items as the whole stock.  The answer
+        carries how many it holds (``stockItems``), cut or not, to its
+        operator and to a stranger."""
+        node = self.market.services[self.seller].node
+        status = linkPeer(node, 2**33, purpose=STATUS)
+        [seller] = [role for role in node.roles if isinstance(role, Seller)]
+        held = len(seller.stockHeld())
+        for n in range(3000):
+            seller.stock["%04d-%s" % (n, "x" * 100)] = 1
+        answer = askAsOperator(node, status)
+        self.assertLess(len(answer.stock), 3000)
+        self.assertEqual(answer.stock_items, 3000 + held)
+        self.assertEqual(wire.decode(wire.encode(answer)).stock_items, 3000 + held)
+        public = self.market.services[self.seller].status.publicState()
+        self.assertEqual(public.asDict()["stockItems"], 3000 + held)

@@ -6,6 +6,8 @@ over status links, and what it makes of changes.
 
 import random
 
+import attr
+
 from twisted.internet.task import Clock
 from twisted.trial.unittest import SynchronousTestCase
 
@@ -119,6 +121,31 @@ class MarketViewTests(SynchronousTestCase):
         self.assertEqual(self.trades(), [("apple", 1, 3)])
         self.view.stateSeen(state(1, stock={"apple": 1}))
         self.assertEqual(self.trades(), [("apple", 1, 3), ("apple", 1, 4)])
+
+    def test_anItemLeftOutOfACutAnswerIsNoSale(self):
+        """A seller of 3,000 items answers the first 256 by name (all that
+        fit a frame); a restock of an item named before them pushes the
+        last one out of the answer, which the view took for all its units
+        sold: a trade of 99,992 units that no buyer made.  An item the new
+        answer lacks is not sold; the node's page and the market's entry
+        say how many items and files it holds in all where its answer held
+        fewer."""
+        self.view.stateSeen(attr.evolve(state(1, stock={"b": 5, "c": 7}), stock_items=3000))
+        self.clock.advance(1)
+        self.view.stateSeen(attr.evolve(
+            state(1, stock={"a": 5, "b": 4}, files=[("f", 1, "ab" * 32, None)]),
+            stock_items=3001, files_shared=1899))
+        self.assertEqual(self.kinds(), [("sold", 1, "b", 1)])
+        self.assertEqual(self.counted(), [("b", 1)])
+        page = self.view.node(1)
+        self.assertEqual((page["stockItems"], page["filesShared"]), (3001, 1899))
+        [entry] = [n for n in self.view.snapshot()["nodes"] if n["id"] == "1"]
+        self.assertEqual((entry["stockItems"], entry["filesShared"]), (3001, 1899))
+        # A whole answer says no more than it shows.
+        self.view.stateSeen(attr.evolve(state(2, stock={"a": 1}), stock_items=1,
+                                        files_shared=0))
+        self.assertNotIn("stockItems", self.view.node(2))
+        self.assertNotIn("filesShared", self.view.node(2))
 
     def test_filesListedOnce(self):
         """A shared file is listed once, by name, with its size and hash,

@@ -207,7 +207,8 @@ def listObject(index, states, unreachable=()):
     answered and the sellers holding some; per shared file (a file is
     listed once, by name, never as units), its size, content id and
     sellers, and each node whose answer held only its first files
-    (``filesCut``: a seller of thousands, its answer cut to one frame);
+    (``filesCut``: a seller of thousands, its answer cut to one frame),
+    and likewise each whose answer held only its first items (``stockCut``);
     and the index's seller counts (a file's content item, ``sha256:``,
     left out: its name stands for it)."""
     items, files = {}, {}
@@ -230,6 +231,10 @@ def listObject(index, states, unreachable=()):
            for state in states if (state.files_shared or 0) > len(state.files)]
     if cut:
         obj["filesCut"] = cut
+    cut = [{"id": wireId(state.id), "listed": len(state.stock), "held": state.stock_items}
+           for state in states if (state.stock_items or 0) > len(state.stock)]
+    if cut:
+        obj["stockCut"] = cut
     return obj
 
 
@@ -392,6 +397,8 @@ def nodeObject(state, way=None):
            "reach": state.reach}
     if state.files_shared is not None:
         obj["filesShared"] = state.files_shared
+    if state.stock_items is not None:
+        obj["stockItems"] = state.stock_items
     if way is not None:
         obj["asked"] = {"path": way.kind, "at": way.where}
     if state.relay is not None:
@@ -654,6 +661,10 @@ def renderList(obj):
                          f"{sellers}")
     else:
         lines.append(f"in stock ({query}): nothing")
+    for entry in obj.get("stockCut", ()):
+        lines.append(f"  and more: node {_short(entry['id'])} holds {entry['held']:,} "
+                     f"items, its answer held the first {entry['listed']:,} by name "
+                     "(all that fit)")
     if obj.get("files") or obj.get("filesCut"):
         lines.append(f"shared files ({query}):")
         for entry in obj["files"]:
@@ -763,7 +774,10 @@ def renderNode(obj):
         lines.append(f"asked {phrase(obj['asked']['path'])} {obj['asked']['at']}")
     lines.append(f"{'overlay ' if public else ''}links: {len(obj['links'])}")
     lines += [f"  {_linked(link)} {_where(link)} ({_way(link)})" for link in obj["links"]]
-    lines.append(f"stock: {counts(obj['stock'])}")
+    held = obj.get("stockItems", len(obj["stock"]))
+    lines.append("stock: " + (
+        f"{held:,} items (the first {len(obj['stock']):,} by name: all that fit in its "
+        f"answer): " if held > len(obj["stock"]) else "") + counts(obj["stock"]))
     if not public:
         lines += [f"bag: {counts(obj['bag'])}", f"pending buys: {obj['pending']}"]
     listed = obj.get("files", ())

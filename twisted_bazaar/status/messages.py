@@ -322,6 +322,8 @@ class NodeState(Message):
     an older node does not say.  ``files_shared``: how many files it
     shares in all, of which ``files`` may hold only the first (cut to fit
     a frame, or to MAX_ITEMS); None where an older node does not say.
+    ``stock_items``: likewise, how many items it holds in stock in all,
+    of which ``stock`` may hold only the first.
 
     A ``public`` state (a stranger's answer) holds only the public facts:
     its overlay links, its stock and its files, each without ``sold``
@@ -351,6 +353,7 @@ class NodeState(Message):
     trades: tuple = field(objectList(TRADE_KEYS, MAX_TRADES), default=())
     roles: tuple = field(_roleNames, default=None)
     files_shared: int = field(_count, default=None)
+    stock_items: int = field(_count, default=None)
 
     def asDict(self):
         out = {"type": "nodestate", "id": wireId(self.id), "host": self.host,
@@ -364,6 +367,8 @@ class NodeState(Message):
         files = [_fileDict(row) for row in self.files]
         if self.files_shared is not None:
             out["filesShared"] = self.files_shared
+        if self.stock_items is not None:
+            out["stockItems"] = self.stock_items
         if self.public:
             out.update(files=files, public=True)
             return out

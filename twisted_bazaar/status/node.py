@@ -170,7 +170,8 @@ class NodeStatus:
                          relaying=relayUse(self.relay),
                          trades=tuple(sorted(trades, key=lambda row: -row[0])[
                              -MAX_TRADES:]),
-                         roles=self.roles[:MAX_ROLES], files_shared=len(files))
+                         roles=self.roles[:MAX_ROLES], files_shared=len(files),
+                         stock_items=len(stock))
 
     def publicState(self):
         """This node's public facts, as a stranger is told them: its
@@ -227,18 +228,23 @@ def publicOf(state):
 def fitted(state, limit):
     """
     A L{NodeState} cut short to fit one frame of limit bytes: as it is if
-    it fits; else without its recent messages, limits and trades, then with its links, stock,
-    bag, files and downloads each cut to their first entries (by id and
-    name), halving (L{halvedToFit}), until it fits.  A client waiting for
-    its answer gets one, partial, rather than none (a seller of hundreds
-    of long file names).
+    it fits; else without its recent messages and limits, then with its
+    links, stock, bag, files and downloads each cut to their first entries
+    (by id and name), halving (L{halvedToFit}), until it fits; its trades
+    go only where even then it does not.  A client waiting for its answer
+    gets one, partial, rather than none (a seller of hundreds of long
+    file names), and its operator its trades: dropped first, a seller of
+    3,000 items told its operator none, and its view named no buyer.
     """
     if len(wire.encode(state)) <= limit:
         return state
-    state = attr.evolve(state, recent=(), limits=(), trades=())
+    state = attr.evolve(state, recent=(), limits=())
     keep = max(len(state.links), len(state.stock), len(state.bag or ()), len(state.files),
                len(state.downloads))
-    return halvedToFit(state, limit, _firstEntries, keep)
+    cut = halvedToFit(state, limit, _firstEntries, keep)
+    if state.trades and len(wire.encode(cut)) > limit:
+        cut = halvedToFit(attr.evolve(state, trades=()), limit, _firstEntries, keep)
+    return cut
 
 
 def _firstEntries(state, keep):

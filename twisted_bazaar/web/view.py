@@ -169,7 +169,11 @@ class MarketView:
         sold = [(name, count) for name, _, _, count in state.files if count is not None]
         before_sold = {name: count for name, _, _, count in before.files
                        if count is not None}
-        for item, units in _drops(before.stock, state.stock) + [
+        # An item the new answer lacks is left out of it, not sold: a
+        # seller keeps an item it sold out of (at 0), and an answer cut to
+        # a frame holds the first items alone (a restock of an item named
+        # before them pushed the last out, seen as all its units sold).
+        for item, units in _drops(before.stock, state.stock, lacking=False) + [
                 (name, count - before_sold[name]) for name, count in sold
                 if count > before_sold.get(name, count)]:
             self._event("sold", state.id, item=item, units=units)
@@ -222,6 +226,7 @@ class MarketView:
             if state is not None:
                 entry.update(known=True, operator=not state.public, stock=dict(state.stock),
                              links=len(_peers(state)), files=len(state.files),
+                             **_held(state),
                              **_reach(state), **_roles(state),
                              **_private(state, bag=dict(state.bag or {}),
                                         pending=state.pending,
@@ -284,6 +289,7 @@ class MarketView:
             seen = self._seenAt[node_id] + wallSeconds(self.clock) - self.clock.seconds()
             page.update(known=True, operator=not state.public, stock=dict(state.stock),
                         files=list(map(shownFile, state.asDict()["files"])), **_roles(state),
+                        **_held(state),
                         links=[{"id": wireId(link[0]), "host": link[1], "port": link[2],
                                 "purpose": link[3], "relayed": _relayed(link),
                                 "quic": _quic(link)}
@@ -381,7 +387,20 @@ def _peers(state):
     return {link[0] for link in state.links if link[3] not in HIDDEN_PURPOSES}
 
 
-def _drops(before, after):
-    """(item, units) that ``after`` has fewer of than ``before``."""
+def _held(state):
+    """How many items and files the node holds in all (``stockItems``,
+    ``filesShared``), where it says so and its answer held fewer (cut to
+    a frame): the page says the rest are left out."""
+    held = {}
+    if (state.stock_items or 0) > len(state.stock):
+        held["stockItems"] = state.stock_items
+    if (state.files_shared or 0) > len(state.files):
+        held["filesShared"] = state.files_shared
+    return held
+
+
+def _drops(before, after, lacking=True):
+    """(item, units) that ``after`` has fewer of than ``before``; with
+    lacking false, only of the items ``after`` holds."""
     return [(item, units - after.get(item, 0)) for item, units in sorted(before.items())
-            if units > after.get(item, 0)]
+            if units > after.get(item, 0) and (lacking or item in after)]

@@ -11,6 +11,7 @@ from zope.interface import implementer
 
 from twisted_bazaar import wire
 from twisted_bazaar.base.options import boundedInt, seconds
+from twisted_bazaar.base.text import shown
 from twisted_bazaar.roles import IRolePlugin, RoleOption
 from twisted_bazaar.roles.files.options import sharedFolder
 from twisted_bazaar.roles.files.shop import FileShop
@@ -22,8 +23,10 @@ from twisted_bazaar.wire.trade import MAX_QUANTITY
 
 def parseSell(text):
     """``ITEM=COUNT`` -> (item, count), the item in composed Unicode form
-    (NFC, as buyers want it), with a reason for bad input."""
-    item, sep, count = unicodedata.normalize("NFC", text).partition("=")
+    (NFC, as buyers want it), with a reason for bad input.  The count
+    follows the last ``=``: an item's name may hold one (``E=mc2
+    poster=3``), which a buyer's ``--want`` takes as it is."""
+    item, sep, count = unicodedata.normalize("NFC", text).rpartition("=")
     if not sep or not item.strip():
         raise ValueError(f"wants ITEM=COUNT, not {text!r}")
     if item != item.strip():
@@ -32,8 +35,11 @@ def parseSell(text):
         raise ValueError(f"{text}: the item name {item!r} begins or ends with a "
                          f"blank, so buyers of {item.strip()} would not find it: "
                          f"write {item.strip()}={count.strip()}")
-    if len(item.encode("utf-8")) > wire.MAX_ITEM_BYTES:
-        raise ValueError(f"item name longer than {wire.MAX_ITEM_BYTES} bytes")
+    size = len(item.encode("utf-8"))
+    if size > wire.MAX_ITEM_BYTES:
+        # Named, cut short: one --sell of a catalogue of thousands.
+        raise ValueError(f"the item name '{shown(item, 40)}' is {size} bytes, longer "
+                         f"than the {wire.MAX_ITEM_BYTES} bytes a name may hold")
     try:
         units = int(count)
     except ValueError:

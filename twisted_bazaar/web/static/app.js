@@ -21,6 +21,21 @@ function counts(map) {
   return entries.length ? entries.map(([item, n]) => `${item} ${n}`).join(", ") : "none";
 }
 
+// What a node's answer left out, cut to fit a frame: its answer says how
+// many items (stockItems) or files (filesShared) it holds in all.
+// Said as bazaar node and bazaar list say it.
+function cutWords(held, kind, listed) {
+  return held ? `${held.toLocaleString("en")} ${kind} (the first ` +
+    `${listed.toLocaleString("en")} by name: all that fit in its answer)` : "";
+}
+
+function cutLines(nodes, key, verb, kind, listed) {
+  return nodes.filter((node) => node[key]).map((node) =>
+    `and more: node ${shortId(node.id)} ${verb} ${node[key].toLocaleString("en")} ${kind}, ` +
+    `its answer held the first ${listed(node).toLocaleString("en")} by name (all that fit)`
+  ).join("; ");
+}
+
 // Bytes in the largest binary unit they fill, as bazaar list says them.
 function bytes(n) {
   const units = ["B", "KiB", "MiB", "GiB", "TiB"];
@@ -418,6 +433,8 @@ function showMarket(market) {
     }
   }
   fillTable("offers", rows);
+  document.getElementById("offersCut").textContent = cutLines(
+    market.nodes, "stockItems", "holds", "items", (node) => Object.keys(node.stock || {}).length);
   // A shared file once, by name: its size, its hash (short, whole in the
   // tooltip) and the nodes sharing it.
   fillTable("files", (market.files || []).map((file) => {
@@ -432,6 +449,8 @@ function showMarket(market) {
                sellers);
     return row;
   }));
+  document.getElementById("filesCut").textContent = cutLines(
+    market.nodes, "filesShared", "shares", "files", (node) => node.files);
   // Each node's downloads under way, with the node fetching.
   fillTable("downloads", (market.downloads || []).map((d) => {
     const row = el("tr", {"data-item": d.name, "class": d.state});
@@ -499,7 +518,11 @@ function showNode(node) {
     row.children[0].append(el("a", {href: `/node/${link.id}`, title: link.id}, shortId(link.id)));
     return row;
   }));
-  document.getElementById("stock").textContent = counts(node.stock);
+  const stockCut = cutWords(node.stockItems, "items", Object.keys(node.stock || {}).length);
+  document.getElementById("stock").textContent =
+    (stockCut ? stockCut + ": " : "") + counts(node.stock);
+  document.getElementById("filesCut").textContent = cutWords(
+    node.filesShared, "files", (node.files || []).length);
   document.getElementById("bag").textContent = counts(node.bag);
   document.getElementById("pending").textContent = node.known ? node.pending : "?";
   fillTable("files", (node.files || []).map((file) => {
