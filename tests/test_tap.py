@@ -388,6 +388,53 @@ class BadInputTests(SynchronousTestCase):
         self.assertEqual(dict((plugin.name, settings) for plugin, settings
                               in options.roles)["buyer"]["wants"], ["other.ogg"])
 
+    def test_aFolderOfStateIsNeitherSharedNorFetchedInto(self):
+        """--share or --downloads naming the node's own --data-dir, or a
+        folder holding a daemon's key, is refused at start: the seller
+        offered node.key (its private key), its store and its lock to
+        any buyer, and a buyer's files would go among them."""
+        state = tempfile.mkdtemp(prefix="bazaar-tap-")
+        self.addCleanup(shutil.rmtree, state, True)
+        fresh = os.path.join(state, "fresh")
+        self.assertUsageError(["--role", "seller", "--share", state,
+                               "--data-dir", state],
+                              f"--share {state} is this node's --data-dir: it would "
+                              "offer the node's key (node.key) and its store to "
+                              "every buyer; share a folder of the files alone")
+        os.mkdir(fresh)
+        self.assertUsageError(["--role", "buyer", "--want", "song.ogg",
+                               "--downloads", fresh, "--data-dir", fresh],
+                              f"--downloads {fresh} is this node's --data-dir: the "
+                              "files bought would go among the node's key "
+                              "(node.key) and its store; give them a folder of "
+                              "their own")
+        for name, what in (("node.key", "a node's key"),
+                           ("tracker.key", "a tracker's key")):
+            with open(os.path.join(fresh, name), "wb") as f:
+                f.write(b"k")
+            self.assertUsageError(["--role", "seller", "--share", fresh],
+                                  f"--share {fresh} holds {what} ({name}): it is a "
+                                  "daemon's state, which sharing would offer to "
+                                  "every buyer; share a folder of the files alone")
+            self.assertUsageError(["--role", "buyer", "--want", "a", "--downloads",
+                                   fresh],
+                                  f"--downloads {fresh} holds {what} ({name}): it "
+                                  "is a daemon's state, among which the files "
+                                  "bought would go; give them a folder of their "
+                                  "own")
+            os.remove(os.path.join(fresh, name))
+        shop = _parse(["--role", "seller", "--share", fresh, "--data-dir",
+                       os.path.join(fresh, "state")])
+        self.assertEqual(shop.roles[0][1]["share"], fresh)
+        # running.md's --share row quotes the line.
+        error = self.assertRaises(usage.UsageError, _parse,
+                                  ["--role", "seller", "--share", state,
+                                   "--data-dir", state])
+        docs = os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(
+            __file__))), "docs", "running.md")
+        with open(docs, encoding="utf-8") as f:
+            self.assertIn(str(error).replace(state, "DIR"), " ".join(f.read().split()))
+
     def test_unknownRole(self):
         self.assertUsageError(["--role", "wizard"],
                               "unknown role 'wizard' (known roles: buyer, seller)")

@@ -182,6 +182,21 @@ class NothingOfferedTests(OneShotHelpers, SynchronousTestCase):
         self.assertRegex(self.why(outcome), "^bought 0 of 1 apple within 60 s")
 
 
+    def test_aCountedNameSaysWhatItMeant(self):
+        """`bazaar buy apple=2` said the way out (--quantity 2) only at its
+        deadline, a minute later; its first notice says it now."""
+        self.market.addNode(seller={"stock": {"apple": 3}})
+        self.market.run(10)
+        told = []
+        buy, outcome = self.oneShot(item="apple=2", deadline=60, notice=told.append)
+        self.market.run(8)
+        self.assertEqual(len(told), 1)
+        self.assertRegex(told[0], r"^no seller offers apple=2 now .*, Ctrl-C to stop "
+                         r"\(for 2 units of apple, name the item alone: "
+                         r"--quantity 2\)$")
+        self.market.run(60)
+
+
 class ShortPurchaseTests(OneShotHelpers, SynchronousTestCase):
     """A purchase that ends short fails with what it bought all the same,
     and says why no more."""

@@ -9,6 +9,7 @@ The buyer is node 1, linked to relay node 2; seller 6 offers over 6-2-1,
 seller 5 over 5-3-2-1.
 """
 
+import os
 import random
 
 from twisted.internet import defer, task
@@ -416,3 +417,39 @@ class NoSlotTests(_BuyerCase):
         self.want.slotFreed(buy_id)
         self.assertEqual([buy.id for buy in sent(self.relay)], [buy_id])
         self.assertEqual(self.want.attempts, 1)
+
+
+class CountedNameTests(_BuyerCase):
+    """A want named ITEM=N (``--want apple=2``, as --sell writes a
+    count) found nothing and searched on for ever, its lines saying only
+    "no offer for apple=2 yet": the way out was said at a give-up alone,
+    and a daemon without --give-up-after never gives up."""
+
+    def test_theFirstEmptySearchSaysWhatItMeant(self):
+        self.start(store=MemoryStore(), wants=("apple=2",))
+        with capturedLogs() as events:
+            for _ in range(3):
+                self.clock.advance(WINDOW)
+                self.nextCall()
+        lines = [formatEvent(event) for event in events
+                 if formatEvent(event).startswith("no offer for")]
+        self.assertGreater(len(lines), 1)
+        self.assertRegex(lines[0], r"^no offer for apple=2 yet; searching again in "
+                         r"[0-9.]+ s \(for 2 units of apple, name the item alone: "
+                         r"--quantity 2\)$")
+        self.assertNotIn("--quantity", " ".join(lines[1:]))
+
+    def test_otherNamesAsBefore(self):
+        self.start(store=MemoryStore(), wants=("apple",))
+        with capturedLogs() as events:
+            self.clock.advance(WINDOW)
+        [line] = [formatEvent(event) for event in events]
+        self.assertRegex(line, r"^no offer for apple yet; searching again in [0-9.]+ s$")
+
+    def test_troubleshootingQuotesIt(self):
+        docs = os.path.join(os.path.dirname(os.path.dirname(os.path.dirname(
+            os.path.abspath(__file__)))), "docs", "running.md")
+        with open(docs, encoding="utf-8") as f:
+            text = " ".join(f.read().split())
+        self.assertIn("no offer for apple=2 yet; searching again in 0.6 s"
+                      + machine.countedHint("apple=2"), text)

@@ -47,7 +47,7 @@ from twisted_bazaar.daemon.build import buildNode, configured, serveTransport
 from twisted_bazaar.daemon.registry import discoveryPlugins, rolePlugins
 from twisted_bazaar.daemon.services import NodeService
 from twisted_bazaar.roles.files.options import DEFAULT_GIVE_UP
-from twisted_bazaar.roles.want import DONE
+from twisted_bazaar.roles.want import DONE, countedHint
 from twisted_bazaar.schemes.interfaces import IClientValues
 from twisted_bazaar.tap.endpoints import listenInterface
 from twisted_bazaar.transports.plugin import trackerWay
@@ -377,7 +377,7 @@ class _NothingOffered(NodeObserver):
         left = purchase.deadline - (purchase.clock.seconds() - purchase.started)
         self.notice(f"no seller offers {item} now (sold out, or not sold here: a "
                     f"search found nothing); searching again for up to {left:.0f} s "
-                    f"(--timeout), Ctrl-C to stop")
+                    f"(--timeout), Ctrl-C to stop{countedHint(item)}")
 
 
 def plainSha256(path):

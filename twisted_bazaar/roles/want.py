@@ -15,6 +15,8 @@ through ``found`` or ``held`` cancels the find (or the look in the
 downloads folder that follows it).
 """
 
+import re
+
 from twisted_bazaar.base.wallclock import wallSeconds
 from twisted_bazaar.wire.ids import shortId
 from twisted_bazaar.base.words import counted
@@ -24,6 +26,24 @@ from twisted_bazaar.wire.trade import Buy, quantityField
 from twisted_bazaar.core.finding import find
 from twisted_bazaar.core.market import Offer
 from twisted_bazaar.store import PendingBuy
+
+#: ITEM=N, as --sell and bazaar restock write it: a name no seller's
+#: --sell can make.
+_COUNTED = re.compile(r"(.+)=(\d+)")
+
+
+def countedHint(item):
+    """
+    What a want named ITEM=N most likely meant, said beside each line
+    that tells it found nothing: ``" (for N units of ITEM, name the item
+    alone: --quantity N)"``; "" for any other name.
+    """
+    counted = _COUNTED.fullmatch(item)
+    if counted is None:
+        return ""
+    return (f" (for {counted[2]} units of {counted[1]}, name the item alone: "
+            f"--quantity {counted[2]})")
+
 
 #: Silent sends of one buy id before giving up on it: BUY_ATTEMPTS, or
 #: HASTY_ATTEMPTS while other offers wait.  Each wait is twice the one
@@ -355,8 +375,10 @@ class Want:
 
     def _scheduleSearch(self, *args):
         delay = self._nextRetry()
-        self.buyer.log.info("no offer for {item} yet; searching again in {delay:.1f} s",
-                            item=self.item, delay=delay)
+        # Said with the first line alone: the node searches on for ever.
+        hint = countedHint(self.item) if self.fruitless == 1 else ""
+        self.buyer.log.info("no offer for {item} yet; searching again in {delay:.1f} "
+                            "s{hint}", item=self.item, delay=delay, hint=hint)
         self.timer = self.buyer.node.clock.callLater(delay, self.timerFired)
 
     def _nextRetry(self):

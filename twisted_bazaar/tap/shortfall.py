@@ -6,8 +6,6 @@ why.  ``bazaar buy`` (L{twisted_bazaar.cli.buy}) says the same at its
 deadline.
 """
 
-import re
-
 from twisted.application.service import Service
 from twisted.internet import defer
 
@@ -25,6 +23,7 @@ from twisted_bazaar.roles.want import (
     SAVING,
     SEARCHING,
     WAITING,
+    countedHint,
 )
 
 #: The exit status of a daemon that gave up (``--give-up-after``).
@@ -63,10 +62,6 @@ class EmptySearches(NodeObserver):
             self.empty[item] = self.empty.get(item, 0) + 1
 
 
-#: An item named with a count, as --sell writes one: ``apple=3``.
-_COUNTED = re.compile(r"(.+)=(\d+)")
-
-
 def _whyUnmet(want, searches, hints, discovery=None):
     empty = searches.empty.get(want.item, 0)
     why = _WHY.get(want.state, want.state)
@@ -93,12 +88,8 @@ def _whyUnmet(want, searches, hints, discovery=None):
     elif want.state in (SEARCHING, BACKOFF) and empty:
         why = (f"no seller offered it "
                f"({plural(empty, 'search', 'searches')} found nothing)")
-    counted = _COUNTED.fullmatch(want.item)
-    if counted and not want.bought and why.startswith("no seller offered it"):
-        # ITEM=N, as --sell and bazaar restock write it: a name no
-        # seller's --sell can make.
-        why += (f" (for {counted[2]} units of {counted[1]}, name the item alone: "
-                f"--quantity {counted[2]})")
+    if not want.bought and why.startswith("no seller offered it"):
+        why += countedHint(want.item)
     if want.item != want.item.strip() and why.startswith("no seller offered it"):
         # Only a shared file's name may have a blank at an end (--sell
         # refuses one): the counted item was most likely meant.
