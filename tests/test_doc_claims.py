@@ -529,3 +529,47 @@ class TheBagNamesTheContentTests(SynchronousTestCase):
                       "`buyOK` named", protocol)
         self.assertIn("the bag says what was bought, from whom, and which content",
                       flat("running.md"))
+
+
+class MixedVersionsTests(SynchronousTestCase):
+    """running.md's "Mixed versions" said a market may be upgraded a daemon
+    at a time, and nothing of two fields of ``chord`` that nodes of
+    12-01 (28a25090) and before cannot read: a LAN-only seller's ``lan``,
+    which they leave out of what its signature signs, and a holder's
+    ``chordStored`` ``full``, which they take for a store taken (both
+    read with 28a25090's own records and codec)."""
+
+    def test_aLanMarkIsSignedAndAnOlderReaderFindsItUnsigned(self):
+        import attr
+
+        from twisted_bazaar.core.records import signRecord, verified
+        from twisted_bazaar.identity.keys import Identity
+
+        record = signRecord(Identity.generate(), "apple", "192.168.1.5", 7701,
+                            1_800_000_000_000, 1_800_000_600_000, lan="203.0.113.9")
+        self.assertTrue(verified(record))
+        self.assertFalse(verified(attr.evolve(record, lan=None)))
+        said = flat("running.md")
+        self.assertIn("signs its records with `lan` (protocol.md §11a), a field such a "
+                      "node does not read", said)
+        self.assertIn("in a chordStore: it is not signed by the key of node ID`", said)
+
+    def test_fullIsAStoreTakenToAnOlderReader(self):
+        import json
+
+        import attr
+
+        from twisted_bazaar.core.records import PER_KEY
+        from twisted_bazaar.schemes.chord.messages import ChordStored
+        from twisted_bazaar.wire.codec import decode
+
+        taken = {"type": "chordStored", "id": 5, "item": "apple", "hops": 1,
+                 "path": ["0123456789abcdef0123456789abcdee"],
+                 "holder": "0123456789abcdef0123456789abcdef"}
+        full = decode(json.dumps(dict(taken, full=True)).encode())
+        self.assertEqual((type(full), full.full), (ChordStored, True))
+        # All a reader that leaves full out sees is a store taken.
+        self.assertEqual(decode(json.dumps(taken).encode()), attr.evolve(full, full=None))
+        self.assertIn(f"takes a holder's `chordStored` with `full` (a store refused for "
+                      f"the {PER_KEY:,} records of its key, protocol.md §20) for a store "
+                      "taken", flat("running.md"))
