@@ -10,9 +10,11 @@ from xdist.scheduler import LoadScopeScheduling
 #: (twisted_bazaar/testing/stopping.py says why pytest alone does not);
 #: the daemons are forked from a process that has imported twistd
 #: (tests/forkserver.py); a TestCase class's fixtures are looked for among
-#: the names it defines itself, not its framework's (tests/casescan.py).
+#: the names it defines itself, not its framework's (tests/casescan.py); a
+#: test that leaves a timer in the global reactor fails (tests/globaltimers.py).
 pytest_plugins = [
     "twisted_bazaar.testing.stopping", "tests.cputime", "tests.forkplugin", "tests.casescan",
+    "tests.globaltimers",
 ]
 
 #: The files whose tests a parallel run (``make test``: pytest-xdist with

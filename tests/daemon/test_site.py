@@ -221,6 +221,8 @@ class ConnectionGuardTests(SynchronousTestCase):
         """The metrics port has the same rules, and a smaller account."""
         guard = metricsGuard(self.clock)
         site = metricsSite(CollectorRegistry(), guard)
+        # Twisted's own idle timeout on this clock, not the global reactor's.
+        site.reactor = self.clock
         address = IPv4Address("TCP", "10.0.0.1", 40000)
         held = [site.buildProtocol(address) for _ in range(guard.held.group_limit)]
         self.assertNotIn(None, held)
@@ -230,6 +232,10 @@ class ConnectionGuardTests(SynchronousTestCase):
         channel.makeConnection(transport)
         self.clock.advance(REQUEST_TIMEOUT)
         self.assertTrue(transport.disconnecting)
+        channel.connectionLost(None)
+        self.assertEqual(self.clock.getDelayedCalls(), [])
+
+
 class BodyTests(SynchronousTestCase):
     """
     A request's body, which no resource of a daemon's web ports reads, is
