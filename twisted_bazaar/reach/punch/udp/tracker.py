@@ -87,7 +87,7 @@ class TrackerAsks:
         """The tracker named the node: its messages are taken here."""
         parts = self._membership.parts
         parts.takeFrom(self)
-        parts.handleError("noudp", self._refused)
+        parts.handleError("noudp", self._refused, routine=self._asksAgain)
 
     def lost(self):
         """The tracker connection was lost: nothing it was asked is
@@ -141,6 +141,15 @@ class TrackerAsks:
             return
         for peer_id in self._wanted.peers():
             self.ask(peer_id)
+
+    def _asksAgain(self, error):
+        """Whether an ``error{noudp}`` refuses a check this node asks again
+        by itself in a moment (the tracker's rate, L{MappingCheck.refused
+        <twisted_bazaar.reach.punch.udp.mapping.MappingCheck.refused>}):
+        nodes of one address group starting together met it at info, a
+        fault to a reader, and their checks were taken 2 s later."""
+        pending = self.requests.pending
+        return bool(pending) and pending[0] == CHECK and self._check.asksAgain(error.info)
 
     def _refused(self, error):
         """An ``error{noudp}``: the oldest request is refused."""
