@@ -143,13 +143,20 @@ class TrackerAsks:
             self.ask(peer_id)
 
     def _asksAgain(self, error):
-        """Whether an ``error{noudp}`` refuses a check this node asks again
-        by itself in a moment (the tracker's rate, L{MappingCheck.refused
-        <twisted_bazaar.reach.punch.udp.mapping.MappingCheck.refused>}):
-        nodes of one address group starting together met it at info, a
-        fault to a reader, and their checks were taken 2 s later."""
+        """Whether an ``error{noudp}`` refuses what this node asks again by
+        itself in a moment: a check, for the tracker's rate
+        (L{MappingCheck.refused
+        <twisted_bazaar.reach.punch.udp.mapping.MappingCheck.refused>}),
+        or a punch not yet asked its last time (L{WantedPunches.refused
+        <twisted_bazaar.reach.punch.udp.wanted.WantedPunches.refused>}):
+        nodes of one address group starting together met the first at
+        info, a fault to a reader, and their checks were taken 2 s later."""
         pending = self.requests.pending
-        return bool(pending) and pending[0] == CHECK and self._check.asksAgain(error.info)
+        if not pending:
+            return False
+        if pending[0] == CHECK:
+            return self._check.asksAgain(error.info)
+        return self._wanted.asksAgain(pending[0])
 
     def _refused(self, error):
         """An ``error{noudp}``: the oldest request is refused."""
