@@ -13,6 +13,7 @@ import importlib
 import math
 import pkgutil
 import random
+from pathlib import Path
 
 from twisted.internet.protocol import Factory
 from twisted.internet.testing import MemoryReactorClock
@@ -99,6 +100,32 @@ class FlagsTests(SynchronousTestCase):
         self.assertEqual([(limit.name, limit.default, defaults[limit.flag])
                           for limit in checked
                           if limit.default not in defaults[limit.flag]], [])
+
+    def test_theSearchRateSaysWhatItSets(self):
+        """
+        --search-rate's help, in both daemons, names every rate the option
+        sets (a bucket declared with the search rate, the forwarding
+        budget): it said "searches a second" alone while it also set the
+        questions', buys', chord's, punches' and UDP messages' rates.
+        """
+        declareAll()
+        words = {"link.search": "searches;", "link.query": "questions (lookup, ask",
+                 "link.buy": "buys;", "link.chord": "chord messages",
+                 "link.punch": "TCP punch messages",
+                 "link.udp": "UDP reach and punch messages",
+                 "flood.forwarding": "searches a node passes on a second"}
+        set_ = sorted(limit.name for limit in ours() if limit.flag == "--search-rate")
+        self.assertEqual(set_, sorted(words))
+        running = Path(__file__).parent.parent / "docs" / "running.md"
+        (table,) = [line.replace("`", "") for line in running.read_text().splitlines()
+                    if line.startswith("| `--search-rate` |")]
+        helps = {daemon.__name__: " ".join(row[3].split())
+                 for daemon in (tapnode, taptracker)
+                 for row in daemon.Options.optParameters if row[0] == "search-rate"}
+        self.assertEqual(len(helps), 2)
+        for where, text in [*helps.items(), ("docs/running.md", table)]:
+            self.assertEqual([word for word in words.values() if word not in text], [],
+                             where)
 
     def test_eachDeclarationSaysWhatItHolds(self):
         declareAll()

@@ -251,7 +251,7 @@ ALLOWED = {
         "another buyer of its downloads folder",
     "roles/files/sellers.py: Sellers.add: {name}: seller {seller} offers it too; f":
         _OWN + "once per new seller in the offers of this node's own finds",
-    "roles/files/outofreach.py: OutOfReach._tell: not buying {item} from seller {seller}: ":
+    "roles/files/outofreach.py: OutOfReach._tell: {item}: leaving out seller {seller} (no ":
         _OWN + "once per seller and relay in the offers of this node's own finds "
         "(the last 1024 remembered), one this node has no way to fetch from",
     "roles/files/sellers.py: Sellers.connect.failed: cannot reach seller {seller} for {name}:":

@@ -7,7 +7,7 @@ tracker link, a Clock).
 """
 
 from twisted.internet import defer
-from twisted.logger import capturedLogs, formatEvent
+from twisted.logger import LogLevel, capturedLogs, formatEvent
 
 from tests.core.test_membership import MembershipCase, _Finds, nodereply, thisisme
 from twisted_bazaar import wire
@@ -181,6 +181,23 @@ class QuestionTests(MembershipCase):
                          ["tracker says norelay: none", "tracker says noslots: full",
                           "the tracker refused a UDP check or punch: too fast"])
         self.assertEqual(self.tracker.heard(), [])
+
+    def test_aRefusalItsPartGetsOverIsADebugLine(self):
+        """An error its part says it gets over by itself (a check refused
+        for the tracker's rate, asked again in 2 s) is a debug line: with
+        7 nodes of one address group starting together, 3 logged it at
+        info, a fault to their reader; any other stays at info."""
+        self.register()
+        told = []
+        self.membership.parts.handleError("noudp", told.append,
+                                          routine=lambda error: error.info == "soon")
+        with capturedLogs() as events:
+            self.tracker.say({"type": "error", "code": "noudp", "info": "soon"})
+            self.tracker.say({"type": "error", "code": "noudp", "info": "again"})
+        self.assertEqual([(event["log_level"], formatEvent(event)) for event in events],
+                         [(LogLevel.debug, "the tracker refused a UDP check or punch: soon"),
+                          (LogLevel.info, "the tracker refused a UDP check or punch: again")])
+        self.assertEqual(len(told), 2)
 
     def test_trackerLostTold(self):
         """The parts are told when the tracker link goes (what they held

@@ -374,9 +374,10 @@ class HttpOnlyHomeTests(HttpOnlyHomeCase):
         buyer = self.walledNode("buyer", "--role", "buyer", "--want", "apple", "--want",
                                 "b-film.bin", "--downloads", self.folder("downloads"))
         waitBought(buyer, "apple", BOUND, seller=seller_id, n=1, q=1)
-        buyer.waitFor(rf"not buying b-film\.bin from seller {short(seller_id)}: it is "
-                      rf"held at the relay at {re.escape(relay)}, which the tracker names "
-                      r"no websocket way to", BOUND)
+        buyer.waitFor(rf"b-film\.bin: leaving out seller {short(seller_id)} \(no buy "
+                      r"from it, no bytes fetched from it\): it is held at the relay at "
+                      rf"{re.escape(relay)}, which the tracker names no websocket way to",
+                      BOUND)
         self.assertEqual(seller.matches(r"sold b-film\.bin"), [])
         self.onlyHttpLeft()
         self.stopCleanly()

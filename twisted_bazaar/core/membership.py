@@ -41,7 +41,7 @@ are told so too (C{trackerLost}).
 
 from twisted.internet import defer
 from twisted.internet.protocol import Factory
-from twisted.logger import Logger
+from twisted.logger import Logger, LogLevel
 from zope.interface import implementer
 
 from twisted_bazaar.net.reconnect import inWords
@@ -353,8 +353,9 @@ class Membership(TrackerQuestions, SlotService):
 
     def _trackerSays(self, link, error):
         """An ``error`` from the registered session: logged, then handed
-        to the part that registered its code (L{SessionParts.erred})."""
-        _said(self, link, error)
+        to the part that registered its code (L{SessionParts.erred}); at
+        debug when that part gets over it by itself (L{SessionParts.routine})."""
+        _said(self, link, error, self._parts is not None and self._parts.routine(error))
         if self._parts is not None:
             self._parts.erred(error)
 
@@ -483,9 +484,10 @@ _MOVES = {
 _SAID = {"noudp": "the tracker refused a UDP check or punch"}
 
 
-def _said(session, link, error):
+def _said(session, link, error, routine=False):
     what = _SAID.get(error.code) or f"tracker says {error.code}"
-    session.log.info("{what}: {info}", what=what, code=error.code, info=error.info)
+    session.log.emit(LogLevel.debug if routine else LogLevel.info, "{what}: {info}",
+                     what=what, code=error.code, info=error.info)
 
 
 def _dc(session, link, message):

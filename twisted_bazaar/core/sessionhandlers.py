@@ -28,7 +28,8 @@ class SessionParts(Handlers):
 
     def __init__(self, owned):
         super().__init__()
-        #: error code -> handler(error), after the error is logged.
+        #: error code -> (handler(error), after the error is logged;
+        #: routine(error) or None, L{routine}).
         self.errors = NOTHING
         self.owned = owned
 
@@ -59,18 +60,26 @@ class SessionParts(Handlers):
 
     def erred(self, error):
         """The tracker's ``error``, logged: to the handler of its code."""
-        handler = self.errors.get(error.code)
-        if handler is not None:
-            handler(error)
+        handlers = self.errors.get(error.code)
+        if handlers is not None:
+            handlers[0](error)
 
-    def handleError(self, code, handler):
+    def routine(self, error):
+        """Whether the part that takes ``error`` says it is one it gets
+        over by itself (asked again in a moment): its line is a debug one."""
+        handlers = self.errors.get(error.code)
+        return handlers is not None and handlers[1] is not None and handlers[1](error)
+
+    def handleError(self, code, handler, routine=None):
         """
         Have ``handler(error)`` take the tracker's ``error`` of this code
-        once it is logged (the reservation service's ``norelay``).
+        once it is logged (the reservation service's ``norelay``), and
+        ``routine(error)``, if given, say whether the part gets over it by
+        itself (L{routine}).
 
         @raise ValueError: if the code has another handler already.
         """
         known = self.errors.get(code)
-        if known is not None and known != handler:
+        if known is not None and known != (handler, routine):
             raise ValueError(f"error {code} from the tracker has a handler already")
-        own(self, "errors")[code] = handler
+        own(self, "errors")[code] = (handler, routine)

@@ -222,8 +222,11 @@ COMMON_PARAMETERS = [
            "Bad messages a peer may send in a minute before it is cut off.",
            boundedInt(1, 10**6)),
     param("search-rate", DEFAULT_SEARCH_RATE,
-           "Searches a second accepted from one peer (bursts to twice that); "
-           "the excess is dropped.", rate),
+           "Messages a second accepted from one peer, of each kind apart "
+           "(bursts to twice that; the excess is dropped): searches; questions "
+           "(lookup, ask, leafQuery, members, state); buys; chord messages; "
+           "TCP punch messages; UDP reach and punch messages. Also the "
+           "searches a node passes on a second, all links together.", rate),
     param("ping-rate", DEFAULT_PING_RATE,
            "Pings a second answered for one peer (bursts to twice that); the "
            "excess is dropped.", rate),

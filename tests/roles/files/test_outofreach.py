@@ -116,9 +116,10 @@ class OutOfReachTests(SynchronousTestCase):
         kept, said = self.reachable([self.offer])
         self.assertEqual((kept, self.tracker.asked), ([], []))
         self.assertEqual(said, [
-            f"not buying b-film.bin from seller {shortId(SELLER)}: it is held at the relay at "
-            "198.51.100.1:7701, which the tracker names no websocket way to, and this "
-            "node reaches its tracker by websocket: its file could not come"])
+            f"b-film.bin: leaving out seller {shortId(SELLER)} (no buy from it, no bytes "
+            "fetched from it): it is held at the relay at 198.51.100.1:7701, which the "
+            "tracker names no websocket way to, and this node reaches its tracker by "
+            "websocket: its file could not come"])
         self.assertEqual(self.reachable([self.offer]), ([], []))
 
     def test_aCountedItemIsBoughtAlongItsPath(self):

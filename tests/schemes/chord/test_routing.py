@@ -465,6 +465,22 @@ class HoldersTests(_KeyJustAfterMe, SynchronousTestCase):
         self.scheme.naming.named(records, "198.51.0.0/16")
         self.assertEqual(list(self.scheme.naming._namers), records[1:])
 
+    def test_answersToNoLookupNameNobody(self):
+        """A chordRecords (or chordFound) that answers no lookup of this
+        node's is no word on who named its records (or peers): noted, a
+        stranger's flood of them pushed the namers of real records out of
+        the newest NAMERS_KEPT."""
+        from twisted_bazaar.schemes.chord.namers import NAMERS_KEPT
+        self.node.connector.addressed = True
+        self.succ.transport.peerAddr = IPv4Address("TCP", "198.51.100.20", 5000)
+        real = signed(1)
+        self.scheme.naming.named([real], "203.0.0.0/16")
+        for port in range(1024, 1024 + NAMERS_KEPT):
+            self.answer(self.succ, 5, SUCC, (signed(2, port=port),))
+        feed(self.succ, ChordFound(6, self.KEY, (SUCC, ME), 1, Peer(SUCC, "h", 1), ()))
+        self.assertEqual(list(self.scheme.naming._namers), [real])
+        self.assertEqual(self.scheme.naming.namerOf(real), "203.0.0.0/16")
+
     def test_noNamersOnLabels(self):
         """On a connector whose hosts are labels (a simulation's), no host
         is refused: no table of namers is kept."""

@@ -60,14 +60,17 @@ class OutOfReach:
         return kept
 
     def _tell(self, offer, kind):
+        """Say once that a seller is left out: of a buy, or of a running
+        download's sellers (L{Sellers.add
+        <twisted_bazaar.roles.files.sellers.Sellers.add>}), whose buy is done."""
         told = (offer.seller, offer.relay)
         if told in self._told:
             return
         self._told.add(told)
         self.log.info(
-            "not buying {item} from seller {seller}: it is held at the relay at {relay}, "
-            "which the tracker names no {kind} way to, and this node reaches its tracker "
-            "by {kind}: its file could not come",
+            "{item}: leaving out seller {seller} (no buy from it, no bytes fetched from "
+            "it): it is held at the relay at {relay}, which the tracker names no {kind} "
+            "way to, and this node reaches its tracker by {kind}: its file could not come",
             item=offer.record.item if offer.record is not None else offer.sha256,
             seller=shortId(offer.seller), relay=offer.relay, kind=kind)
 

@@ -177,15 +177,23 @@ class Lookups:
 
     def placeFound(self, link, message):
         """The answer to a lookup of a place on the ring (the peers it
-        names, the link's word: L{Naming})."""
+        names, the link's word: L{Naming}); one that answers no lookup of
+        this node's names nobody (it would push the namers of real
+        entries out of their bounded table)."""
         host = self.host
+        if not host.router.awaits(message):
+            return
         host.naming.named(peersIn(message), groupOf(link))
         host.router.answered(message)
 
     def holderAnswered(self, link, message):
         """A holder's answer to a lookup of records, or to a store: taken
-        if it could hold the key (L{_fromAHolder})."""
+        if it answers a lookup of this node's and could hold the key
+        (L{_fromAHolder}).  Unrequested records name no seller: they
+        would push the namers of real ones out of their bounded table."""
         host = self.host
+        if not host.router.awaits(message):
+            return
         if not self._fromAHolder(message):
             host.log.debug("ignored {type} {id}: its holder {holder} lies before the "
                            "key, on the way to it", type=message.TYPE, id=message.id,

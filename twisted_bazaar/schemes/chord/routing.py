@@ -187,6 +187,10 @@ class KeyRouter:
         pending = self._pending.pop(lookup_id)
         pending.finished.callback(pending.best)
 
+    def awaits(self, answer):
+        """Whether answer answers one of this node's lookups in progress."""
+        return answer.id in self._pending
+
     def answered(self, answer):
         """An answer reached this node: it ends the lookup of its id, if
         that lookup waits for no more."""

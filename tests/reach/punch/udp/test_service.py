@@ -193,15 +193,20 @@ class PunchTests(UdpPunchingTestCase):
     def test_askedAgain(self):
         """A udppunch refused (the tracker has not seen the peer yet) is
         asked again ASK_AGAIN seconds later, ASKS times in all; then A
-        gives up."""
+        gives up.  Each refusal asked again is routine (its line a debug
+        one, L{SessionParts.routine}); the last is not."""
         self.checked()
         self.tcpFailed()
+        routine = []
         for _ in range(ASKS):
             self.assertEqual(self.a.membership.take(), [UdpPunchAsk(self.bob.id)])
-            self.a.membership.hear(wire.Error("noudp", "not seen"))
+            refusal = wire.Error("noudp", "not seen")
+            routine.append(self.a.membership.parts.routine(refusal))
+            self.a.membership.hear(refusal)
             self.clock.advance(ASK_AGAIN)
         self.assertEqual(self.a.membership.take(), [])
         self.assertEqual(self.a.released, [self.bob.id])
+        self.assertEqual(routine, [True] * (ASKS - 1) + [False])
 
     def test_strangersIgnored(self):
         """Only a punch datagram with a punch's nonce, to one of its

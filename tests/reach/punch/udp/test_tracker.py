@@ -11,6 +11,7 @@ from twisted_bazaar.reach.punch.udp.mapping import (
     CHECK_TIMEOUT,
     FRESH,
     RATE_PAUSE,
+    RATE_REFUSALS,
     REFUSED_PAUSE,
 )
 from twisted_bazaar.reach.reachable.reachability import PRIVATE, PUBLIC, Reachability
@@ -108,6 +109,25 @@ class CheckTests(UdpPunchingTestCase):
         self.clock.advance(RATE_PAUSE)
         self.check(self.a, 11)
         self.assertEqual(self.a.membership.take(), [UdpPunchAsk(self.bob.id)])
+
+    def test_aRefusalForTheRateIsRoutineWhileAskedAgain(self):
+        """A check refused for the tracker's rate, asked again by itself,
+        is routine (its line a debug one, L{SessionParts.routine}), up
+        to RATE_REFUSALS in a row; the next, taken as a tracker without
+        UDP, and a refusal of a tracker without UDP ports, are not."""
+        rate = wire.Error("noudp", "your address group asked more than 1 udpcheck a second")
+        self.sides()
+        self.tcpFailed()
+        parts = self.a.membership.parts
+        routine = []
+        for _ in range(RATE_REFUSALS + 1):
+            [check] = self.a.membership.take()
+            self.assertEqual(type(check), UdpCheck)
+            routine.append(parts.routine(rate))
+            self.a.membership.hear(rate)
+            self.clock.advance(RATE_PAUSE)
+        self.assertEqual(routine, [True] * RATE_REFUSALS + [False])
+        self.assertFalse(parts.routine(wire.Error("noudp", NO_UDP_PORTS)))
 
     def test_refusedBeforeThePunch(self):
         """A check refused when the relayed link came: the TCP punch that

@@ -173,14 +173,20 @@ class MappingCheck:
             for it may wait on).
         """
         self.answered()
-        if (info != NO_UDP_PORTS and self.again is not None
-                and self._refusals < RATE_REFUSALS):
+        if self.asksAgain(info):
             self._refusals += 1
             self.pause = RATE_PAUSE
             self._again = self.clock.callLater(RATE_PAUSE, self._askAgain)
             return True
         self.pause = REFUSED_PAUSE
         return False
+
+    def asksAgain(self, info):
+        """Whether a refusal saying ``info`` would be asked again soon
+        (L{refused}): one for the tracker's rate, not yet
+        L{RATE_REFUSALS} in a row."""
+        return (info != NO_UDP_PORTS and self.again is not None
+                and self._refusals < RATE_REFUSALS)
 
     def _askAgain(self):
         self._again = None

@@ -87,7 +87,7 @@ class TrackerAsks:
         """The tracker named the node: its messages are taken here."""
         parts = self._membership.parts
         parts.takeFrom(self)
-        parts.handleError("noudp", self._refused)
+        parts.handleError("noudp", self._refused, routine=self._asksAgain)
 
     def lost(self):
         """The tracker connection was lost: nothing it was asked is
@@ -141,6 +141,22 @@ class TrackerAsks:
             return
         for peer_id in self._wanted.peers():
             self.ask(peer_id)
+
+    def _asksAgain(self, error):
+        """Whether an ``error{noudp}`` refuses what this node asks again by
+        itself in a moment: a check, for the tracker's rate
+        (L{MappingCheck.refused
+        <twisted_bazaar.reach.punch.udp.mapping.MappingCheck.refused>}),
+        or a punch not yet asked its last time (L{WantedPunches.refused
+        <twisted_bazaar.reach.punch.udp.wanted.WantedPunches.refused>}):
+        nodes of one address group starting together met the first at
+        info, a fault to a reader, and their checks were taken 2 s later."""
+        pending = self.requests.pending
+        if not pending:
+            return False
+        if pending[0] == CHECK:
+            return self._check.asksAgain(error.info)
+        return self._wanted.asksAgain(pending[0])
 
     def _refused(self, error):
         """An ``error{noudp}``: the oldest request is refused."""

@@ -54,6 +54,11 @@ class WantedPunches:
         """The tracker was asked for peer_id's punch once more."""
         self._asks[peer_id] = self._asks.get(peer_id, 0) + 1
 
+    def asksAgain(self, peer_id):
+        """Whether a refusal of peer_id's ask would be asked again
+        (L{refused}): its punch wanted, its L{ASKS} not spent."""
+        return peer_id in self and self._asks.get(peer_id, 0) < ASKS
+
     def refused(self, peer_id):
         """The tracker refused peer_id's ask: whether it is asked again in
         L{ASK_AGAIN} s (False: its L{ASKS} are spent)."""
