@@ -148,6 +148,9 @@ class Punching(Service, NodeObserver):
         #: peer id -> (its relayed link, the punchConnect it sent), held
         #: until the tracker says where the peer is.
         self._held = {}
+        #: The peers linked now whose refusal said no UDP punch can work
+        #: with them (L{saidNoUdp}): a set made on the first, or None.
+        self._noUdp = None
 
     def _changed(self, peer_id=None, linkUp=False):
         """A punch with peer_id (None: anyone) may have started or ended,
@@ -164,10 +167,24 @@ class Punching(Service, NodeObserver):
         return False
 
     def _error(self, link, error):
-        """An ``error{nopunch}`` ends this node's punch; any other error
-        is handled as the node handles those no part takes."""
+        """An ``error{nopunch}`` ends this node's punch (one that says the
+        peer cannot punch over UDP either is noted first: L{saidNoUdp});
+        any other error is handled as the node handles those no part
+        takes."""
+        if error.code == "nopunch" and error.udp is False:
+            if self._noUdp is None:
+                self._noUdp = set()
+            self._noUdp.add(link.peer_id)
         if error.code != "nopunch" or not self.puncher.refused(link, error):
             unhandled(self._overlay, link, error)
+
+    def saidNoUdp(self, peer_id):
+        """Whether peer_id, linked now, refused a punch saying none over UDP
+        can work with it either (its datagrams do not leave): the punches
+        over UDP ask the tracker for none with it, which would refuse each
+        (it saw none of the peer's datagrams) again and again, at info
+        (issue 96, s58-left's HTTP-only home)."""
+        return self._noUdp is not None and peer_id in self._noUdp
 
     def reachChanged(self, reach, local_port):
         """The tracker's address check saw the node's connection, sent
@@ -322,6 +339,8 @@ class Punching(Service, NodeObserver):
         if link is not None:
             self.puncher.linkLost(link)
         self._held.pop(peer_id, None)
+        if self._noUdp is not None:
+            self._noUdp.discard(peer_id)
         self.seen.forget(peer_id)
         self._settled(peer_id)
         self._changed(peer_id)
