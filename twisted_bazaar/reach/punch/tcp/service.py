@@ -86,6 +86,10 @@ class Punching(Service, NodeObserver):
     #: It finds paths to peers (L{IPathSource.toPeers
     #: <twisted_bazaar.reach.sources.IPathSource.toPeers>}).
     toPeers = True
+    #: The peers linked now whose refusal said no UDP punch can work with
+    #: them (L{saidNoUdp}): None, or a set of the node's own made on the
+    #: first (no slot in a simulated node, which meets none).
+    _noUdp = None
 
     def __init__(self, clock, rng, overlay, whereabouts, events, sources, transfers,
                  unnamed, labels=False, limits=None, enabled=True):
@@ -148,9 +152,6 @@ class Punching(Service, NodeObserver):
         #: peer id -> (its relayed link, the punchConnect it sent), held
         #: until the tracker says where the peer is.
         self._held = {}
-        #: The peers linked now whose refusal said no UDP punch can work
-        #: with them (L{saidNoUdp}): a set made on the first, or None.
-        self._noUdp = None
 
     def _changed(self, peer_id=None, linkUp=False):
         """A punch with peer_id (None: anyone) may have started or ended,
