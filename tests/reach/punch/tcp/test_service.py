@@ -707,6 +707,9 @@ class OffTests(PunchingTestCase):
         [refusal] = sent(b.link)
         self.assertEqual((refusal.code, refusal.id), ("nopunch", 7))
         self.assertIn("hole punching is off on this node", refusal.info)
+        # Nor over UDP: its peer asks the tracker for no UDP punch with it,
+        # each of which the tracker refused (it never checked its datagrams).
+        self.assertIs(refusal.udp, False)
         self.assertEqual(b.dialer.dials, [])
         self.assertEqual(self.clock.getDelayedCalls(), [])
 

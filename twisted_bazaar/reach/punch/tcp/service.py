@@ -45,8 +45,9 @@ from twisted_bazaar.reach.punch.tcp.messages import PunchConnect
 from twisted_bazaar.reach.punch.witness import TrackerWitness, whyNot
 from twisted_bazaar.reach.sources import IPathSource
 
-#: What a node that punches none says, to itself and to a peer's punch.
-OFF = PunchMapping("", "hole punching is off on this node")
+#: What a node that punches none says, to itself and to a peer's punch
+#: (nor over UDP: its QUIC service plugs no UDP punching then).
+OFF = PunchMapping("", "hole punching is off on this node", udp=False)
 
 
 def isRelayed(link):
