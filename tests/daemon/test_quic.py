@@ -108,10 +108,14 @@ class QuicServiceTests(SynchronousTestCase):
                           membership=None,
                           overlay=SimpleNamespace(linkTo=lambda peer_id: None),
                           rng=None)
-        punching = SimpleNamespace(enabled=True, puncher=SimpleNamespace(limits=None))
+        # Its TCP punches tell which peers said no UDP punch can work
+        # with them (Punching.saidNoUdp): none is asked.
+        punching = SimpleNamespace(enabled=True, puncher=SimpleNamespace(limits=None),
+                                   saidNoUdp=lambda peer_id: True)
         service.serve(node, punching)
         service.startService()
         self.assertIsInstance(service.udpPunching, UdpPunching)
+        self.assertIs(service.udpPunching.tracker._noUdp, punching.saidNoUdp)
         self.assertEqual(observers, [service.udpPunching])
         self.assertEqual(list(node.dialer.sources), [service.udpPunching])
         self.assertIs(service.main, service.endpoint)

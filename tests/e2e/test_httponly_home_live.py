@@ -216,6 +216,13 @@ class HttpOnlyHomeTests(HttpOnlyHomeCase):
         # Reachable, it says, once a circuit through its relay opened.
         seller.waitFor(rf"reachable through the relay at {re.escape(relay)}: a circuit "
                        "through it opened", TIMEOUT)
+        # The seller's refusal of the buyer's TCP punch said no UDP punch
+        # can work with it either: the buyer asked the tracker for none
+        # (each refused, at info, 3 a link: issue 96, s58-left).
+        buyer.waitFor(r"no hole punched to .*: the peer refused: it cannot punch: it "
+                      r"reaches its tracker over websocket", TIMEOUT)
+        self.assertEqual(buyer.matches(r"the tracker refused a UDP check or punch|"
+                                       r"no UDP path punched"), [])
         dropped = self.onlyHttpLeft()
         print(f"\nhttp-only seller: item in {item:.1f} s, 16 MiB whole in {whole:.1f} s, "
               f"{dropped} packets dropped")

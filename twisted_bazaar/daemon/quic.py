@@ -28,7 +28,7 @@ __all__ = ["QuicService", "serveNode", "plugUdpPunching"]
 
 
 
-def plugUdpPunching(node, sockets, limits=None, sounder=None):
+def plugUdpPunching(node, sockets, limits=None, sounder=None, noUdp=None):
     """
     node's punches over UDP (L{UdpPunching}), on sockets (L{QuicService}'s,
     or a test's), built with the parts of node they use (not the node:
@@ -38,11 +38,15 @@ def plugUdpPunching(node, sockets, limits=None, sounder=None):
     @param limits: the TCP punch's count of attempts, which each counts in.
     @param sounder: what makes a punch's sounding (None: the real one,
         L{twisted_bazaar.reach.punch.udp.sounding.Sounding}; a test's fake).
+    @param noUdp: C{noUdp(peer_id)}, whether a peer refused a TCP punch
+        saying none over UDP can work with it either (the TCP punching's
+        L{saidNoUdp
+        <twisted_bazaar.reach.punch.tcp.service.Punching.saidNoUdp>}).
     """
     more = {} if sounder is None else {"sounder": sounder}
     punching = UdpPunching(node.clock, node.rng, node.overlay, node.whereabouts,
                            node.dialer.sources, sockets, lambda: node.udpPort, limits,
-                           **more)
+                           noUdp=noUdp, **more)
     node.addObserver(punching)
     node.dialer.sources.add(punching)
     return punching
@@ -126,7 +130,8 @@ class QuicService(Service):
         serveNode(transport, self.node)
         if self.punching is not None and self.punching.enabled:
             self.udpPunching = plugUdpPunching(self.node, self,
-                                               self.punching.puncher.limits)
+                                               self.punching.puncher.limits,
+                                               noUdp=self.punching.saidNoUdp)
         book = self.node.whereabouts.book
         for peer_id, host, port in self.peers:
             book.add(peer_id, Path(UDP, host, port, word=CONFIGURED))

@@ -323,3 +323,6 @@ class Error(Message):
     #: With ``busy`` to a question over its rate: the milliseconds after
     #: which the asker may ask again (docs/protocol.md §12a).
     retry_after: int = field(checkRetryAfter, default=None)
+    #: With ``nopunch``, False: the refusing node cannot punch over UDP
+    #: either (docs/protocol.md, "Hole punching"), so none is asked of it.
+    udp: bool = field(checkFlag, default=None)

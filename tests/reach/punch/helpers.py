@@ -251,7 +251,7 @@ class Side:
     """A node at home, linked to its peer through a relay."""
 
     def __init__(self, network, name, identity, peer, inbound, kind, peer_name=None,
-                 reached=True, limits=None, kept=False):
+                 reached=True, limits=None, kept=False, noUdp=None):
         host, public = HOME[name]
         if kind is not None:
             network.place(host, UdpRouter(public, kind, random.Random(name), conntrack=kept))
@@ -263,8 +263,8 @@ class Side:
                              clock=network.clock)
         self.membership = self.node.membership = FakeMembership()
         self.soundings = FakeSoundings()
-        self.punching = self.sockets.punching = plugUdpPunching(self.node, self.sockets,
-                                                                limits, self.soundings)
+        self.punching = self.sockets.punching = plugUdpPunching(
+            self.node, self.sockets, limits, self.soundings, noUdp=noUdp)
         self.punching.trackerRegistered()
         if reached:
             # The tracker's address check told the node it is at home: its

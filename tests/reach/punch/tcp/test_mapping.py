@@ -44,3 +44,12 @@ class MappingTests(SynchronousTestCase):
         self.assertEqual((mapping.host, mapping.why), ("198.51.100.7", (
             "it reaches its tracker over websocket (port 80), the one way out it knows "
             "gets through, and a punch dials another port; it stays on relayed links")))
+
+    def test_noUdpByAPluginsWay(self):
+        """Nor over UDP, which its refusals say (``udp`` false): its
+        datagrams do not leave.  Any other mapping may punch over UDP."""
+        way = Path(WEBSOCKET, "192.0.2.1", 80, word=CONFIGURED)
+        self.assertFalse(mappingOf("198.51.100.7", 40123, 40123, way).udp)
+        for seen in (("198.51.100.7", 40123, 40123), ("198.51.100.7", 51999, 40123),
+                     ("", 0, 40123)):
+            self.assertTrue(mappingOf(*seen).udp)

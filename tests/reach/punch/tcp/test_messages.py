@@ -64,6 +64,19 @@ class WireTests(SynchronousTestCase):
         self.assertEqual(wire.Error("nopunch", "why", id=7).code, "nopunch")
         self.assertIn("nopunch", wire.ERROR_CODES)
 
+    def test_noUdp(self):
+        """A refusal may say no UDP punch can work with its sender either
+        (``udp`` false, left out when not said); a ``udp`` that is no flag
+        makes no error."""
+        refusal = wire.Error("nopunch", "why", id=7, udp=False)
+        self.assertEqual(json.loads(wire.encode(refusal)), {
+            "type": "error", "code": "nopunch", "info": "why", "id": 7, "udp": False})
+        self.assertEqual(wire.decode(wire.encode(refusal)), refusal)
+        self.assertNotIn(b"udp", wire.encode(wire.Error("nopunch", "why", id=7)))
+        with self.assertRaises(wire.ProtocolError) as caught:
+            wire.decode(b'{"type": "error", "code": "nopunch", "info": "", "udp": 0}')
+        self.assertEqual(caught.exception.info, "error.udp must be true or false")
+
 
 class DocumentTests(SynchronousTestCase):
     def test_examplesAreExact(self):

@@ -631,6 +631,35 @@ class RefusalTests(PunchingTestCase):
         self.assertNotIn("this node cannot punch", line)
         self.assertNothingHeld()
 
+    def test_aNodeAtAnHttpOnlyHomeSaysNoUdp(self):
+        """Its refusal says no UDP punch can work with it either (``udp``
+        false): its datagrams do not leave.  The peer notes it while they
+        are linked (L{Punching.saidNoUdp}), and asks the tracker for no
+        UDP punch with it, which refused each ask three times a link, at
+        info (issue 96, s58-left).  Before, the refusal said nothing of
+        UDP."""
+        self.sides()
+        self.b.node.membership = _ThroughWebSocket(self.tracker)
+        self.b.told()
+        self.carry(self.a, self.b)
+        [error] = sent(self.b.link)
+        self.assertIs(error.udp, False)
+        self.assertFalse(self.a.punching.saidNoUdp(self.bob.id))
+        feed(self.a.link, error)
+        self.assertTrue(self.a.punching.saidNoUdp(self.bob.id))
+        self.a.node.events.linkRemoved(self.bob.id)
+        self.assertFalse(self.a.punching.saidNoUdp(self.bob.id))
+
+    def test_otherRefusalsSayNothingOfUdp(self):
+        """A node that cannot punch over TCP for another reason (its router
+        draws ports) may punch over UDP: its refusal says nothing of it."""
+        self.sides(b_punchable=False)
+        self.carry(self.a, self.b)
+        [error] = sent(self.b.link)
+        self.assertIsNone(error.udp)
+        feed(self.a.link, error)
+        self.assertFalse(self.a.punching.saidNoUdp(self.bob.id))
+
     def test_otherErrorsAsBefore(self):
         """An error that is not about a punch is logged as any other."""
         self.sides()
@@ -678,6 +707,9 @@ class OffTests(PunchingTestCase):
         [refusal] = sent(b.link)
         self.assertEqual((refusal.code, refusal.id), ("nopunch", 7))
         self.assertIn("hole punching is off on this node", refusal.info)
+        # Nor over UDP: its peer asks the tracker for no UDP punch with it,
+        # each of which the tracker refused (it never checked its datagrams).
+        self.assertIs(refusal.udp, False)
         self.assertEqual(b.dialer.dials, [])
         self.assertEqual(self.clock.getDelayedCalls(), [])
 

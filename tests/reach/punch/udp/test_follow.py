@@ -87,6 +87,51 @@ class EarlyTests(UdpPunchingTestCase):
         self.assertEqual(self.a.membership.take(), [])
         self.assertFalse(self.a.punching.waitsFor(self.bob.id))
 
+    def saidNoUdp(self, reached):
+        """A opened the relayed link to B, told what its router does or
+        not (``reached``); B refuses a punch saying no UDP punch can work
+        with it either once A's C{noUdp} says so (B reaches its tracker by
+        ws:, and never has the tracker check its datagrams)."""
+        self.said = set()
+        self.a = Side(self.network, "a", self.alice, self.bob, False, PORT_RESTRICTED,
+                      reached=reached, noUdp=self.said.__contains__)
+        self.b = Side(self.network, "b", self.bob, self.alice, True, RANDOM,
+                      reached=False)
+        self.a.linkUp()
+        self.b.linkUp()
+        self.b.membership.take()
+
+    def test_noneAskedOfAPeerWithNoUdpWay(self):
+        """A TCP punch the peer refused saying no UDP punch can work with it
+        either is followed by no ask of the tracker, nor a line at info:
+        the tracker, which never saw the peer's datagrams, refused each,
+        3 a link, each said at info twice (issue 96, s58-left)."""
+        self.saidNoUdp(reached=True)
+        self.check(self.a, 11)
+        self.said.add(self.bob.id)
+        with capturedLogs() as events:
+            self.tcpFailed()
+            self.elapse(60.0)
+        self.assertEqual(self.a.membership.take(), [])
+        self.assertFalse(self.a.punching.waitsFor(self.bob.id))
+        self.assertEqual([formatEvent(e) for e in events
+                          if e["log_level"].name != "debug"], [])
+
+    def test_theEarlyAskEndsOnceThePeerSaidNoUdp(self):
+        """An early ask the tracker refused (it has no datagram of the
+        peer's) is not asked again once the peer's refusal of the TCP
+        punch said no UDP punch can work with it."""
+        self.saidNoUdp(reached=False)
+        self.check(self.a, 11)
+        self.assertEqual(self.a.membership.take(), [UdpPunchAsk(self.bob.id)])
+        self.a.membership.hear(wire.Error("noudp", "not seen"))
+        self.said.add(self.bob.id)
+        self.tcpFailed()
+        self.clock.advance(ASK_AGAIN)
+        self.elapse(60.0)
+        self.assertEqual(self.a.membership.take(), [])
+        self.assertFalse(self.a.punching.waitsFor(self.bob.id))
+
     def test_theOtherSideWaits(self):
         """The side that accepted the relayed link asks nothing: the opener
         does."""

@@ -490,7 +490,11 @@ class Puncher:
         return dialing.addBoth(settled)
 
     def _refuse(self, link, nonce, why):
-        link.send(wire.Error("nopunch", why, id=nonce))
+        """Refuse the peer's punch message of nonce, saying why, and that
+        no UDP punch can work with this node either when none can (its
+        peer then asks the tracker for none)."""
+        link.send(wire.Error("nopunch", why, id=nonce,
+                             udp=None if self.mapping.udp else False))
         link.peerLine(LogLevel.info, "refused a punch of {peer}: {why}", self.log,
                       why=why)
 

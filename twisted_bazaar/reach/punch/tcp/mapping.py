@@ -21,11 +21,14 @@ from twisted_bazaar.base.address import hostPort
 class PunchMapping:
     """
     This node's public host for punching (``host``, "" when unknown), and
-    ``why`` it cannot punch ("" when it can).
+    ``why`` it cannot punch ("" when it can); ``udp`` False when it
+    cannot punch over UDP either (its datagrams do not leave: it reaches
+    its tracker by a transport plugin's way), which its refusals say.
     """
 
     host: str = ""
     why: str = "no address check has told this node where its connections come from"
+    udp: bool = True
 
     @property
     def punchable(self):
@@ -60,7 +63,7 @@ def mappingOf(seen_host, seen_port, local_port, way=None):
         return PunchMapping(seen_host, (
             f"it reaches its tracker over {way.kind} (port {way.port}), the one way "
             "out it knows gets through, and a punch dials another port; it stays on "
-            "relayed links"))
+            "relayed links"), udp=False)
     if seen_port != local_port:
         return PunchMapping(seen_host, (
             f"its router changed the source port of its tracker connection "

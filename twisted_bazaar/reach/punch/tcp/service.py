@@ -45,8 +45,9 @@ from twisted_bazaar.reach.punch.tcp.messages import PunchConnect
 from twisted_bazaar.reach.punch.witness import TrackerWitness, whyNot
 from twisted_bazaar.reach.sources import IPathSource
 
-#: What a node that punches none says, to itself and to a peer's punch.
-OFF = PunchMapping("", "hole punching is off on this node")
+#: What a node that punches none says, to itself and to a peer's punch
+#: (nor over UDP: its QUIC service plugs no UDP punching then).
+OFF = PunchMapping("", "hole punching is off on this node", udp=False)
 
 
 def isRelayed(link):
@@ -86,6 +87,10 @@ class Punching(Service, NodeObserver):
     #: It finds paths to peers (L{IPathSource.toPeers
     #: <twisted_bazaar.reach.sources.IPathSource.toPeers>}).
     toPeers = True
+    #: The peers linked now whose refusal said no UDP punch can work with
+    #: them (L{saidNoUdp}): None, or a set of the node's own made on the
+    #: first (no slot in a simulated node, which meets none).
+    _noUdp = None
 
     def __init__(self, clock, rng, overlay, whereabouts, events, sources, transfers,
                  unnamed, labels=False, limits=None, enabled=True):
@@ -164,10 +169,24 @@ class Punching(Service, NodeObserver):
         return False
 
     def _error(self, link, error):
-        """An ``error{nopunch}`` ends this node's punch; any other error
-        is handled as the node handles those no part takes."""
+        """An ``error{nopunch}`` ends this node's punch (one that says the
+        peer cannot punch over UDP either is noted first: L{saidNoUdp});
+        any other error is handled as the node handles those no part
+        takes."""
+        if error.code == "nopunch" and error.udp is False:
+            if self._noUdp is None:
+                self._noUdp = set()
+            self._noUdp.add(link.peer_id)
         if error.code != "nopunch" or not self.puncher.refused(link, error):
             unhandled(self._overlay, link, error)
+
+    def saidNoUdp(self, peer_id):
+        """Whether peer_id, linked now, refused a punch saying none over UDP
+        can work with it either (its datagrams do not leave): the punches
+        over UDP ask the tracker for none with it, which would refuse each
+        (it saw none of the peer's datagrams) again and again, at info
+        (issue 96, s58-left's HTTP-only home)."""
+        return self._noUdp is not None and peer_id in self._noUdp
 
     def reachChanged(self, reach, local_port):
         """The tracker's address check saw the node's connection, sent
@@ -322,6 +341,8 @@ class Punching(Service, NodeObserver):
         if link is not None:
             self.puncher.linkLost(link)
         self._held.pop(peer_id, None)
+        if self._noUdp is not None:
+            self._noUdp.discard(peer_id)
         self.seen.forget(peer_id)
         self._settled(peer_id)
         self._changed(peer_id)

@@ -99,7 +99,7 @@ class UdpPunching(Service, NodeObserver):
     toPeers = True
 
     def __init__(self, clock, rng, overlay, whereabouts, sources, sockets, udpPort,
-                 limits=None, sounder=Sounding):
+                 limits=None, sounder=Sounding, noUdp=None):
         """
         @param overlay: the node's link table
             (L{twisted_bazaar.net.overlay.Overlay}): its links, and the
@@ -124,6 +124,11 @@ class UdpPunching(Service, NodeObserver):
             punch counts in.
         @param sounder: makes a punch's sounding (L{Sounding}; a fake's in
             tests).
+        @param noUdp: C{noUdp(peer_id)}: whether the peer refused a TCP
+            punch saying no UDP punch can work with it either
+            (L{Punching.saidNoUdp
+            <twisted_bazaar.reach.punch.tcp.service.Punching.saidNoUdp>}):
+            none is asked; None: none said so.
         """
         log = self.log
         self._clock = clock
@@ -148,7 +153,7 @@ class UdpPunching(Service, NodeObserver):
         self.tracker = TrackerAsks(whereabouts.tracker(), self.check, self.earlyGoes,
                                    sockets, self.table, wanted, overlay, self.followUps,
                                    sources, self.take, log,
-                                   lambda *near: self.punches.told(*near))
+                                   lambda *near: self.punches.told(*near), noUdp)
         #: The peers whose punch got nothing back: this node's mapping is
         #: kept fresh at the tracker for their sides' asks again.
         self.keptFresh = KeptFresh(clock, self.freshen, self.retries.mayPunch)

@@ -38,7 +38,7 @@ class TrackerAsks:
     """
 
     def __init__(self, membership, check, earlyGoes, sockets, table, wanted, overlay,
-                 followUps, sources, take, log, near=None):
+                 followUps, sources, take, log, near=None, noUdp=None):
         """
         @param membership: the node's tracker session: it sends, and takes
             the tracker's messages for its parts.
@@ -68,6 +68,10 @@ class TrackerAsks:
         @param near: C{near(peer_id, nonce)}: the peer says the punch
             ``nonce`` with it goes patient (its sounding was answered
             from this node's host).
+        @param noUdp: C{noUdp(peer_id)}: whether the peer said no UDP
+            punch can work with it (L{Punching.saidNoUdp
+            <twisted_bazaar.reach.punch.tcp.service.Punching.saidNoUdp>});
+            None: none said so.
         """
         self._membership = membership
         self._check = check
@@ -81,6 +85,7 @@ class TrackerAsks:
         self._take = take
         self.log = log
         self._near = near
+        self._noUdp = noUdp
         self.requests = TrackerRequests()
 
     def registered(self):
@@ -178,8 +183,9 @@ class TrackerAsks:
         link = self._wanted.links.get(peer_id)
         if link is None or peer_id in self._table or self._wanted.waitsToAsk(peer_id):
             return
-        if self.wayOnly():
-            # Its TCP punch, refused for the same reason, says why.
+        if self.wayOnly() or (self._noUdp is not None and self._noUdp(peer_id)):
+            # Its TCP punch, refused for the same reason (this node's, or
+            # the peer's), says why.
             self._followUps.giveUp(peer_id, None)
             return
         if self._overlay.linkTo(peer_id) is not link:
