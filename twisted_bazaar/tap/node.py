@@ -462,7 +462,7 @@ def _refuseStateFolders(roles, data_dir):
     """
     A --share or --downloads folder that is this node's --data-dir, or
     holds a daemon's key, is refused: the seller offered its own
-    node.key (its private key), its store and its lock to any buyer,
+    key file (its private key), its store and its lock to any buyer,
     and a buyer's files would be written among them.
 
     @param roles: role name -> its configured settings.
