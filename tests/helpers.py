@@ -195,6 +195,9 @@ class Recorder(NodeObserver):
     def linkAdded(self, peer_id):
         self.events.append(("linkAdded", peer_id))
 
+    def linkFailed(self, peer_id, host, port, why):
+        self.events.append(("linkFailed", peer_id, host, port, why))
+
     def discoveryReady(self):
         self.events.append(("discoveryReady",))
 

@@ -72,6 +72,11 @@ class INodeEvents(Interface):
     def linkAdded(peer_id):
         """A link to a peer finished its handshake."""
 
+    def linkFailed(peer_id, host, port, why):
+        """A link the flood topology dialled to a peer the tracker named at
+        host, port failed (``why``, the dial's reason): a buyer that gives
+        up says the last (a peer of the other address family, say)."""
+
     def linkReplaced(peer_id):
         """A newer link to a peer took the place of its link (a punched
         link, the relayed one's): hole punching ends a punch over the old
@@ -147,6 +152,9 @@ class NodeObserver:
         pass
 
     def linkAdded(self, peer_id):
+        pass
+
+    def linkFailed(self, peer_id, host, port, why):
         pass
 
     def linkReplaced(self, peer_id):

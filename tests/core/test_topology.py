@@ -414,6 +414,10 @@ class RandomNeighboursTests(SynchronousTestCase):
         self.assertEqual([formatEvent(event) for event in events],
                          ["could not link to node 11 at h11:5011: nothing listens "
                           "there (connection refused)"])
+        # Told the node's observers too: a buyer that gives up says it.
+        self.assertEqual(self.recorder.events[-1],
+                         ("linkFailed", 11, "h11", 5011, "nothing listens there "
+                                                         "(connection refused)"))
 
     def test_removedLinkAsksForReplacement(self):
         self.register()

@@ -13,10 +13,10 @@ from twisted.trial.unittest import SynchronousTestCase
 
 from twisted_bazaar.tap.node import Options
 from twisted_bazaar.daemon.registry import transportPlugins
-from twisted_bazaar.roles.want import WAITING
+from twisted_bazaar.roles.want import BACKOFF, WAITING
 from twisted_bazaar.tap.shortfall import GAVE_UP, EmptySearches, GiveUp, shortfall, wayOut
 from twisted_bazaar.testing import Market
-from twisted_bazaar.wire.ids import shortId
+from twisted_bazaar.wire.ids import parseWireId, shortId
 
 
 class GiveUpTests(SynchronousTestCase):
@@ -245,6 +245,53 @@ class ShortfallTests(SynchronousTestCase):
                          "bought 0 of 1 pear: the node could not search yet: no link "
                          "to another node (none was named to it, or none it dialled "
                          "answered)")
+
+    def test_aPeerOfTheOtherFamilyIsSaid(self):
+        """A dual-stack tracker names an IPv6-only buyer the IPv4-only
+        seller it cannot dial: the buyer's shortfall said only "none it
+        dialled answered" (or "N searches found nothing", linked to
+        others), never why (issue 96, s58-family).  Now it names the last
+        peer it could not link to, and that peer's family against the one
+        it reached its tracker by; not once that peer linked, and no
+        family words for a peer of its own family."""
+        SELLER = parseWireId("301137a9439a9a02b9cbac84f965630d")
+        def node(local):
+            transport = SimpleNamespace(getHost=lambda: SimpleNamespace(host=local))
+            return SimpleNamespace(wasRegistered=True, membership=SimpleNamespace(
+                link=SimpleNamespace(transport=transport)))
+
+        def buyer(state):
+            return SimpleNamespace(wants=[SimpleNamespace(
+                item="cherry", bought=0, quantity=1, state=state, clockApart=None,
+                clockBehind=None)], discovery=None)
+
+        searches = EmptySearches()
+        unreachable = "the network is unreachable (this machine has no route to it)"
+        searches.linkFailed(SELLER, "45.58.5.11", 27010, unreachable)
+        seller = "node 301137a9 at 45.58.5.11:27010"
+        family = (" (an IPv4 address, and this node reached its tracker over IPv6: the "
+                  "tracker names nodes of both families, and a node with no IPv4 "
+                  "reaches none that is on IPv4 alone)")
+        self.assertEqual(shortfall(node("2001:db8:5f::12"), buyer(WAITING), searches,
+                                   "t:80"),
+                         "bought 0 of 1 cherry: the node could not search yet: no link "
+                         "to another node (none was named to it, or none it dialled "
+                         f"answered: the last, {seller}{family}: {unreachable})")
+        for _ in range(6):
+            searches.offersFound("cherry", [])
+        self.assertEqual(shortfall(node("2001:db8:5f::12"), buyer(BACKOFF), searches,
+                                   "t:80").split(" (for N units")[0],
+                         "bought 0 of 1 cherry: no seller offered it (6 searches found "
+                         f"nothing; this node could not link to {seller}{family}: "
+                         f"{unreachable})")
+        self.assertIn(f"link to {seller}: {unreachable})",
+                      shortfall(node("::ffff:45.58.5.12"), buyer(BACKOFF), searches,
+                                "t:80"))
+        searches.linkAdded(SELLER)
+        self.assertEqual(shortfall(node("2001:db8:5f::12"), buyer(BACKOFF), searches,
+                                   "t:80").split(" (for N units")[0],
+                         "bought 0 of 1 cherry: no seller offered it (6 searches found "
+                         "nothing)")
 
     def test_theFilesBoughtAreToldTheWayOutToo(self):
         """The buyer's files not in place are said with the hints (each

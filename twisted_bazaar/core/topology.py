@@ -167,10 +167,11 @@ class RandomNeighbours(SlotService, NodeObserver):
         self._connecting = None
         self._leaveOut(reply.id)
         if self.running:
+            why = dialWhy(reason, reply.host, reply.port)
             self.log.info("could not link to node {id} at {where}: {why}",
                           id=shortId(reply.id), host=reply.host, port=reply.port,
-                          where=hostPort(reply.host, reply.port),
-                          why=dialWhy(reason, reply.host, reply.port))
+                          where=hostPort(reply.host, reply.port), why=why)
+            self.node.events.linkFailed(reply.id, reply.host, reply.port, why)
             self._retryLater()
 
     def _leaveOut(self, peer_id):

@@ -10,6 +10,8 @@ from twisted.application.service import Service
 from twisted.internet import defer
 
 from twisted_bazaar import wire
+from twisted_bazaar.base.address import hostPort
+from twisted_bazaar.base.lan import ipAddress
 from twisted_bazaar.base.words import plural
 from twisted_bazaar.wire.ids import shortId
 from twisted_bazaar.events import NodeObserver
@@ -52,27 +54,72 @@ def wayOut(plugins):
 
 
 class EmptySearches(NodeObserver):
-    """Counts, per item, the searches that found nothing."""
+    """Counts, per item, the searches that found nothing, and keeps the
+    last link the topology could not make (``unlinked``: peer id, host,
+    port, why; None once that peer links): a buyer that found no seller
+    says it."""
 
     def __init__(self):
         self.empty = {}
+        self.unlinked = None
 
     def offersFound(self, item, offers):
         if not offers:
             self.empty[item] = self.empty.get(item, 0) + 1
 
+    def linkFailed(self, peer_id, host, port, why):
+        self.unlinked = (peer_id, host, port, why)
 
-def _whyUnmet(want, searches, hints, discovery=None):
+    def linkAdded(self, peer_id):
+        if self.unlinked is not None and self.unlinked[0] == peer_id:
+            self.unlinked = None
+
+
+def _family(host):
+    """The IP version of host (an IPv4-mapped address is IPv4's), or None
+    for a name."""
+    try:
+        return ipAddress(host).version
+    except ValueError:
+        return None
+
+
+def otherFamily(node, host):
+    """Words for a peer at host of the address family other than the one
+    this node reached its tracker by (a dual-stack tracker introduces
+    both, and a node with no address of the peer's family cannot dial
+    it), or ""."""
+    link = node.membership.link
+    if link is None or link.transport is None:
+        return ""
+    theirs, ours = _family(host), _family(link.transport.getHost().host)
+    if theirs is None or ours is None or theirs == ours:
+        return ""
+    return (f" (an IPv{theirs} address, and this node reached its tracker over "
+            f"IPv{ours}: the tracker names nodes of both families, and a node with no "
+            f"IPv{theirs} reaches none that is on IPv{theirs} alone)")
+
+
+def unlinkedWords(node, searches):
+    """The last link the node could not make, in words, or None."""
+    if searches.unlinked is None:
+        return None
+    peer_id, host, port, why = searches.unlinked
+    return f"node {shortId(peer_id)} at {hostPort(host, port)}{otherFamily(node, host)}: {why}"
+
+
+def _whyUnmet(want, searches, hints, discovery=None, unlinked=None):
     empty = searches.empty.get(want.item, 0)
     why = _WHY.get(want.state, want.state)
     if want.state == WAITING:
         # The scheme's own reason, when it knows one (a superpeer leaf
         # the tracker named no super-peer); else no link at all: every
-        # dial it made failed, or it was named no one; a network that
-        # drops all but one way out is one reason.
+        # dial it made failed (the last said), or it was named no one; a
+        # network that drops all but one way out is one reason.
         known = getattr(discovery, "whyCannotFind", lambda: None)()
+        details = ([f"the last, {unlinked}"] if unlinked else []) + list(hints)
         why = (f"the node could not search yet: {known}" if known
-               else why.format(ways=f": {'; '.join(hints)}" if hints else ""))
+               else why.format(ways=f": {'; '.join(details)}" if details else ""))
     if want.clockApart is not None and want.state in (SEARCHING, BACKOFF, BUYING):
         # Not "its search was still out": every buy was refused.
         why = (f"seller {shortId(want.clockApart)} answered its buy expired before it "
@@ -86,8 +133,11 @@ def _whyUnmet(want, searches, hints, discovery=None):
                f"node's by about {seconds:.0f} s, and it takes no buy that expires more "
                "than 600 s ahead of its clock")
     elif want.state in (SEARCHING, BACKOFF) and empty:
+        # A seller the node could not link to (of the other address
+        # family, say) is one its searches could not reach.
+        also = f"; this node could not link to {unlinked}" if unlinked else ""
         why = (f"no seller offered it "
-               f"({plural(empty, 'search', 'searches')} found nothing)")
+               f"({plural(empty, 'search', 'searches')} found nothing{also})")
     if not want.bought and why.startswith("no seller offered it"):
         why += countedHint(want.item)
     if want.item != want.item.strip() and why.startswith("no seller offered it"):
@@ -119,7 +169,8 @@ def shortfall(node, buyer, searches, tracker_address, within="", hints=()):
             continue
         # Registered as the tracker showed it, not merely named: a node
         # whose proof the tracker refused searched for nothing.
-        why = (_whyUnmet(want, searches, hints, buyer.discovery)
+        why = (_whyUnmet(want, searches, hints, buyer.discovery,
+                         unlinkedWords(node, searches))
                if node.wasRegistered
                else f"never registered with the tracker at {tracker_address}")
         parts.append(f"bought {want.bought} of {want.quantity} {want.item}{within}: "

@@ -7,7 +7,8 @@ MTU sent in fragments, as the kernel sends one from a QUIC socket
 (L{twisted_bazaar.transports.quic.pathmtu.fragmentPastPath}).
 """
 
-from twisted.internet.address import IPv4Address
+from twisted.internet.address import IPv4Address, IPv6Address
+from twisted.internet.error import InvalidAddressError
 from twisted.internet.protocol import Factory, Protocol
 from twisted.internet.task import Clock
 
@@ -30,12 +31,16 @@ class FakeDatagramTransport:
         self.addr = addr
 
     def write(self, data, addr):
+        if (":" in addr[0]) != (":" in self.addr[0]):
+            # As Twisted's UDP port: a socket of one family writes to no
+            # address of the other.
+            raise InvalidAddressError(addr[0], "an address of the other family")
         if self.network.pathMtu is not None and len(data) + 28 > self.network.pathMtu:
             self.network.fragmented += 1
         self.network.send(self.addr, addr, bytes(data))
 
     def getHost(self):
-        return IPv4Address("UDP", *self.addr)
+        return (IPv6Address if ":" in self.addr[0] else IPv4Address)("UDP", *self.addr)
 
 
 class FakeNetwork:

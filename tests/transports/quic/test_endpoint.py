@@ -148,6 +148,27 @@ class TimerTests(SynchronousTestCase):
         self.assertIn("within 5 s", str(result[0].value))
         self.assertEqual(self.network.clock.getDelayedCalls(), [])
 
+    def test_anAddressOfTheOtherFamily(self):
+        """A dial from an IPv6 socket to an IPv4 address (a peer the
+        tracker named at one, to a node listening on tcp6:) fails at once
+        saying so, and leaves no connection and no timer; so does the
+        other way round.  Before, the port's refusal was raised past the
+        connection and its timer, whose firing raised it again."""
+        network = FakeNetwork()
+        for mine, theirs, words in (("2001:db8::2", "192.0.2.7", "on IPv6 only"),
+                                    ("10.0.0.1", "2001:db8::7", "on IPv4 only")):
+            client = network.endpoint(mine)
+            _, result = dialled(client, 1, theirs, 2)
+            self.assertIsInstance(result[0].value, QuicUnanswered)
+            self.assertEqual(str(result[0].value),
+                             f"this node's QUIC port is {words}: it sends nothing to the "
+                             f"{'IPv4' if words.endswith('6 only') else 'IPv6'} address "
+                             f"{theirs}")
+            network.run(CONNECT_TIMEOUT + 1)
+            self.assertEqual(network.clock.getDelayedCalls(), [])
+            self.assertEqual(network.sent, [])
+            client.stop()
+
     def test_idleTimeout(self):
         """A connection nothing comes over for IDLE_TIMEOUT seconds ends
         at both ends by the clock, their streams lost; no timer is

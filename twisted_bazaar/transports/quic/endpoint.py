@@ -35,6 +35,7 @@ from qh3.quic.packet import (
     encode_quic_retry,
     pull_quic_header,
 )
+from twisted.internet import defer
 from twisted.internet.address import IPv4Address, IPv6Address
 from twisted.internet.error import MessageLengthError
 from twisted.internet.interfaces import ISystemHandle
@@ -357,6 +358,11 @@ class QuicEndpoint(DatagramProtocol):
             within ``timeout`` seconds, L{QuicUnanswered} when the peer
             refused it.
         """
+        unsendable = self._otherFamily(host)
+        if unsendable is not None:
+            # Twisted's UDP port refuses to write there: a dial made the
+            # connection and its timer, then raised past them both.
+            return defer.fail(QuicUnanswered(string=unsendable))
         addr = (host, port)
         quic = Quic(size=self.datagramSize(host), configuration=clientConfiguration(service))
         connection = Connection(self, quic, addr, addressGroup(host))
@@ -377,6 +383,18 @@ class QuicEndpoint(DatagramProtocol):
         d.addCallback(lambda connection: connection.openStream(protocol) and protocol)
         connection.flush()
         return d
+
+    def _otherFamily(self, host):
+        """Why this socket sends nothing to IP address host, or None: a
+        socket of one family writes to no address of the other (a node
+        listening on ``tcp6:`` has its QUIC port on IPv6, and a peer the
+        tracker names at an IPv4 address is reached over TCP alone)."""
+        mine = "IPv6" if ":" in self.transport.getHost().host else "IPv4"
+        theirs = "IPv6" if ":" in host else "IPv4"
+        if mine == theirs:
+            return None
+        return (f"this node's QUIC port is on {mine} only: it sends nothing to the "
+                f"{theirs} address {host}")
 
     def stop(self):
         """Close every connection (their peers are told); a dial under way
