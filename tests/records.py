@@ -52,11 +52,11 @@ def identityOf(node_id):
 
 
 def signed(who, item="apple", host="h", port=9001, issued=None, lifetime=600.0,
-           file=None):
+           file=None, lan=None):
     """``who``'s (an Identity, or a seed) record of item, issued at
     ``issued`` ms (where the tests' clocks start if not given), for
     ``lifetime`` seconds (0: a withdrawal); ``file``: (size, sha256,
-    transfer) of a shared file."""
+    transfer) of a shared file; ``lan``: a LAN-only seller's mark."""
     who = identity(who) if isinstance(who, int) else who
     if issued is None:
         from tests.helpers import clockStartMs  # tests.helpers imports this module
@@ -64,7 +64,7 @@ def signed(who, item="apple", host="h", port=9001, issued=None, lifetime=600.0,
         issued = clockStartMs()
     described = dict(zip(("size", "sha256", "transfer"), file)) if file else None
     return signRecord(who, item, host, port, issued, issued + round(lifetime * 1000),
-                      described)
+                      described, lan=lan)
 
 
 def forged(record, **changes):

@@ -535,24 +535,33 @@ class MixedVersionsTests(SynchronousTestCase):
     """running.md's "Mixed versions" said a market may be upgraded a daemon
     at a time, and nothing of two fields of ``chord`` that nodes of
     12-01 (28a25090) and before cannot read: a LAN-only seller's ``lan``,
-    which they leave out of what its signature signs, and a holder's
-    ``chordStored`` ``full``, which they take for a store taken (both
-    read with 28a25090's own records and codec)."""
+    signed apart (``lanSig``) so that they take the record, which they
+    pass on without it, and a holder's ``chordStored`` ``full``, which
+    they take for a store taken (both read with 28a25090's own records
+    and codec)."""
 
-    def test_aLanMarkIsSignedAndAnOlderReaderFindsItUnsigned(self):
+    def test_aLanMarkIsSignedApartAndAnOlderReaderTakesTheRest(self):
         import attr
 
-        from twisted_bazaar.core.records import signRecord, verified
-        from twisted_bazaar.identity.keys import Identity
+        from twisted_bazaar import wire
+        from twisted_bazaar.core.records import LABEL, signRecord, verified
+        from twisted_bazaar.identity.keys import Identity, verify
 
         record = signRecord(Identity.generate(), "apple", "192.168.1.5", 7701,
                             1_800_000_000_000, 1_800_000_600_000, lan="203.0.113.9")
         self.assertTrue(verified(record))
-        self.assertFalse(verified(attr.evolve(record, lan=None)))
+        self.assertFalse(verified(attr.evolve(record, lanSig=None)))
+        # What a node of 28a25090 checks (sig over the fields but lan and
+        # lanSig) holds, and what it names, the record without them, is
+        # the seller's.
+        unmarked = attr.evolve(record, lan=None, lanSig=None)
+        self.assertTrue(verify(record.key, record.sig,
+                               wire.canonicalFields(unmarked.signed(), LABEL)))
+        self.assertTrue(verified(unmarked))
         said = flat("running.md")
-        self.assertIn("signs its records with `lan` (protocol.md §11a), a field such a "
-                      "node does not read", said)
-        self.assertIn("in a chordStore: it is not signed by the key of node ID`", said)
+        self.assertIn("marks its records with `lan`, signed apart (`lanSig`, protocol.md "
+                      "§11a); such a node reads neither and checks the rest", said)
+        self.assertIn("names it to buyers without the mark", said)
 
     def test_fullIsAStoreTakenToAnOlderReader(self):
         import json

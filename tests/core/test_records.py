@@ -230,21 +230,48 @@ class RecordBookTests(SynchronousTestCase):
 
     def test_lanSigned(self):
         """A LAN-only seller's record names the host it is LAN-only behind,
-        under its signature: one whose mark was changed, added or taken
-        out does not verify, and a new mark is signed anew; it travels on
-        the wire, and a record without it reads as before."""
+        under a signature of its own (lanSig): a mark changed, added or
+        left unsigned does not verify, and a new mark is signed anew; it
+        travels on the wire, and a record without it reads as before.
+        Taken out with its signature, it leaves the record an older node
+        holds and names (test_anOlderNodeTakesAMarkedRecord)."""
         plain = self.book.record("song", "h", 1, SONG)
         marked = self.book.record("song", "h", 1, SONG, lan="203.0.113.9")
         self.assertGreater(marked.issued, plain.issued)
         self.assertTrue(verified(marked))
-        for changed in ("198.51.100.6", None):
-            self.assertFalse(verified(attr.evolve(marked, lan=changed)))
+        self.assertFalse(verified(attr.evolve(marked, lan="198.51.100.6")))
+        self.assertFalse(verified(attr.evolve(marked, lanSig=None)))
         self.assertFalse(verified(attr.evolve(plain, lan="203.0.113.9")))
-        self.assertEqual(marked.asDict()["lan"], "203.0.113.9")
+        self.assertFalse(verified(attr.evolve(plain, lan="203.0.113.9",
+                                              lanSig=marked.lanSig)))
+        self.assertFalse(verified(attr.evolve(marked, lan="203.0.113.9",
+                                              lanSig=marked.sig)))
+        self.assertTrue(verified(attr.evolve(marked, lan=None, lanSig=None)))
         self.assertEqual(checkRecord(marked.asDict(), "record"), marked)
+        self.assertEqual({key: marked.asDict()[key] for key in ("lan", "lanSig")},
+                         {"lan": "203.0.113.9", "lanSig": marked.lanSig})
         self.assertNotIn("lan", plain.asDict())
         self.assertIsNone(checkRecord(plain.asDict(), "record").lan)
+        stray = dict(plain.asDict(), lanSig=marked.lanSig)
+        self.assertEqual(checkRecord(stray, "record"), plain)
 
+    def test_anOlderNodeTakesAMarkedRecord(self):
+        """A node of 12-01 (28a25090) and before reads none of lan and
+        lanSig (other keys are ignored) and checks sig over the rest: a
+        LAN-only seller's record passes that check, so its holders of
+        that version store it and its buyers there offer it (a record
+        whose sig covered lan was refused, "not signed by the key of
+        node ID").  The old rule, as 28a25090's records.py has it (its
+        _FIELDS and Record.signed), below."""
+        marked = self.book.record("song", "h", 1, SONG, lan="203.0.113.9",
+                                  relay="203.0.113.1:7701")
+        oldFields = ("item", "seller", "host", "port", "size", "sha256", "transfer",
+                     "issued", "expires", "key", "paths")
+        wired = json.loads(json.dumps(marked.asDict()))
+        read = {key: wired[key] for key in oldFields if key in wired}
+        self.assertTrue(verify(wired["key"], wired["sig"],
+                               wire.canonicalFields(read, b"bazaar-record:")))
+        self.assertTrue(verified(checkRecord(read | {"sig": wired["sig"]}, "record")))
     def test_issueTimesOnlyGrow(self):
         """Records signed within one millisecond, a withdrawal included,
         still replace each other in order."""
@@ -374,3 +401,14 @@ class FairAnswerTests(SynchronousTestCase):
         self.assertEqual(fitted.sellers, sellers[:kept])
         self.assertGreater(len(wire.encode(attr.evolve(answer, sellers=sellers[:kept + 1]))),
                            16 * 1024)
+
+    def test_fittedCountsTheLanMark(self):
+        """A record's lan and lanSig count in the bound on an answer's size:
+        sellers whose marks fill most of it are cut to a frame all the
+        same (before, the bound left the mark out, and the answer went
+        whole, over the limit)."""
+        sellers = tuple((identity(n).id, "h", 9000 + n, signed(n, lan="\x01" * 255))
+                        for n in range(1, 13))
+        fitted = fittedSellers(Found("apple", sellers), 16 * 1024)
+        self.assertLessEqual(len(wire.encode(fitted)), 16 * 1024)
+        self.assertLess(len(fitted.sellers), len(sellers))

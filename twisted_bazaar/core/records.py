@@ -48,6 +48,9 @@ from twisted_bazaar.wire import (
 #: What a record's signed text starts with: no other signature of the
 #: protocol (handshakes, trade messages) starts so.
 LABEL = b"bazaar-record:"
+#: What the signed text of a record's ``lan`` mark starts with
+#: (``lanSig``): the record with its mark.
+LAN_LABEL = b"bazaar-record-lan:"
 #: Seconds a seller signs its records for.
 VALIDITY = 600.0
 #: Longest a record may live from its issue: a storing node or a buyer
@@ -74,7 +77,8 @@ _FIELDS = (("item", wire.checkItem, True), ("seller", wire.checkNodeId, True),
            ("size", checkSize, False), ("sha256", checkSha256, False),
            ("transfer", _transfer, False), ("issued", _millis, True),
            ("expires", _millis, True), ("key", checkKey, True), ("sig", checkSig, True),
-           ("paths", relayOfPaths, False), ("lan", wire.checkHost, False))
+           ("paths", relayOfPaths, False), ("lan", wire.checkHost, False),
+           ("lanSig", checkSig, False))
 #: The attribute of L{Record} a wire key is held in, where they differ.
 _HELD_AS = {"paths": "relay"}
 #: The fields of a shared file's description, all three or none.
@@ -104,6 +108,10 @@ class Record:
     #: The public host a LAN-only seller's tracker sees it at (only nodes
     #: seen there reach it, at its local address), or None.
     lan: str = None
+    #: The seller's signature of the record with ``lan`` (L{lanText}):
+    #: ``sig`` leaves the mark out, as nodes of 12-01 (28a25090) and
+    #: before check it, so they take the record still.
+    lanSig: str = None
 
     @property
     def withdrawn(self):
@@ -116,8 +124,8 @@ class Record:
         return () if self.sha256 is None else (self.size, self.sha256, self.transfer)
 
     def signed(self):
-        """The wire fields the signature covers (all but ``sig``): the
-        seller's id as its wire text, as it is signed."""
+        """The wire fields ``sig`` covers (all but the signatures and
+        ``lan``): the seller's id as its wire text, as it is signed."""
         fields = {"item": self.item, "seller": wireId(self.seller), "host": self.host,
                   "port": self.port, "issued": self.issued, "expires": self.expires,
                   "key": self.key}
@@ -127,25 +135,32 @@ class Record:
                 fields[key] = value
         if self.relay is not None:
             fields["paths"] = relayOfPaths.toWire(self.relay)
-        if self.lan is not None:
-            fields["lan"] = self.lan
         return fields
 
     def text(self):
-        """The bytes the signature signs."""
+        """The bytes ``sig`` signs."""
         return canonicalFields(self.signed(), LABEL)
+
+    def lanText(self):
+        """The bytes ``lanSig`` signs: the record with its ``lan``."""
+        return canonicalFields(dict(self.signed(), lan=self.lan), LAN_LABEL)
 
     def asDict(self):
         """The record on the wire: a JSON object."""
-        return dict(self.signed(), sig=self.sig)
+        fields = dict(self.signed(), sig=self.sig)
+        if self.lan is not None:
+            fields["lan"] = self.lan
+            if self.lanSig is not None:
+                fields["lanSig"] = self.lanSig
+        return fields
 
 
 def checkRecord(value, name):
     """
     A record on the wire: a JSON object with every field of L{Record}
-    (``size``, ``sha256`` and ``transfer`` all three or none; other keys
-    are ignored).  It checks the fields' types and ranges, not the
-    signature (see L{recordFault}).
+    (``size``, ``sha256`` and ``transfer`` all three or none; ``lanSig``
+    read only with ``lan``; other keys are ignored).  It checks the
+    fields' types and ranges, not the signature (see L{recordFault}).
 
     @raise ProtocolError: naming the field that is wrong.
     """
@@ -163,6 +178,8 @@ def checkRecord(value, name):
                 raise ProtocolError(f"{name} lacks {key}")
             continue
         values[_HELD_AS.get(key, key)] = checker(field, f"{name}.{key}")
+    if "lan" not in values:
+        values.pop("lanSig", None)
     described = [key for key in FILE_FIELDS if key in values]
     if described and len(described) != len(FILE_FIELDS):
         raise ProtocolError(f"{name} must have all of size, sha256 and transfer, or "
@@ -224,10 +241,11 @@ def sellerObject(seller):
 
 #: Most bytes one character of a name or host takes on the wire (an
 #: escape), and bounds on the rest of a seller entry (id, port, keys,
-#: signature, numbers, file fields) and of an answer (its id, ids of a
-#: path apart).
+#: signature, numbers, file fields; a lan mark's key and signature) and
+#: of an answer (its id, ids of a path apart).
 _MOST_PER_CHAR = 6
 _SELLER_FIXED = 640
+_LAN_FIXED = 128
 _ANSWER_FIXED = 256
 _PATH_ID = 40
 
@@ -246,8 +264,16 @@ def fittedSellers(answer, limit):
     bound = (_MOST_PER_CHAR * len(answer.item) + _ANSWER_FIXED
              + _PATH_ID * len(getattr(answer, "path", ())) + sum(
                  _MOST_PER_CHAR * (len(host) + len(record.item) + len(record.host))
-                 + _SELLER_FIXED for _, host, _, record in answer.sellers))
+                 + _SELLER_FIXED + lanBytes(record) for _, host, _, record in answer.sellers))
     return cutToFit(answer, "sellers", limit, bound)
+
+
+def lanBytes(record):
+    """A bound on the bytes a record's lan mark takes on the wire (0
+    without one), for an answer's bound on its size."""
+    if record.lan is None:
+        return 0
+    return _MOST_PER_CHAR * len(record.lan) + _LAN_FIXED
 
 
 def oneOfEachGroup(sellers, groupOf):
@@ -276,12 +302,15 @@ def milliseconds(seconds):
 
 @functools.lru_cache(maxsize=4096)
 def verified(record):
-    """Whether the record is signed by the key of its seller.  Memoised
+    """Whether the record is signed by the key of its seller, and so is
+    its ``lan`` mark if it has one (L{Record.lanSig}).  Memoised
     for the last few thousand records: the same record handed to a buyer
     in offers and then fetched from is checked once (a storing node also
     skips the records it holds already)."""
-    return keyId(record.key) == record.seller and verify(record.key, record.sig,
-                                                         record.text())
+    return (keyId(record.key) == record.seller
+            and verify(record.key, record.sig, record.text())
+            and (record.lan is None or (record.lanSig is not None and verify(
+                record.key, record.lanSig, record.lanText()))))
 
 
 def recordFault(record, now, seller=None, item=None, alive=False):
@@ -330,7 +359,8 @@ def signRecord(identity, item, host, port, issued, expires, described=None, rela
     unsigned = Record(item=item, seller=identity.id, host=host, port=port, issued=issued,
                       expires=expires, key=identity.key, sig="", relay=relay, lan=lan,
                       **(described or {}))
-    return attr.evolve(unsigned, sig=identity.sign(unsigned.text()))
+    lanSig = None if lan is None else identity.sign(unsigned.lanText())
+    return attr.evolve(unsigned, sig=identity.sign(unsigned.text()), lanSig=lanSig)
 
 
 class RecordBook:

@@ -14,6 +14,7 @@ from twisted.trial.unittest import SynchronousTestCase
 from twisted_bazaar import wire
 from twisted_bazaar.net.link import LinkSettings
 
+from twisted_bazaar.schemes.chord.holding import fitted
 from twisted_bazaar.schemes.chord.node import ChordDiscovery
 from twisted_bazaar.schemes.chord.messages import (
     ChordRecords,
@@ -237,6 +238,16 @@ class AnswerSizeTests(SynchronousTestCase):
         self.assertIn(honest, answer.sellers)
         self.assertGreater(len(answer.sellers), 10)
         self.assertLess(len(answer.sellers), 65)
+
+    def test_aLanMarkCountsInTheAnswersSize(self):
+        """Records whose lan marks (255 control characters, six bytes
+        each, and their lanSig) make most of an answer are cut to a frame
+        as well: the bound on its size left the mark out, and an answer
+        of 40 such records (some 80 kB) went whole, over a 64 kB frame."""
+        sellers = tuple(signed(100 + n, lan="\x01" * 255) for n in range(40))
+        answer = fitted(ChordRecords(8, "apple", (42, PRED), 1, ME, sellers), 65536)
+        self.assertLessEqual(len(wire.encode(answer)), 65536)
+        self.assertLess(len(answer.sellers), len(sellers))
 
 
 class _Hiding(ChordDiscovery):

@@ -15,7 +15,7 @@ from twisted.logger import LogLevel
 from twisted_bazaar.base.wallclock import wallSeconds
 from twisted_bazaar.base.logthrottle import LogThrottle
 from twisted_bazaar.wire.ids import shortId
-from twisted_bazaar.core.records import recordFault
+from twisted_bazaar.core.records import lanBytes, recordFault
 from twisted_bazaar.net.eviction import groupOf
 from twisted_bazaar.net.fitting import cutToFit, frameLimit, splitToFit
 from twisted_bazaar.base.words import plural
@@ -58,7 +58,7 @@ def fitted(answer, limit):
     """
     bound = _MOST_PER_CHAR * len(answer.item) + _ANSWER_FIXED + sum(
         _MOST_PER_CHAR * (len(record.item) + len(record.host)) + _RECORD_FIXED
-        for record in answer.sellers)
+        + lanBytes(record) for record in answer.sellers)
     return cutToFit(answer, "sellers", limit, bound)
 
 
