@@ -600,3 +600,32 @@ class ProbedBuysTests(SynchronousTestCase):
             test_exactly_once))))
         self.assertIn(f"over the {count} tests of `tests/test_exactly_once.py`",
                       flat("reliability.md"))
+
+
+class SellDiffersTests(SynchronousTestCase):
+    """reliability.md quoted the warning of a ``--sell`` that differs from
+    a data dir's stock as ending at ``keeping what is left: apple=1``,
+    without the ``(start it with --restock …)`` the seller logs after it
+    (issue 96, a walk of reliability.md: a seller started with
+    ``--sell apple=5``, then again with ``--sell apple=9``)."""
+
+    def test_theWholeWarningIsQuoted(self):
+        from twisted.logger import formatEvent
+
+        from twisted_bazaar.roles.seller.stock import startingStock
+        from twisted_bazaar.store import MemoryStore
+
+        class Log:
+            def __init__(self):
+                self.lines = []
+
+            def warn(self, text, **fields):
+                self.lines.append(formatEvent(dict(fields, log_format=text)))
+
+        store, log = MemoryStore(), Log()
+        store.seedInventory({"apple": 5})
+        store.restock({"apple": 1})
+        startingStock(store, {"apple": 9}, log, self.fail)
+        [line] = log.lines
+        self.assertIn(f"is logged as a warning (`{line}`) and is not applied",
+                      flat("reliability.md"))
