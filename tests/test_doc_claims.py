@@ -629,3 +629,32 @@ class SellDiffersTests(SynchronousTestCase):
         [line] = log.lines
         self.assertIn(f"is logged as a warning (`{line}`) and is not applied",
                       flat("reliability.md"))
+
+
+class PluginOptionsHelpTests(SynchronousTestCase):
+    """architecture.md said a role's or scheme's options "appear in
+    ``twistd bazaar-node --help`` with their owner"; ``--help`` shows only
+    the options most runs need, and a scheme's appear under ``--help-all``,
+    in a section of their scheme's (issue 96, a walk of architecture.md:
+    ``--chord-successors`` is not in ``--help``)."""
+
+    def helpText(self, flag):
+        import io
+        import sys
+
+        from twisted_bazaar.tap.node import Options
+
+        stdout = io.StringIO()
+        self.patch(sys, "stdout", stdout)
+        self.assertEqual(self.assertRaises(SystemExit, Options().parseOptions,
+                                           [flag]).code, 0)
+        return stdout.getvalue()
+
+    def test_aSchemesOptionsAreInHelpAll(self):
+        self.assertNotIn("--chord-successors", self.helpText("--help"))
+        whole = self.helpText("--help-all")
+        section = whole.split("The chord scheme (--discovery chord):", 1)[1]
+        self.assertIn("--chord-successors=", section.split("\n\n", 1)[0])
+        text = flat("architecture.md")
+        self.assertNotIn("appear in `twistd bazaar-node --help` with", text)
+        self.assertIn("appear in `twistd bazaar-node --help-all` in their owner's section", text)
