@@ -601,6 +601,16 @@ class ProbedBuysTests(SynchronousTestCase):
         self.assertIn(f"over the {count} tests of `tests/test_exactly_once.py`",
                       flat("reliability.md"))
 
+    def test_everyRaceOfTheFileIsSaid(self):
+        """Its list of the file's tests left the 8 bulk races out."""
+        from tests import test_exactly_once
+
+        text = flat("reliability.md")
+        for kind, cls in (("Races", test_exactly_once.RaceTests),
+                          ("Bulk races", test_exactly_once.BulkRaceTests)):
+            seeds = len([name for name in dir(cls) if name.startswith("test_seed")])
+            self.assertIn(f"*{kind}*, {seeds} seeds:", text)
+
 
 class SellDiffersTests(SynchronousTestCase):
     """reliability.md quoted the warning of a ``--sell`` that differs from
