@@ -582,3 +582,98 @@ class MixedVersionsTests(SynchronousTestCase):
         self.assertIn(f"takes a holder's `chordStored` with `full` (a store refused for "
                       f"the {PER_KEY:,} records of its key, protocol.md §20) for a store "
                       "taken", flat("running.md"))
+
+
+class ProbedBuysTests(SynchronousTestCase):
+    """reliability.md counted its probed buys and asks "over the 43 tests
+    of tests/test_exactly_once.py", which holds 54 now (issue 96, a walk
+    of reliability.md: ``pytest tests/test_exactly_once.py`` says 54
+    passed).  The figures beside the count were measured again with it,
+    wrapping ``roles.probe.Probe`` to count the probes made with
+    ``BUY_ROUNDS`` and ``ASK_ROUNDS`` rounds and those that ended
+    refused; measure them again when this count moves."""
+
+    def test_theCountOfTheTestsIsTheFilesOwn(self):
+        import unittest
+
+        from tests import test_exactly_once
+
+        def cases(suite):
+            for test in suite:
+                if isinstance(test, unittest.TestSuite):
+                    yield from cases(test)
+                elif type(test).__module__ == test_exactly_once.__name__:
+                    yield test
+
+        count = len(list(cases(unittest.TestLoader().loadTestsFromModule(
+            test_exactly_once))))
+        self.assertIn(f"over the {count} tests of `tests/test_exactly_once.py`",
+                      flat("reliability.md"))
+
+    def test_everyRaceOfTheFileIsSaid(self):
+        """Its list of the file's tests left the 8 bulk races out."""
+        from tests import test_exactly_once
+
+        text = flat("reliability.md")
+        for kind, cls in (("Races", test_exactly_once.RaceTests),
+                          ("Bulk races", test_exactly_once.BulkRaceTests)):
+            seeds = len([name for name in dir(cls) if name.startswith("test_seed")])
+            self.assertIn(f"*{kind}*, {seeds} seeds:", text)
+
+
+class SellDiffersTests(SynchronousTestCase):
+    """reliability.md quoted the warning of a ``--sell`` that differs from
+    a data dir's stock as ending at ``keeping what is left: apple=1``,
+    without the ``(start it with --restock …)`` the seller logs after it
+    (issue 96, a walk of reliability.md: a seller started with
+    ``--sell apple=5``, then again with ``--sell apple=9``)."""
+
+    def test_theWholeWarningIsQuoted(self):
+        from twisted.logger import formatEvent
+
+        from twisted_bazaar.roles.seller.stock import startingStock
+        from twisted_bazaar.store import MemoryStore
+
+        class Log:
+            def __init__(self):
+                self.lines = []
+
+            def warn(self, text, **fields):
+                self.lines.append(formatEvent(dict(fields, log_format=text)))
+
+        store, log = MemoryStore(), Log()
+        store.seedInventory({"apple": 5})
+        store.restock({"apple": 1})
+        startingStock(store, {"apple": 9}, log, self.fail)
+        [line] = log.lines
+        self.assertIn(f"is logged as a warning (`{line}`) and is not applied",
+                      flat("reliability.md"))
+
+
+class PluginOptionsHelpTests(SynchronousTestCase):
+    """architecture.md said a role's or scheme's options "appear in
+    ``twistd bazaar-node --help`` with their owner"; ``--help`` shows only
+    the options most runs need, and a scheme's appear under ``--help-all``,
+    in a section of their scheme's (issue 96, a walk of architecture.md:
+    ``--chord-successors`` is not in ``--help``)."""
+
+    def helpText(self, flag):
+        import io
+        import sys
+
+        from twisted_bazaar.tap.node import Options
+
+        stdout = io.StringIO()
+        self.patch(sys, "stdout", stdout)
+        self.assertEqual(self.assertRaises(SystemExit, Options().parseOptions,
+                                           [flag]).code, 0)
+        return stdout.getvalue()
+
+    def test_aSchemesOptionsAreInHelpAll(self):
+        self.assertNotIn("--chord-successors", self.helpText("--help"))
+        whole = self.helpText("--help-all")
+        section = whole.split("The chord scheme (--discovery chord):", 1)[1]
+        self.assertIn("--chord-successors=", section.split("\n\n", 1)[0])
+        text = flat("architecture.md")
+        self.assertNotIn("appear in `twistd bazaar-node --help` with", text)
+        self.assertIn("appear in `twistd bazaar-node --help-all` in their owner's section", text)
