@@ -448,3 +448,31 @@ class PlacementTests(SynchronousTestCase):
         self.assertEqual((status, err.splitlines()), (1, [
             "bazaar-sim: error: --shards 2: a shard failed on its worker: "
             "RuntimeError: shard 0 was built before its keys were drawn"]))
+
+
+class SchedulerAddressTests(SynchronousTestCase):
+    """A --scheduler mistyped is refused in one line for what it is, as a
+    sweep's is (L{twisted_bazaar.cli.daskscheduler})."""
+
+    def test_notAnAddress(self):
+        """A port that is not a number (it said 'no Dask scheduler answered
+        within 8 s (ValueError)')."""
+        status, _, err = run([*SMALL, "--start", "warm", "--shards", "2", "--quiet",
+                              "--scheduler", "tcp://127.0.0.1:8786x", "--json",
+                              os.path.join(tempfile.mkdtemp(), "run.json")])
+        self.assertEqual((status, err.splitlines()), (2, [
+            "bazaar-sim: error: --scheduler tcp://127.0.0.1:8786x: not tcp://HOST:PORT"]))
+
+    def test_empty(self):
+        """An empty --scheduler (a shell variable unset) is refused (it ran
+        on a local cluster, as if none were given)."""
+        def connect(scheduler, shards):
+            raise simshards.Refused(f"connected to {scheduler!r}")
+
+        self.patch(simshards, "_connect", connect)
+        status, _, err = run([*SMALL, "--start", "warm", "--shards", "2", "--quiet",
+                              "--scheduler", "", "--json",
+                              os.path.join(tempfile.mkdtemp(), "run.json")])
+        self.assertEqual(status, 2)
+        self.assertEqual([line for line in err.splitlines() if "error" in line], [
+            "bazaar-sim: error: --scheduler '': not tcp://HOST:PORT"])

@@ -7,9 +7,9 @@
 this process, one after the other.
 
 Each shard declares the memory it needs as the Dask resource ``MEMORY``,
-as a sweep's runs do (L{twisted_bazaar.cli.sweep}, whose connection this
-module cannot share: the sweep imports the command this module is part
-of): on a local cluster a shard takes a whole worker.
+as a sweep's runs do (L{twisted_bazaar.cli.sweep}, whose connection to a
+scheduler it shares, L{daskscheduler}): on a local cluster a shard takes
+a whole worker, on a scheduler a worker of its own (L{placement}).
 """
 
 import argparse
@@ -18,6 +18,7 @@ import sys
 import time
 import uuid
 
+from twisted_bazaar.cli import daskscheduler
 from twisted_bazaar.sim import deafworker
 from twisted_bazaar.sim.shard import ShardSimulation, refusal
 from twisted_bazaar.sim.shardstream import StreamFailed
@@ -25,13 +26,13 @@ from twisted_bazaar.sim.sweep import GiB, memoryNeeded
 from twisted_bazaar.sim.windows import Windows, merged, runLocal
 
 #: The Dask resource of memory, as a sweep's (L{twisted_bazaar.cli.sweep}).
-MEMORY = "MEMORY"
+MEMORY = daskscheduler.MEMORY
 #: Where a local cluster's scheduler, its workers and its dashboard
 #: listen: this machine alone (a dashboard on every interface showed the
 #: run to the network, issue 93).
 LOCAL_HOST = "127.0.0.1"
 #: Seconds a --scheduler has to answer.
-SCHEDULER_TIMEOUT = 8.0
+SCHEDULER_TIMEOUT = daskscheduler.SCHEDULER_TIMEOUT
 #: Seconds a shard's worker has to make its actor: a worker that cannot
 #: (twisted-bazaar missing there: it could not read the task, and left)
 #: left the run waiting for ever.
@@ -133,6 +134,9 @@ def check(args, config):
 
     @raise Refused: in one line.
     """
+    if args.scheduler is not None and not args.scheduler.strip():
+        # An empty one ran on a local cluster, as if none were given.
+        raise Refused(f"--scheduler {args.scheduler!r}: not tcp://HOST:PORT")
     if args.shards is None:
         if args.scheduler or args.shard_engine != "dask":
             flag = "--scheduler" if args.scheduler else "--shard-engine"
@@ -337,25 +341,14 @@ def _connect(scheduler, shards):
     @raise Refused: for a scheduler that does not answer within
         L{SCHEDULER_TIMEOUT}, or none of whose workers declares MEMORY.
     """
-    from distributed import Client, LocalCluster
-
     if scheduler:
         try:
-            client = Client(scheduler, timeout=SCHEDULER_TIMEOUT)
-        except Exception as e:
-            # Nothing answers, or what answers does not speak Dask's protocol.
-            raise Refused(f"--scheduler {scheduler}: no Dask scheduler answered within "
-                          f"{SCHEDULER_TIMEOUT:g} s ({type(e).__name__})") from None
-        workers = client.scheduler_info(n_workers=-1)["workers"].values()
-        largest = max((w.get("resources", {}).get(MEMORY, 0) for w in workers), default=0)
-        if not largest:
-            client.close()
-            raise Refused(f"--scheduler {scheduler}: no worker declares its memory; start "
-                          f"them with dask worker ADDRESS --nthreads 1 --resources "
-                          f"{MEMORY}=BYTES")
-        return client, largest
+            return daskscheduler.connect(scheduler, SCHEDULER_TIMEOUT)
+        except daskscheduler.Unanswered as e:
+            raise Refused(str(e)) from None
     import dask
     import psutil
+    from distributed import Client, LocalCluster
 
     share = psutil.virtual_memory().total // shards
     # The workers take the configuration they are started with.
