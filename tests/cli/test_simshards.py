@@ -383,6 +383,15 @@ class PlacementTests(SynchronousTestCase):
             "declaring 0.5 GiB of MEMORY, and the scheduler has 1 free (and 0 running "
             "another run's shards)"]))
 
+    def test_noWorkerLargeEnough(self):
+        """A shard larger than every worker is refused, saying the shard's
+        share of the nodes (it said "a shard of 60 nodes" of 30)."""
+        status, err = self.sharded(SchedulerClient({"tcp://a:1": GiB // 8,
+                                                    "tcp://b:1": GiB // 8}))
+        self.assertEqual((status, err.splitlines()), (2, [
+            "bazaar-sim: error: --shards 2: a shard (30 of the 60 nodes) declares "
+            "0.5 GiB, and no worker has more than 0.1 GiB"]))
+
     def test_anotherRunsWorkersAreTaken(self):
         """Workers holding or making another run's shard are not free."""
         client = SchedulerClient(

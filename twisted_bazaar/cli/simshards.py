@@ -194,9 +194,11 @@ def _runOnDask(args, config, progress):
     client, largest = _connect(args.scheduler, args.shards)
     try:
         if need > largest:
-            raise Refused(f"--shards {args.shards}: a shard of {config.nodes} nodes "
-                          f"declares {need / GiB:.1f} GiB, and no worker has more "
-                          f"than {largest / GiB:.1f} GiB")
+            # A shard holds its share, not the run's nodes (it said "a shard
+            # of 1500000 nodes" of a shard of 750,000).
+            raise Refused(f"--shards {args.shards}: a shard ({-(-config.nodes // args.shards)} "
+                          f"of the {config.nodes} nodes) declares {need / GiB:.1f} GiB, "
+                          f"and no worker has more than {largest / GiB:.1f} GiB")
         # On a local cluster a shard takes a whole worker, and its own.
         declared, places = ((need, _places(client, need, args.shards)) if args.scheduler
                             else (largest, [None] * args.shards))
