@@ -243,27 +243,14 @@ class FailedTests(SynchronousTestCase):
             cluster = Cluster()
 
             def submit(self, *args, **kwargs):
-                return Future()
+                return Actor()
 
             def close(self):
                 pass
 
-        class Future:
-            def result(self):
-                return "actor"
-
-        class Driver:
-            windows = 7
-
-            def __init__(self, *args, **kwargs):
-                pass
-
-            def run(self):
-                return ["tallies"]
-
         self.patch(simshards, "_connect", lambda scheduler, shards: (Client(), 64 * GiB))
         self.patch(simshards, "_hostsOf", lambda client, futures, shards, places: ["10.0.0.1", "10.0.0.2"])
-        self.patch(simshards, "Windows", Driver)
+        self.patch(simshards, "Windows", Finished)
         self.patch(simshards, "merged", lambda config, tallies, wall, engine: {
             "searches": 2, "shards": {"count": 2}, "tallies": tallies})
         out = os.path.join(tempfile.mkdtemp(), "run.json")
@@ -275,7 +262,7 @@ class FailedTests(SynchronousTestCase):
         with open(out, encoding="utf-8") as f:
             written = json.load(f)
         self.assertEqual((written["tallies"], written["shards"]["windows"]),
-                         (["tallies"], 7))
+                         (["tallies"], Finished.windows))
 
     def test_aCloseAfterAFailureLeavesTheFailure(self):
         """A client that fails to close after a failed run: the run's own
@@ -349,19 +336,21 @@ class PlacementTests(SynchronousTestCase):
     worker waited for each other half an hour (a scheduler of fewer
     workers than shards, or two runs on one scheduler)."""
 
-    def sharded(self, client, shards=2):
-        """Run SMALL sharded on client's scheduler; (status, stderr)."""
+    def sharded(self, client, shards=2, driver=Finished):
+        """Run SMALL sharded on client's scheduler, its windows run by
+        driver; (status, stderr), and no --json left by a failed run."""
         self.patch(simshards, "_connect", lambda scheduler, n: (
             client, max(client.workers.values())))
         self.patch(simshards, "_hostsOf", lambda client, futures, shards, places:
                    ["10.0.0.1"] * shards)
-        self.patch(simshards, "Windows", Finished)
+        self.patch(simshards, "Windows", driver)
         self.patch(simshards, "merged", lambda config, tallies, wall, engine: {
             "searches": 2, "shards": {"count": shards}})
         out = os.path.join(tempfile.mkdtemp(), "run.json")
         status, _, err = run([*SMALL, "--start", "warm", "--shards", str(shards),
                               "--quiet", "--scheduler", "tcp://10.0.0.1:8786",
                               "--json", out])
+        self.assertEqual(os.path.exists(out), status == 0)
         return status, err
 
     def test_eachShardAWorkerOfItsOwn(self):
@@ -445,15 +434,8 @@ class PlacementTests(SynchronousTestCase):
                 raise RuntimeError("shard 0 was built before its keys were drawn\n"
                                    "more")
 
-        client = SchedulerClient({"tcp://a:1": 8 * GiB, "tcp://b:1": 8 * GiB})
-        self.patch(simshards, "_connect", lambda scheduler, n: (client, 8 * GiB))
-        self.patch(simshards, "_hostsOf", lambda client, futures, shards, places:
-                   ["10.0.0.1"] * shards)
-        self.patch(simshards, "Windows", Raising)
-        out = os.path.join(tempfile.mkdtemp(), "run.json")
-        status, _, err = run([*SMALL, "--start", "warm", "--shards", "2", "--quiet",
-                              "--scheduler", "tcp://10.0.0.1:8786", "--json", out])
-        self.assertFalse(os.path.exists(out))
+        status, err = self.sharded(
+            SchedulerClient({"tcp://a:1": 8 * GiB, "tcp://b:1": 8 * GiB}), driver=Raising)
         self.assertEqual((status, err.splitlines()), (1, [
             "bazaar-sim: error: --shards 2: a shard failed on its worker: "
             "RuntimeError: shard 0 was built before its keys were drawn"]))
