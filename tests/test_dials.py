@@ -68,8 +68,9 @@ ALLOWED = {
         "the running node's control socket on this machine (UNIX): no peer",
     "cli/restock.py: connectProtocol":
         "the running node's control socket on this machine (UNIX): no peer",
-    "cli/sweep.py: create_connection":
-        "bazaar-sim sweep's check that a Dask scheduler answers: no peer of the market",
+    "cli/daskscheduler.py: create_connection":
+        "bazaar-sim sweep's and --shards' check that a Dask scheduler answers: no peer "
+        "of the market",
     "sim/shardstream.py: create_connection":
         "a sharded simulation's stream from one shard's Dask worker to another's: "
         "no peer of the market",

@@ -213,7 +213,7 @@ class FailedTests(SynchronousTestCase):
                                    "[Errno 113] No route to host")
 
         self.patch(simshards, "_connect", lambda scheduler, shards: (Client(), 64 * GiB))
-        self.patch(simshards, "_hostsOf", lambda client, futures: ["10.0.0.1", "10.0.0.2"])
+        self.patch(simshards, "_hostsOf", lambda client, futures, shards, places: ["10.0.0.1", "10.0.0.2"])
         self.patch(simshards, "Windows", Driver)
 
         class Future:
@@ -243,27 +243,14 @@ class FailedTests(SynchronousTestCase):
             cluster = Cluster()
 
             def submit(self, *args, **kwargs):
-                return Future()
+                return Actor()
 
             def close(self):
                 pass
 
-        class Future:
-            def result(self):
-                return "actor"
-
-        class Driver:
-            windows = 7
-
-            def __init__(self, *args, **kwargs):
-                pass
-
-            def run(self):
-                return ["tallies"]
-
         self.patch(simshards, "_connect", lambda scheduler, shards: (Client(), 64 * GiB))
-        self.patch(simshards, "_hostsOf", lambda client, futures: ["10.0.0.1", "10.0.0.2"])
-        self.patch(simshards, "Windows", Driver)
+        self.patch(simshards, "_hostsOf", lambda client, futures, shards, places: ["10.0.0.1", "10.0.0.2"])
+        self.patch(simshards, "Windows", Finished)
         self.patch(simshards, "merged", lambda config, tallies, wall, engine: {
             "searches": 2, "shards": {"count": 2}, "tallies": tallies})
         out = os.path.join(tempfile.mkdtemp(), "run.json")
@@ -275,7 +262,7 @@ class FailedTests(SynchronousTestCase):
         with open(out, encoding="utf-8") as f:
             written = json.load(f)
         self.assertEqual((written["tallies"], written["shards"]["windows"]),
-                         (["tallies"], 7))
+                         (["tallies"], Finished.windows))
 
     def test_aCloseAfterAFailureLeavesTheFailure(self):
         """A client that fails to close after a failed run: the run's own
@@ -297,3 +284,186 @@ class FailedTests(SynchronousTestCase):
         self.assertEqual((closed, err.getvalue()), (["cluster"], (
             "bazaar-sim: warning: closing the Dask client failed (the scheduler is "
             "gone); the run is not affected\n")))
+
+
+class SchedulerClient:
+    """A Dask client of a scheduler, as a sharded run sees it: its workers
+    (address: MEMORY), the keys each holds and is making, and what was
+    submitted."""
+
+    def __init__(self, workers, held=None, making=None):
+        self.workers = workers
+        self.held = held or {}
+        self.making = making or {}
+        self.submitted = []
+
+    def scheduler_info(self, n_workers):
+        return {"workers": {address: {"resources": {simshards.MEMORY: memory}}
+                            for address, memory in self.workers.items()}}
+
+    def has_what(self):
+        return self.held
+
+    def processing(self):
+        return self.making
+
+    def submit(self, *args, **kwargs):
+        self.submitted.append(kwargs)
+        return Actor()
+
+    def close(self):
+        pass
+
+
+class Actor:
+    def result(self):
+        return "actor"
+
+
+class Finished:
+    """A Windows driver whose run ends at once."""
+    windows = 1
+
+    def __init__(self, *args, **kwargs):
+        pass
+
+    def run(self):
+        return ["tallies"]
+
+
+class PlacementTests(SynchronousTestCase):
+    """A worker runs its actors' calls on one thread: two shards on one
+    worker waited for each other half an hour (a scheduler of fewer
+    workers than shards, or two runs on one scheduler)."""
+
+    def sharded(self, client, shards=2, driver=Finished):
+        """Run SMALL sharded on client's scheduler, its windows run by
+        driver; (status, stderr), and no --json left by a failed run."""
+        self.patch(simshards, "_connect", lambda scheduler, n: (
+            client, max(client.workers.values())))
+        self.patch(simshards, "_hostsOf", lambda client, futures, shards, places:
+                   ["10.0.0.1"] * shards)
+        self.patch(simshards, "Windows", driver)
+        self.patch(simshards, "merged", lambda config, tallies, wall, engine: {
+            "searches": 2, "shards": {"count": shards}})
+        out = os.path.join(tempfile.mkdtemp(), "run.json")
+        status, _, err = run([*SMALL, "--start", "warm", "--shards", str(shards),
+                              "--quiet", "--scheduler", "tcp://10.0.0.1:8786",
+                              "--json", out])
+        self.assertEqual(os.path.exists(out), status == 0)
+        return status, err
+
+    def test_eachShardAWorkerOfItsOwn(self):
+        """Each shard is placed on a worker of its own, the largest first
+        (before, any worker with the MEMORY: one of 8 GB took both)."""
+        client = SchedulerClient({"tcp://a:1": 8 * GiB, "tcp://b:1": 16 * GiB,
+                                  "tcp://c:1": 12 * GiB})
+        self.assertEqual(self.sharded(client), (0, ""))
+        self.assertEqual([(each["workers"], each["allow_other_workers"])
+                          for each in client.submitted],
+                         [(["tcp://b:1"], False), (["tcp://c:1"], False)])
+
+    def test_fewerWorkersThanShards(self):
+        """A scheduler of one worker for two shards: refused in one line,
+        status 2 (it hung)."""
+        status, err = self.sharded(SchedulerClient({"tcp://a:1": 8 * GiB}))
+        self.assertEqual((status, err.splitlines()), (2, [
+            "bazaar-sim: error: --shards 2: a shard takes a Dask worker of its own "
+            "declaring 0.5 GiB of MEMORY, and the scheduler has 1 free (and 0 running "
+            "another run's shards)"]))
+
+    def test_noWorkerLargeEnough(self):
+        """A shard larger than every worker is refused, saying the shard's
+        share of the nodes (it said "a shard of 60 nodes" of 30)."""
+        status, err = self.sharded(SchedulerClient({"tcp://a:1": GiB // 8,
+                                                    "tcp://b:1": GiB // 8}))
+        self.assertEqual((status, err.splitlines()), (2, [
+            "bazaar-sim: error: --shards 2: a shard (30 of the 60 nodes) declares "
+            "0.5 GiB, and no worker has more than 0.1 GiB"]))
+
+    def test_anotherRunsWorkersAreTaken(self):
+        """Workers holding or making another run's shard are not free."""
+        client = SchedulerClient(
+            {"tcp://a:1": 8 * GiB, "tcp://b:1": 8 * GiB, "tcp://c:1": 8 * GiB},
+            held={"tcp://a:1": ["bazaar-shard-0123-0-of-2"], "tcp://c:1": ["x"]},
+            making={"tcp://b:1": ["bazaar-shard-0123-1-of-2"]})
+        status, err = self.sharded(client)
+        self.assertEqual(status, 2)
+        self.assertIn("the scheduler has 1 free (and 2 running another run's shards)",
+                      err)
+
+    def test_twoRunsTwoKeys(self):
+        """Two runs on one scheduler have keys of their own (both took
+        bazaar-shard-0-of-2: one run built the other's shards, both ended
+        in tracebacks)."""
+        keys = []
+        for _ in range(2):
+            client = SchedulerClient({"tcp://a:1": 8 * GiB, "tcp://b:1": 8 * GiB})
+            self.assertEqual(self.sharded(client)[0], 0)
+            keys.append([each["key"] for each in client.submitted])
+        self.assertTrue(all(key.startswith(simshards.SHARD_KEY) for key in keys[0]))
+        self.assertEqual(len(set(keys[0] + keys[1])), 4)
+
+    def test_aWorkerThatLeaves(self):
+        """A worker that cannot read its shard's task (twisted-bazaar not
+        installed there) leaves: the run ends in one line at once (it
+        waited for ever)."""
+        import distributed
+
+        def wait(futures, timeout):
+            raise TimeoutError()
+
+        class Pending:
+            def done(self):
+                return False
+
+        self.patch(distributed, "wait", wait)
+        client = SchedulerClient({"tcp://a:1": 8 * GiB})
+        with self.assertRaises(simshards.Failed) as e:
+            simshards._hostsOf(client, [Pending(), Pending()], 2,
+                               [["tcp://a:1"], ["tcp://gone:1"]])
+        self.assertEqual(str(e.exception), (
+            "--shards 2: shard 1's worker tcp://gone:1 left before it started the "
+            "shard (is twisted-bazaar installed there, at this commit?)"))
+
+    def test_aShardThatRaisesIsOneLine(self):
+        """What a shard raises on its worker ends the run in one line with
+        status 1 (it printed the client's traceback)."""
+        class Raising(Finished):
+            def run(self):
+                raise RuntimeError("shard 0 was built before its keys were drawn\n"
+                                   "more")
+
+        status, err = self.sharded(
+            SchedulerClient({"tcp://a:1": 8 * GiB, "tcp://b:1": 8 * GiB}), driver=Raising)
+        self.assertEqual((status, err.splitlines()), (1, [
+            "bazaar-sim: error: --shards 2: a shard failed on its worker: "
+            "RuntimeError: shard 0 was built before its keys were drawn"]))
+
+
+class SchedulerAddressTests(SynchronousTestCase):
+    """A --scheduler mistyped is refused in one line for what it is, as a
+    sweep's is (L{twisted_bazaar.cli.daskscheduler})."""
+
+    def test_notAnAddress(self):
+        """A port that is not a number (it said 'no Dask scheduler answered
+        within 8 s (ValueError)')."""
+        status, _, err = run([*SMALL, "--start", "warm", "--shards", "2", "--quiet",
+                              "--scheduler", "tcp://127.0.0.1:8786x", "--json",
+                              os.path.join(tempfile.mkdtemp(), "run.json")])
+        self.assertEqual((status, err.splitlines()), (2, [
+            "bazaar-sim: error: --scheduler tcp://127.0.0.1:8786x: not tcp://HOST:PORT"]))
+
+    def test_empty(self):
+        """An empty --scheduler (a shell variable unset) is refused (it ran
+        on a local cluster, as if none were given)."""
+        def connect(scheduler, shards):
+            raise simshards.Refused(f"connected to {scheduler!r}")
+
+        self.patch(simshards, "_connect", connect)
+        status, _, err = run([*SMALL, "--start", "warm", "--shards", "2", "--quiet",
+                              "--scheduler", "", "--json",
+                              os.path.join(tempfile.mkdtemp(), "run.json")])
+        self.assertEqual(status, 2)
+        self.assertEqual([line for line in err.splitlines() if "error" in line], [
+            "bazaar-sim: error: --scheduler '': not tcp://HOST:PORT"])

@@ -7,16 +7,18 @@
 this process, one after the other.
 
 Each shard declares the memory it needs as the Dask resource ``MEMORY``,
-as a sweep's runs do (L{twisted_bazaar.cli.sweep}, whose connection this
-module cannot share: the sweep imports the command this module is part
-of): on a local cluster a shard takes a whole worker.
+as a sweep's runs do (L{twisted_bazaar.cli.sweep}, whose connection to a
+scheduler it shares, L{daskscheduler}): on a local cluster a shard takes
+a whole worker, on a scheduler a worker of its own (L{placement}).
 """
 
 import argparse
 import logging
 import sys
 import time
+import uuid
 
+from twisted_bazaar.cli import daskscheduler
 from twisted_bazaar.sim import deafworker
 from twisted_bazaar.sim.shard import ShardSimulation, refusal
 from twisted_bazaar.sim.shardstream import StreamFailed
@@ -24,13 +26,19 @@ from twisted_bazaar.sim.sweep import GiB, memoryNeeded
 from twisted_bazaar.sim.windows import Windows, merged, runLocal
 
 #: The Dask resource of memory, as a sweep's (L{twisted_bazaar.cli.sweep}).
-MEMORY = "MEMORY"
+MEMORY = daskscheduler.MEMORY
 #: Where a local cluster's scheduler, its workers and its dashboard
 #: listen: this machine alone (a dashboard on every interface showed the
 #: run to the network, issue 93).
 LOCAL_HOST = "127.0.0.1"
 #: Seconds a --scheduler has to answer.
-SCHEDULER_TIMEOUT = 8.0
+SCHEDULER_TIMEOUT = daskscheduler.SCHEDULER_TIMEOUT
+#: Seconds a shard's worker has to make its actor: a worker that cannot
+#: (twisted-bazaar missing there: it could not read the task, and left)
+#: left the run waiting for ever.
+SHARD_START_S = 120.0
+#: How a shard's Dask key begins: a worker holding one runs a run's shard.
+SHARD_KEY = "bazaar-shard-"
 #: What a local cluster's scheduler and workers look at less often than
 #: Dask's defaults, which wake each process dozens of times a second (its
 #: event loop's tick every 20 ms, the profiler's sample of the actor's
@@ -126,6 +134,9 @@ def check(args, config):
 
     @raise Refused: in one line.
     """
+    if args.scheduler is not None and not args.scheduler.strip():
+        # An empty one ran on a local cluster, as if none were given.
+        raise Refused(f"--scheduler {args.scheduler!r}: not tcp://HOST:PORT")
     if args.shards is None:
         if args.scheduler or args.shard_engine != "dask":
             flag = "--scheduler" if args.scheduler else "--shard-engine"
@@ -183,23 +194,36 @@ def _runOnDask(args, config, progress):
     client, largest = _connect(args.scheduler, args.shards)
     try:
         if need > largest:
-            raise Refused(f"--shards {args.shards}: a shard of {config.nodes} nodes "
-                          f"declares {need / GiB:.1f} GiB, and no worker has more "
-                          f"than {largest / GiB:.1f} GiB")
-        # On a local cluster a shard takes a whole worker.
-        declared = need if args.scheduler else largest
+            # A shard holds its share, not the run's nodes (it said "a shard
+            # of 1500000 nodes" of a shard of 750,000).
+            raise Refused(f"--shards {args.shards}: a shard ({-(-config.nodes // args.shards)} "
+                          f"of the {config.nodes} nodes) declares {need / GiB:.1f} GiB, "
+                          f"and no worker has more than {largest / GiB:.1f} GiB")
+        # On a local cluster a shard takes a whole worker, and its own.
+        declared, places = ((need, _places(client, need, args.shards)) if args.scheduler
+                            else (largest, [None] * args.shards))
         started = time.perf_counter()
+        # A key of this run's own: two runs of one scheduler shared a key's
+        # actors (one built the other's shards).
+        run = uuid.uuid4().hex[:12]
         actors = [client.submit(ShardSimulation, config, shard, args.shards, actor=True,
                                 resources={MEMORY: declared},
-                                key=f"bazaar-shard-{shard}-of-{args.shards}")
-                  for shard in range(args.shards)]
-        hosts = _hostsOf(client, actors)
+                                workers=place, allow_other_workers=False,
+                                key=f"{SHARD_KEY}{run}-{shard}-of-{args.shards}")
+                  for shard, place in enumerate(places)]
+        hosts = _hostsOf(client, actors, args.shards,
+                         places if args.scheduler else None)
         actors = [future.result() for future in actors]
         driver = Windows(config, actors, progress, quiet=True, hosts=hosts)
         try:
             tallies = driver.run()
         except StreamFailed as e:
             raise Failed(f"--shards {args.shards}: {e}") from None
+        except Exception as e:
+            # What a shard raised on its worker (a worker of another
+            # commit, one killed): its reason, not the client's traceback.
+            raise Failed(f"--shards {args.shards}: a shard failed on its worker: "
+                         f"{_reason(e)}") from None
         metrics = merged(config, tallies, time.perf_counter() - started, "dask")
         metrics["shards"]["windows"] = driver.windows
         metrics["shards"]["memory_declared"] = declared
@@ -229,13 +253,83 @@ def letGo(client, stderr=None):
                          f"({reason}); the run is not affected\n")
 
 
-def _hostsOf(client, futures):
-    """The host of the worker each future's actor is on: where its shard
-    listens for its peers' streams (L{ShardSimulation.listen})."""
+def _reason(error):
+    """An exception in one line: its type, and its message's first line."""
+    text = str(error).strip().splitlines()
+    return f"{type(error).__name__}: {text[0]}" if text else type(error).__name__
+
+
+def placement(workers, busy, need, shards):
+    """
+    The workers of a scheduler a run's shards go on, one each: a worker
+    runs its actors' calls on one thread, so two shards on one worker (a
+    scheduler of fewer workers than shards, or a second run beside a
+    first) each waited for the other, the run hung half an hour
+    (L{PEER_WAIT_S<twisted_bazaar.sim.exchange.PEER_WAIT_S>}).
+
+    @param workers: each worker's address and the MEMORY it declares.
+    @param busy: the addresses of workers holding another run's shard.
+    @raise Refused: for fewer such workers than shards.
+    """
+    free = sorted((address for address, memory in workers.items()
+                   if memory >= need and address not in busy),
+                  key=lambda address: (-workers[address], address))
+    if len(free) < shards:
+        taken = len([address for address in busy if workers.get(address, 0) >= need])
+        raise Refused(f"--shards {shards}: a shard takes a Dask worker of its own "
+                      f"declaring {need / GiB:.1f} GiB of {MEMORY}, and the scheduler "
+                      f"has {len(free)} free (and {taken} running another run's "
+                      f"shards)")
+    return [[address] for address in free[:shards]]
+
+
+def _places(client, need, shards):
+    """L{placement} on the scheduler's workers as they are now."""
+    workers = {address: worker.get("resources", {}).get(MEMORY, 0) for address, worker
+               in client.scheduler_info(n_workers=-1)["workers"].items()}
+    # A shard made (its actor in memory) or being made.
+    held = [*client.has_what().items(), *client.processing().items()]
+    busy = {address for address, keys in held
+            if any(str(key).startswith(SHARD_KEY) for key in keys)}
+    return placement(workers, busy, need, shards)
+
+
+def _hostsOf(client, futures, shards, places=None, wait_s=SHARD_START_S):
+    """
+    The host of the worker each future's actor is on: where its shard
+    listens for its peers' streams (L{ShardSimulation.listen}).
+
+    @param places: the worker each shard was placed on (L{placement}), or
+        None for a local cluster's.
+    @raise Failed: for an actor whose worker left before it was made (a
+        worker without twisted-bazaar cannot read the task, and leaves),
+        not made within wait_s, or that failed.
+    """
     from distributed import wait
     from distributed.comm.addressing import get_address_host
 
-    wait(futures)
+    deadline = time.monotonic() + wait_s
+    while True:
+        try:
+            wait(futures, timeout=1.0)
+            break
+        except TimeoutError:
+            late = [shard for shard, future in enumerate(futures) if not future.done()]
+        if places is not None:
+            there = client.scheduler_info(n_workers=-1)["workers"]
+            gone = [shard for shard in late if places[shard][0] not in there]
+            if gone:
+                raise Failed(f"--shards {shards}: shard {gone[0]}'s worker "
+                             f"{places[gone[0]][0]} left before it started the shard "
+                             f"(is twisted-bazaar installed there, at this commit?)")
+        if time.monotonic() > deadline:
+            raise Failed(f"--shards {shards}: shard {late[0]} did not start on a worker "
+                         f"within {wait_s:g} s (is twisted-bazaar installed there, at "
+                         f"this commit?)")
+    for shard, future in enumerate(futures):
+        if future.status != "finished":
+            raise Failed(f"--shards {shards}: shard {shard} could not start on its "
+                         f"worker: {_reason(future.exception())}")
     held = client.who_has(futures)
     return [get_address_host(held[future.key][0]) for future in futures]
 
@@ -249,25 +343,14 @@ def _connect(scheduler, shards):
     @raise Refused: for a scheduler that does not answer within
         L{SCHEDULER_TIMEOUT}, or none of whose workers declares MEMORY.
     """
-    from distributed import Client, LocalCluster
-
     if scheduler:
         try:
-            client = Client(scheduler, timeout=SCHEDULER_TIMEOUT)
-        except Exception as e:
-            # Nothing answers, or what answers does not speak Dask's protocol.
-            raise Refused(f"--scheduler {scheduler}: no Dask scheduler answered within "
-                          f"{SCHEDULER_TIMEOUT:g} s ({type(e).__name__})") from None
-        workers = client.scheduler_info(n_workers=-1)["workers"].values()
-        largest = max((w.get("resources", {}).get(MEMORY, 0) for w in workers), default=0)
-        if not largest:
-            client.close()
-            raise Refused(f"--scheduler {scheduler}: no worker declares its memory; start "
-                          f"them with dask worker ADDRESS --nthreads 1 --resources "
-                          f"{MEMORY}=BYTES")
-        return client, largest
+            return daskscheduler.connect(scheduler, SCHEDULER_TIMEOUT)
+        except daskscheduler.Unanswered as e:
+            raise Refused(str(e)) from None
     import dask
     import psutil
+    from distributed import Client, LocalCluster
 
     share = psutil.virtual_memory().total // shards
     # The workers take the configuration they are started with.

@@ -13,25 +13,21 @@ import argparse
 import contextlib
 import logging
 import os
-import socket
 import sys
-import threading
-import time
-from urllib.parse import urlsplit
 
 from twisted_bazaar.base.options import boundedInt
-from twisted_bazaar.cli import sim, sweepfigures, sweepgrid, sweepreport
+from twisted_bazaar.cli import daskscheduler, sim, sweepfigures, sweepgrid, sweepreport
 from twisted_bazaar.cli.common import addVersion
 from twisted_bazaar.base.usage import OneLineParser, argumentType
 from twisted_bazaar.sim import deafworker
 from twisted_bazaar.sim.sweep import GiB, RunFailed, memoryNeeded, runWithin
 
 #: Seconds a --scheduler has to answer: the command, started, ends within 10 s.
-SCHEDULER_TIMEOUT = 8.0
+SCHEDULER_TIMEOUT = daskscheduler.SCHEDULER_TIMEOUT
 
 #: The Dask resource of memory: each worker declares its limit in bytes,
 #: each run what it needs.
-MEMORY = "MEMORY"
+MEMORY = daskscheduler.MEMORY
 
 #: Seconds between two redraws of the progress line.
 PROGRESS_EVERY = 1.0
@@ -121,27 +117,6 @@ def _plotFile(argv):
     return None
 
 
-def probe(address, timeout):
-    """
-    Refuse a scheduler address where nothing answers a connection within
-    timeout seconds (Dask's own connect keeps retrying a refused one until
-    its timeout).
-
-    @raise Refused: in one line.
-    """
-    parts = urlsplit(address if "://" in address else f"tcp://{address}")
-    if parts.scheme != "tcp":
-        return
-    try:
-        port = parts.port or 8786
-        with socket.create_connection((parts.hostname, port), timeout=timeout):
-            pass
-    except ValueError:
-        raise Refused(f"--scheduler {address}: not tcp://HOST:PORT") from None
-    except OSError as e:
-        raise Refused(f"--scheduler {address}: no answer ({e.strerror or e})") from None
-
-
 def localWorkers(cores, memory, largest):
     """The workers of a local cluster by default: one a core, but no more
     than memory holds of the largest run."""
@@ -160,26 +135,10 @@ def connect(own, largest_run):
     from distributed import Client, LocalCluster
 
     if own.scheduler:
-        started = time.monotonic()
-        probe(own.scheduler, SCHEDULER_TIMEOUT)
-        left = max(0.1, SCHEDULER_TIMEOUT - (time.monotonic() - started))
         try:
-            client = _within(left, lambda: Client(own.scheduler, timeout=left))
-        except (OSError, TimeoutError) as e:
-            raise Refused(f"--scheduler {own.scheduler}: no answer within "
-                          f"{SCHEDULER_TIMEOUT:g} s ({_firstLine(e)})") from None
-        except Exception as e:
-            # Whatever listens there does not speak Dask's protocol.
-            raise Refused(f"--scheduler {own.scheduler}: not a Dask scheduler "
-                          f"({type(e).__name__}: {_firstLine(e)})") from None
-        workers = client.scheduler_info(n_workers=-1)["workers"].values()
-        largest = max((w.get("resources", {}).get(MEMORY, 0) for w in workers), default=0)
-        if not largest:
-            client.close()
-            raise Refused(f"--scheduler {own.scheduler}: no worker declares its memory; "
-                          "start them with dask worker ADDRESS --nthreads 1 "
-                          f"--resources {MEMORY}=BYTES")
-        return client, largest
+            return daskscheduler.connect(own.scheduler, SCHEDULER_TIMEOUT)
+        except daskscheduler.Unanswered as e:
+            raise Refused(str(e)) from None
     import psutil
 
     memory = psutil.virtual_memory().total
@@ -192,35 +151,6 @@ def connect(own, largest_run):
                                # its HTTP routes on a free port, not the dashboard's 8787
                                scheduler_kwargs={"dashboard_address": ":0"})
     return Client(cluster), share
-
-
-def _within(seconds, make):
-    """
-    What make returns, if it returns within seconds (Dask's connect bounds
-    the connection, not the handshake after it).
-
-    @raise TimeoutError: if it does not.
-    """
-    outcome = {}
-
-    def attempt():
-        try:
-            outcome["value"] = make()
-        except Exception as e:
-            outcome["error"] = e
-
-    thread = threading.Thread(target=attempt, name="sweep-connect", daemon=True)
-    thread.start()
-    thread.join(seconds)
-    if thread.is_alive():
-        raise TimeoutError("no handshake")
-    if "error" in outcome:
-        raise outcome["error"]
-    return outcome["value"]
-
-
-def _firstLine(error):
-    return (str(error).splitlines() or [""])[0]
 
 
 def _failure(error):
