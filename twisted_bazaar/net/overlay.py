@@ -286,13 +286,6 @@ class Overlay:
             self.since = since[:at] + (link,) + since[at + 1:]
         return link
 
-    def _handedOut(self, links):
-        """links (an iterable of the table's), each a link: a stand-in
-        among them made full."""
-        if type(self._links) is dict:
-            return links
-        return self._links.fill(list(links))
-
     # -- the link owner's interface ------------------------------------------------
 
     def linkMade(self, link):
@@ -431,7 +424,10 @@ class Overlay:
         """(link, when it connected) of every inbound link not yet lost, in
         the order they connected: what eviction and its tenures ask."""
         since = self.since
-        return zip(self._handedOut(since[::2]), since[1::2])
+        links = since[::2]
+        if type(self._links) is not dict:
+            links = self._links.fill(links)
+        return zip(links, since[1::2])
 
     def connectedAt(self, link):
         """When the inbound link connected, or None if it is no inbound
@@ -498,7 +494,10 @@ class Overlay:
     def linkEnds(self):
         """Every established link, in the order they were identified: an
         iterator of the table itself (list it to close links as it goes)."""
-        return iter(self._handedOut(self._links.values()))
+        links = self._links
+        if type(links) is not dict:
+            return iter(self._links.fill(list(links.values())))
+        return iter(links.values())
 
     def linkedPeers(self):
         """The peer id of every established link, in the same order."""
@@ -520,8 +519,8 @@ class Overlay:
         """The established links of purpose, in the order they were
         identified: for a part that sends over each (a flood's router),
         handed those and no other."""
-        return self._handedOut([link for link in self._links.values()
-                                if link.purpose == purpose])
+        links = [link for link in self._links.values() if link.purpose == purpose]
+        return links if type(self._links) is dict else self._links.fill(links)
 
     def linkedCount(self):
         """How many links are established."""
@@ -536,7 +535,8 @@ class Overlay:
         """peer id -> established link: the table itself, for tests to
         read and arrange (the node's parts read it through L{linkTo} and
         L{linkEnds}), holding links only (a stand-in made full)."""
-        self._handedOut(self._links.values())
+        if type(self._links) is not dict:
+            self._links.fill(list(self._links.values()))
         return self._links
 
     # -- opening a link -------------------------------------------------------------
@@ -632,7 +632,10 @@ class Overlay:
         """Say dc on every link and close them; open no new ones."""
         self.stopping = True
         self.peer_log.close()
-        for link in self._handedOut(list(self._links.values())) + list(self.greeter.pending):
+        links = list(self._links.values())
+        if type(self._links) is not dict:
+            links = self._links.fill(links)
+        for link in links + list(self.greeter.pending):
             link.disconnect("node shutting down")
 
     def whenClosed(self):
