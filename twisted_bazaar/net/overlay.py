@@ -48,7 +48,7 @@ from twisted_bazaar.net.handlers import Handlers
 from twisted_bazaar.net.punched import PunchedLinks
 from twisted_bazaar.net.reconnect import inWords
 from twisted_bazaar.net.recent import STATUS, RecentMessages
-from twisted_bazaar.net.standin import StandIn, StandIns
+from twisted_bazaar.net.standin import StandIns
 
 #: Links a buyer opens to a seller to trade; closed when idle.
 DIRECT = "direct"
