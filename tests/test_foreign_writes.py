@@ -134,7 +134,7 @@ NOT_YET = {
         "call._state", "call.args", "call.delayed_time", "call.func", "call.kw",
         "call.time"),
     "sim/shardnet.py": ("ends[0].ctx", "ends[1].ctx"),
-    "sim/warm.py": ("link.transport", "side.told", "sim.nodes"),
+    "sim/warm.py": ("side.told", "sim.nodes"),
     "status/client.py": ("asker.proven",),
     "tap/exitstatus.py": ("UnixApplicationRunner._waitForStart",),
     "tap/node.py": ("fetcher.onGaveUp",),

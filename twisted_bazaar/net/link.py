@@ -459,6 +459,12 @@ class Link(FrameLoop, Keepalive):
         self.transport = transport
         self.connectionMade()
 
+    def attach(self, transport):
+        """The transport is connected, as a handshake over it left it: no
+        C{connectionMade}, nobody told (a simulation's links built as a
+        converged market holds them, L{twisted_bazaar.sim.warm})."""
+        self.transport = transport
+
     def channelUp(self):
         """The encrypted channel under the link finished its handshake
         (L{twisted_bazaar.net.encrypted}): its owner is told, if it asks

@@ -31,7 +31,7 @@ from twisted.internet.protocol import Factory
 from twisted.logger import Logger, LogLevel
 from zope.interface import implementer
 
-from twisted_bazaar.net.link import ILinkOwner
+from twisted_bazaar.net.link import ILinkOwner, contextFor
 from twisted_bazaar.net.opening import NotConnected, dialFailure
 from twisted_bazaar.base.limitregistry import declare
 from twisted_bazaar.base.logthrottle import PeerLog
@@ -48,6 +48,7 @@ from twisted_bazaar.net.handlers import Handlers
 from twisted_bazaar.net.punched import PunchedLinks
 from twisted_bazaar.net.reconnect import inWords
 from twisted_bazaar.net.recent import STATUS, RecentMessages
+from twisted_bazaar.net.standin import StandIns
 
 #: Links a buyer opens to a seller to trade; closed when idle.
 DIRECT = "direct"
@@ -244,6 +245,47 @@ class Overlay:
             self._connectedNow(link)
         self.node.paths.learn((self.node.id, peer))
 
+    def adoptStandIn(self, standIn, peer):
+        """
+        As L{adopt}, a L{StandIn<twisted_bazaar.net.standin.StandIn>} in
+        the link's place (in the table, in L{since}, among the clock's
+        deadlines as its keepalive check), for a link of a purpose with no
+        idle timeout: a simulation's quiet link end, made a link (L{linkFor})
+        when a part is handed it.
+        """
+        links = self._links
+        if type(links) is dict:
+            links = self._links = StandIns(links)
+        node = self.node
+        settings = node.config.link
+        if settings.ping_interval:
+            contextFor(self, node.clock, settings).timers.wake(standIn,
+                                                              settings.ping_interval)
+        links[peer] = standIn
+        if standIn.inbound:
+            self._connectedNow(standIn)
+        node.paths.learn((node.id, peer))
+
+    def linkFor(self, standIn, peer, address, key, transport):
+        """
+        The link standIn (L{adoptStandIn}) held peer's place for, on
+        transport, as L{adopt} left it, put in its places; its keepalive
+        check is standIn's entry among the clock's deadlines (the caller
+        makes it the link's).
+        """
+        link = self.node.buildLink(inbound=standIn.inbound)
+        link.attach(transport)
+        link.purpose = standIn.purpose
+        link.identified(peer, settled=False)
+        link.key = key
+        link.address = address
+        self._links[peer] = link
+        since = self.since
+        if link.inbound and standIn in since:
+            at = since.index(standIn)
+            self.since = since[:at] + (link,) + since[at + 1:]
+        return link
+
     # -- the link owner's interface ------------------------------------------------
 
     def linkMade(self, link):
@@ -319,7 +361,7 @@ class Overlay:
         peer = link.peer_id
         if greeter.waiters:
             greeter.lost(link, NotConnected(inWords(reason)), peer)
-        if peer is None or self._links.get(peer) is not link:
+        if peer is None or dict.get(self._links, peer) is not link:
             return
         del self._links[peer]
         self.node.paths.forgetVia(peer)
@@ -382,7 +424,10 @@ class Overlay:
         """(link, when it connected) of every inbound link not yet lost, in
         the order they connected: what eviction and its tenures ask."""
         since = self.since
-        return zip(since[::2], since[1::2])
+        links = since[::2]
+        if type(self._links) is not dict:
+            links = self._links.fill(links)
+        return zip(links, since[1::2])
 
     def connectedAt(self, link):
         """When the inbound link connected, or None if it is no inbound
@@ -431,7 +476,7 @@ class Overlay:
 
     def addressOf(self, peer_id):
         """See L{twisted_bazaar.core.node.Node.addressOf}."""
-        link = self._links.get(peer_id)
+        link = dict.get(self._links, peer_id)
         return ("", 0) if link is None else link.address
 
     @property
@@ -442,13 +487,17 @@ class Overlay:
         return {peer: link.address for peer, link in self._links.items()}
 
     def linkTo(self, peer_id):
-        """The established link to peer_id, or None."""
+        """The established link to peer_id, or None (a stand-in made
+        full: L{StandIns.get<twisted_bazaar.net.standin.StandIns.get>})."""
         return self._links.get(peer_id)
 
     def linkEnds(self):
         """Every established link, in the order they were identified: an
         iterator of the table itself (list it to close links as it goes)."""
-        return iter(self._links.values())
+        links = self._links
+        if type(links) is not dict:
+            return iter(self._links.fill(list(links.values())))
+        return iter(links.values())
 
     def linkedPeers(self):
         """The peer id of every established link, in the same order."""
@@ -470,7 +519,8 @@ class Overlay:
         """The established links of purpose, in the order they were
         identified: for a part that sends over each (a flood's router),
         handed those and no other."""
-        return [link for link in self._links.values() if link.purpose == purpose]
+        links = [link for link in self._links.values() if link.purpose == purpose]
+        return links if type(self._links) is dict else self._links.fill(links)
 
     def linkedCount(self):
         """How many links are established."""
@@ -484,7 +534,9 @@ class Overlay:
     def established(self):
         """peer id -> established link: the table itself, for tests to
         read and arrange (the node's parts read it through L{linkTo} and
-        L{linkEnds})."""
+        L{linkEnds}), holding links only (a stand-in made full)."""
+        if type(self._links) is not dict:
+            self._links.fill(list(self._links.values()))
         return self._links
 
     # -- opening a link -------------------------------------------------------------
@@ -507,7 +559,7 @@ class Overlay:
             L{NotConnected}; cancelling it abandons the link and its dial.
         """
         node = self.node
-        existing = self._links.get(peer_id) if peer_id is not None else None
+        existing = dict.get(self._links, peer_id) if peer_id is not None else None
         if existing is not None and (purpose != OVERLAY or existing.purpose == OVERLAY):
             return defer.succeed(peer_id)
         refused = self.admission.refusesDial(self, purpose)
@@ -580,7 +632,10 @@ class Overlay:
         """Say dc on every link and close them; open no new ones."""
         self.stopping = True
         self.peer_log.close()
-        for link in list(self._links.values()) + list(self.greeter.pending):
+        links = list(self._links.values())
+        if type(self._links) is not dict:
+            links = self._links.fill(links)
+        for link in links + list(self.greeter.pending):
             link.disconnect("node shutting down")
 
     def whenClosed(self):

@@ -53,12 +53,6 @@ from twisted_bazaar.core.market import schemeOf
 LEAF_ROOM = 0.75
 
 
-def _connect(link, transport):
-    """Connect a link to its transport without C{connectionMade}: no
-    handshake clock, nobody told.  The handshake is over."""
-    link.transport = transport
-
-
 def addressOf(node, addresses=None):
     """
     node's (host, port), as its peers' overlays note it: from
@@ -83,14 +77,25 @@ def establish(network, opener, acceptor, purpose, addresses=None):
     each side's key proven to the other when both have keys (nodes
     without keys prove nothing).
 
+    The two ends are quiet ones (L{twisted_bazaar.testing.memory._QuietEnd}),
+    made links when a part takes one, where the network makes them and
+    the purpose's links close when idle at neither end.
+
     @param addresses: see L{addressOf}.
-    @return: (the opener's link, the acceptor's).
+    @return: (the opener's end, the acceptor's): links, or quiet ends.
     """
     if addresses is not None:
         # Each node's listening port's own (host, port), for its peers.
         for node in (opener, acceptor):
             if node.id not in addresses:
                 addresses[node.id] = network.where(node.host, node.port)
+    near, far = opener.overlay, acceptor.overlay
+    if (near.idle_timeouts.get(purpose) is None and far.idle_timeouts.get(purpose) is None
+            and (ends := network.quietPair(near, far, purpose)) is not None):
+        # Quiet ends in the links' places, made links when a part takes one.
+        near.adoptStandIn(ends[0], acceptor.id)
+        far.adoptStandIn(ends[1], opener.id)
+        return ends
     out = opener.buildLink(inbound=False)
     into = acceptor.buildLink(inbound=True)
     # From the opener's listening address: a new address for each of a
@@ -107,7 +112,7 @@ def adoptEnd(node, link, transport, peer, purpose, proven, addresses=None):
     """One end of L{establish}: node's link, on its transport, taken as
     the end of a handshake with peer (its key proven if ``proven``).
     peer needs only an id, an address and an identity."""
-    _connect(link, transport)
+    link.attach(transport)
     node.overlay.adopt(link, peer.id, addressOf(peer, addresses), purpose,
                        peer.identity.key if proven else None)
 
@@ -138,7 +143,7 @@ def admit(tracker, theirs, transport, node, scheme):
     transport, admits node (which needs only an id, a port, a config's
     host and an identity), of scheme (name, superpeer)."""
     identity = node.identity
-    _connect(theirs, transport)
+    theirs.attach(transport)
     name, superpeer = scheme
     hello = wire.ThisIsMe(node.id, node.port, node.config.host,
                           scheme=name, superpeer=superpeer,
@@ -151,7 +156,7 @@ def registered(membership, ours, transport):
     its transport, told it is registered; the membership."""
     node = membership.node
     membership.linkMade(ours)
-    _connect(ours, transport)
+    ours.attach(transport)
     membership.messageReceived(ours, wire.ThisIsYou(node.id, node.port))
     return membership
 
@@ -333,7 +338,7 @@ def placeRing(network, nodes, records=True):
     tables = ringTables(ids, length)
     addresses = {}
     for opener, acceptor in ringPairs(ids, tables):
-        if by_id[opener].linkTo(acceptor) is None:
+        if acceptor not in by_id[opener].overlay.linkedPeers():
             # A link of the graph serves the ring as it is, as in a cold start.
             establish(network, by_id[opener], by_id[acceptor], CHORD, addresses)
 

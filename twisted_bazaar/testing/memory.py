@@ -21,6 +21,8 @@ from zope.interface import implementedBy, implementer
 
 from twisted_bazaar.base.address import hostPort
 from twisted_bazaar.base.lan import isLocal
+from twisted_bazaar.net.standin import StandIn
+from twisted_bazaar.net.timers import letGo, wokenAt
 from twisted_bazaar.transports.connector import IConnector
 
 
@@ -249,6 +251,132 @@ class _Punched(_SeenThroughRouter):
 
 
 @implementer(IListeningPort)
+class _Full(MemoryTransport):
+    """
+    A quiet end made full (L{_QuietEnd}): a memory transport which, among
+    its clock's deadlines, stands for its link's keepalive check (the
+    link's C{_due}, which it reads and lets go of) until the link is
+    checked or let go.
+    """
+
+    __slots__ = ()
+
+    @property
+    def _due(self):
+        return self.protocol.nextCheck
+
+    @_due.setter
+    def _due(self, when):
+        if when is None:
+            letGo(self.protocol)
+        else:
+            wokenAt(self.protocol, when)
+
+    def _expire(self):
+        self.protocol._expire()
+
+
+class _QuietEnd(MemoryTransport, StandIn):
+    """
+    One end of a memory connection a simulation built
+    (L{twisted_bazaar.sim.warm}) before it carries a frame, standing in
+    its overlay's table for the link it will be
+    (L{twisted_bazaar.net.standin}), and made that link and its transport
+    when a part is handed either end, either end's keepalive check comes,
+    or the connection is cut.
+
+    It is the memory transport it will be, of another class: the same
+    five slots (72 bytes), read as its overlay (C{protocol}), its address
+    (C{host}), its far end (C{other}), its purpose (C{_state}) and when
+    its keepalive check is due (C{_last_delivery}, as C{_due}), where a
+    link end held a L{Link<twisted_bazaar.net.link.Link>} of 168 bytes
+    more.  Made full, it takes its transport's class in place (the slots
+    the same), so that it keeps its places: the network's open
+    connections (a cut closes them in the order made), and its clock's
+    deadlines, where it stands for its link's keepalive check
+    (L{_Full}).  A connection's two ends are made full together:
+    neither carries a frame alone.
+    """
+
+    __slots__ = ()
+
+    #: Whether the far end opened the connection (a subclass says).
+    inbound = False
+    #: What a link not closing says, for the table's counts.
+    closing = False
+    connected = True
+    disconnecting = False
+
+    def __init__(self, overlay, host, purpose):
+        MemoryTransport.__init__(self, overlay, host)
+        self._state = purpose
+        self._last_delivery = None
+
+    def meet(self, other):
+        """other is this end's far end."""
+        self.other = other
+
+    @property
+    def purpose(self):
+        return self._state
+
+    @property
+    def transport(self):
+        """Itself, for what reads a link's transport's peer."""
+        return self
+
+    @property
+    def address(self):
+        """Where the far end's node listens, as its link would say."""
+        node = self.other.protocol.node
+        return self.network.where(node.host, node.port)
+
+    @property
+    def _due(self):
+        return self._last_delivery
+
+    @_due.setter
+    def _due(self, when):
+        self._last_delivery = when
+
+    def full(self):
+        """Both ends made full; this end's link."""
+        far = self.other
+        mine, theirs = self.protocol, far.protocol
+        self._fill(mine, theirs.node)
+        far._fill(theirs, mine.node)
+        return self.protocol
+
+    def _fill(self, overlay, peer):
+        """This end made full, overlay's link to peer (a node) on it."""
+        far, due, network = self.other, self._last_delivery, self.network
+        proven = overlay.node.identity is not None and peer.identity is not None
+        link = overlay.linkFor(self, peer.id, network.where(peer.host, peer.port),
+                               peer.identity.key if proven else None, self)
+        self.__class__ = network.fullClass
+        MemoryTransport.__init__(self, link, self.host)
+        self.other = far
+        if due is not None:
+            wokenAt(link, due)
+
+    def _expire(self):
+        self.full()
+        self.protocol._expire()
+
+    def closed(self, reason):
+        """Cut (L{MemoryNetwork.cut}): made full, then closed as a
+        transport is."""
+        self.full()
+        self.closed(reason)
+
+
+class _QuietIn(_QuietEnd):
+    """The end of a quiet connection that its far end opened."""
+
+    __slots__ = ()
+    inbound = True
+
+
 class _MemoryPort:
     """A port listening on a L{MemoryNetwork}: slots, as a simulation holds
     one a node (40 bytes less each than a dict of attributes), and its
@@ -417,6 +545,10 @@ class MemoryNetwork:
         self._Routed = ofNetwork("MemoryTransport", _SeenThroughRouter, self)
         self._Punched = ofNetwork("MemoryTransport", _Punched, self)
         self._OnLan = ofNetwork("MemoryTransport", MemoryTransport, self, lan=True)
+        #: A quiet end's classes, before and once made full (L{_QuietEnd}).
+        self._QuietOut = ofNetwork("QuietEnd", _QuietEnd, self)
+        self._QuietIn = ofNetwork("QuietEnd", _QuietIn, self)
+        self.fullClass = ofNetwork("MemoryTransport", _Full, self)
         self._Port = ofNetwork("_MemoryPort", _MemoryPort, self)
         self._FirstPort = ofNetwork("_MemoryPort", _MemoryPort, self, first=True)
         self.dead_hosts = set()
@@ -583,6 +715,11 @@ class MemoryNetwork:
             and address of its own.
         @return: (client end, server end).
         """
+        source, address = self._pairAddresses(from_host, host, port, from_port)
+        return self._join(client, source, server, address)
+
+    def _pairAddresses(self, from_host, host, port, from_port):
+        """The addresses of L{pair}'s two ends, (client's, server's)."""
         listening = self._listeners.get((host, port))
         # The listening port's own address, as a connection made through
         # it has: one object for all its connections.
@@ -590,7 +727,31 @@ class MemoryNetwork:
                    else listening.address)
         mine = self._listeners.get((from_host, from_port))
         source = mine.address if mine is not None else self.nextAddress(from_host)
-        return self._join(client, source, server, address)
+        return source, address
+
+    def quietPair(self, opener, acceptor, purpose):
+        """
+        As L{pair} from opener's node's listening port to acceptor's, two
+        quiet ends (L{_QuietEnd}) standing in
+        opener's and acceptor's overlays for their links of purpose, open
+        and counted; or None, nothing taken, where L{pair} makes ends of
+        another kind (a home's, or this network's own).
+
+        @return: (opener's end, acceptor's end), or None.
+        """
+        near, far = opener.node, acceptor.node
+        homes = self.homes
+        if self.endClass is not MemoryTransport or (
+                homes is not None and (homes.routerOf(near.host) is not None
+                                       or homes.routerOf(far.host) is not None)):
+            return None
+        source, address = self._pairAddresses(near.host, far.host, far.port, near.port)
+        client_end = self._QuietOut(opener, source, purpose)
+        server_end = self._QuietIn(acceptor, address, purpose)
+        client_end.meet(server_end)
+        server_end.meet(client_end)
+        self._open[client_end] = server_end
+        return client_end, server_end
 
     def punched(self, first, first_address, first_seen, second, second_address,
                 second_seen):
