@@ -1067,6 +1067,34 @@ class MainTests(SynchronousTestCase):
                          (130, "", "bazaar: error: interrupted by SIGINT\n"))
 
 
+    def test_aServerStoppedBeforeItListensEndsAsItShould(self):
+        """``bazaar web`` stopped while it first asks the tracker, before it
+        listens: its ``--help`` says Ctrl-C exits 0, but it exited 130,
+        ``error: interrupted by SIGINT``; with --json the object of one
+        stopped unserved.  Other commands keep the signal's status."""
+        for signum in (signal.SIGINT, signal.SIGTERM):
+            self.assertEqual(self.run_(["web"], ScriptedReactor(signum=signum)),
+                             (0, "", ""))
+        code, out, err = self.run_(["--json", "web"], ScriptedReactor(signum=signal.SIGINT))
+        self.assertEqual((code, json.loads(out), err),
+                         (0, {"listened": None, "operator": None}, ""))
+
+    def test_ctrlCAsTheCommandsModuleLoads(self):
+        """Ctrl-C as the command's own module loads, in the reactor's first
+        call, before the reactor took the signal (KeyboardInterrupt):
+        'main function encountered error', a traceback and 'error:
+        failed', status 1; now the signal's line and status, and a
+        server's 0."""
+        def loading(reactor, args):
+            raise KeyboardInterrupt()
+
+        self.patch(bazaar, "COMMANDS", dict(COMMANDS, status=(loading, COMMANDS["status"][1]),
+                                            web=(loading, COMMANDS["web"][1])))
+        self.assertEqual(self.run_(["status"], ScriptedReactor()),
+                         (130, "", "bazaar: error: interrupted by SIGINT\n"))
+        self.assertEqual(self.run_(["web"], ScriptedReactor()), (0, "", ""))
+
+
 class NodeAsStrangerOrOperatorTests(SynchronousTestCase):
     """
     ``bazaar node`` tells a stranger a node's public facts, saying what is

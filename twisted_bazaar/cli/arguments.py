@@ -24,6 +24,7 @@ from twisted_bazaar.base.defaults import (
     DEFAULT_TIMEOUT,
     DEFAULT_TRACKER_PORT,
 )
+from twisted_bazaar.base.heldsignals import heldSignals
 from twisted_bazaar.base.suggest import didYouMean
 from twisted_bazaar.base.words import plural
 from twisted_bazaar.base.console import tolerant
@@ -496,20 +497,36 @@ def main(argv=None, reactor=None):
     """
     tolerant()
     words = sys.argv[1:] if argv is None else argv
+    args = None
     try:
-        args = parse(words)
+        # A Ctrl-C as the words are read comes once they are, when it is
+        # known whether they name a server (L{SERVERS}).
+        with heldSignals():
+            args = parse(words)
         from twisted_bazaar.cli import bazaar
     except UsageError as refused:
         _inJson(words, refused.reason)
         return refused.code
     except KeyboardInterrupt:
         # Ctrl-C as the command loads (half a second on a busy machine):
-        # one line, as once it runs (L{bazaar.run}), not a traceback.
+        # one line, as once it runs (L{bazaar.run}), not a traceback; a
+        # server's ordinary end, as it is once it listens.
+        if args is not None and args.command in SERVERS:
+            _inJson(words, UNSERVED)
+            return 0
         _inJson(words, "interrupted by SIGINT")
         sys.stderr.write("bazaar: error: interrupted by SIGINT\n")
         return INTERRUPTED
     return bazaar.run(args, reactor, own=argv is None)
 
+
+#: Commands that serve until stopped: a signal ends them as they should
+#: end, with status 0, at any moment, before they listen too (their
+#: ``--help`` says "Ctrl-C: exit 0").
+SERVERS = ("web",)
+#: What ``bazaar --json web`` prints stopped before it listened (the
+#: fields of L{twisted_bazaar.cli.webview.whatServed}).
+UNSERVED = {"listened": None, "operator": None}
 
 #: The status of a command stopped by Ctrl-C (128 + SIGINT, as a shell
 #: reports it), as L{twisted_bazaar.cli.bazaar.run}'s.
@@ -518,11 +535,11 @@ INTERRUPTED = 130
 
 def _inJson(words, reason):
     """With --json, why the command did not run, as an object's
-    ``error``."""
+    ``error`` (or, given an object, that object)."""
     if "--json" in words:
         from twisted_bazaar.base.text import jsonText
 
-        emit(jsonText({"error": reason}))
+        emit(jsonText(reason if isinstance(reason, dict) else {"error": reason}))
 
 
 if __name__ == "__main__":
