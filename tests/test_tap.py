@@ -409,7 +409,8 @@ class BadInputTests(SynchronousTestCase):
                               "(node.key) and its store; give them a folder of "
                               "their own")
         for name, what in (("node.key", "a node's key"),
-                           ("tracker.key", "a tracker's key")):
+                           ("tracker.key", "a tracker's key"),
+                           ("bazaar.sqlite", "a node's store")):
             with open(os.path.join(fresh, name), "wb") as f:
                 f.write(b"k")
             self.assertUsageError(["--role", "seller", "--share", fresh],

@@ -125,6 +125,26 @@ class CommonOptionTests(SynchronousTestCase):
             parse(["buy", "plum", "--downloads", "."])
         self.assertIn("--downloads: . is not writable by this user", err.getvalue())
 
+    def test_downloadsOfADaemonsStateRefused(self):
+        """``bazaar buy --downloads DIR`` of a folder holding a daemon's key
+        or store is refused, exit 2, as the node's --downloads is: a file
+        bought was written among a node's key and its store."""
+        import tempfile
+
+        for name, what in (("node.key", "a node's key"), ("tracker.key", "a tracker's key"),
+                           ("bazaar.sqlite", "a node's store")):
+            state = tempfile.mkdtemp(prefix="bazaar-buy-")
+            self.addCleanup(shutil.rmtree, state, True)
+            with open(os.path.join(state, name), "wb") as f:
+                f.write(b"k")
+            err = io.StringIO()
+            with contextlib.redirect_stderr(err), self.assertRaises(SystemExit) as ended:
+                parse(["buy", "song.ogg", "--downloads", state])
+            self.assertEqual((ended.exception.code, err.getvalue().splitlines()[0]), (
+                2, f"bazaar buy: error: argument --downloads: {state} holds {what} ({name}): "
+                "it is a daemon's state, among which the files bought would go; give them a "
+                "folder of their own"))
+
     def test_buyPunches(self):
         """``bazaar buy`` hole-punches as a daemon does, by default, with
         nothing waiting for the punch; with --no-punch it punches none;

@@ -198,7 +198,7 @@ def _webListen(text):
 #: The types of the options that parse as the daemons' options do.
 _trackerKey = later("twisted_bazaar.identity.keys", "publicKey")
 _item = later("twisted_bazaar.roles.buyer", "parseItem")
-_downloadsFolder = later("twisted_bazaar.roles.files.options", "downloadsFolder")
+_downloadsFolder = later("twisted_bazaar.daemon.statefolders", "clientDownloads")
 _seconds = later("twisted_bazaar.base.options", "seconds")
 _port = later("twisted_bazaar.base.options", "boundedInt", 0, 65535)
 _hostNames = later("twisted_bazaar.base.httphosts", "hostNames")
