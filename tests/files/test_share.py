@@ -401,3 +401,19 @@ class ManyFilesTests(SynchronousTestCase):
             self.clock.pump([1, 1, 1])
         self.assertEqual([line.split(" (")[0] for line in self.sharing(events)],
                          ["sharing late.txt"])
+
+    def test_manyRefusedNamesAreSummed(self):
+        """A folder of many files whose names are refused logged one `not
+        sharing NAME: WHY` line each: the first SAY_SHARING are said, then
+        the rest in one line."""
+        for n in range(5):
+            writeFile(self.folder, f"tab\t{n}", b"c0")
+        with capturedLogs() as events:
+            self.share.startService()
+            self.addCleanup(self.share.stopService)
+            self.clock.pump([0.5, 1, 1])
+        why = "a file name holds no control characters (NUL, newline...)"
+        self.assertEqual(notSharing(events), [
+            f"not sharing tab\\t{n}: {why}" for n in range(3)] + [
+            f"not sharing 2 more files of {self.share.folder} for their names, as those "
+            "above"])

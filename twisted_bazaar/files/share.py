@@ -53,7 +53,8 @@ DEFAULT_POLL = 1.0
 SAY_HASHING = 2**30
 #: Files offered one by one that are said each (`sharing NAME ...`) until
 #: the folder's files are all read; the rest are said in one line then:
-#: a seller of 10,000 files logged 10,000 lines at every start.
+#: a seller of 10,000 files logged 10,000 lines at every start.  Names
+#: newly refused in one look at the folder are said so too.
 SAY_SHARING = 20
 #: With inotify, seconds between safety polls (events can be missed when
 #: the kernel queue overflows).
@@ -266,9 +267,13 @@ class SharedFolder(Service):
                 refused[disk[offered]] = _ANOTHER_FORM
             disk[offered] = entry.name
             found[offered] = statKey(st)
-        for name in sorted(set(refused) - set(self._refused)):
+        new = sorted(set(refused) - set(self._refused))
+        for name in new[:SAY_SHARING]:
             self.log.info("not sharing {name}: {why}", name=shown(name),
                           why=refused[name])
+        if len(new) > SAY_SHARING:
+            self.log.info("not sharing {n} more files of {folder} for their names, as "
+                          "those above", n=len(new) - SAY_SHARING, folder=shown(self.folder))
         self._refused = refused
         self._sayFolders(frozenset(folders))
         self._disk = disk
