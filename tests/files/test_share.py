@@ -417,3 +417,24 @@ class ManyFilesTests(SynchronousTestCase):
             f"not sharing tab\\t{n}: {why}" for n in range(3)] + [
             f"not sharing 2 more files of {self.share.folder} for their names, as those "
             "above"])
+
+
+class OwnFilesTests(SynchronousTestCase):
+    def test_theDaemonsOwnFilesAreLeftOut(self):
+        """The daemon's own log and pid file in its shared folder (and the
+        log's rotated copies) are neither offered nor said; a file of
+        another name is."""
+        folder = scratchDir(self)
+        for name in ("twistd.log", "twistd.log.1", "node.pid", "song.ogg",
+                     "twistd.log.old"):
+            writeFile(folder, name, b"x")
+        clock, recorder = task.Clock(), Recorder()
+        share = SharedFolder(clock, folder, Hasher(clock), recorder, settle=0.5, poll=1.0,
+                             useInotify=False, unshared={"twistd.log", "node.pid"})
+        with capturedLogs() as events:
+            share.startService()
+            self.addCleanup(share.stopService)
+            clock.pump([0.5, 1, 1])
+        self.assertEqual(sorted(share.files), ["song.ogg", "twistd.log.old"])
+        self.assertFalse([event for event in events if "twistd.log" in formatEvent(event)
+                          and "old" not in formatEvent(event)])

@@ -117,8 +117,14 @@ class SharedFolder(Service):
     log = Logger()
 
     def __init__(self, clock, folder, hasher, listener, settle=DEFAULT_SETTLE,
-                 poll=DEFAULT_POLL, useInotify=True):
+                 poll=DEFAULT_POLL, useInotify=True, unshared=()):
+        """
+        @param unshared: names of the daemon's own files in the folder
+            (its log and pid file), left out without a word, and so are
+            the log's rotated copies (``twistd.log.1``).
+        """
         self.clock = clock
+        self.unshared = frozenset(unshared)
         self.folder = os.path.abspath(folder)
         self.hasher = hasher
         self.listener = listener
@@ -243,6 +249,8 @@ class SharedFolder(Service):
             fault = nameFault(entry.name)
             if fault is not None and entry.name.startswith("."):
                 continue
+            if self._ownFile(entry.name):
+                continue
             try:
                 if entry.is_symlink():
                     continue
@@ -278,6 +286,14 @@ class SharedFolder(Service):
         self._sayFolders(frozenset(folders))
         self._disk = disk
         return found
+
+    def _ownFile(self, name):
+        """Whether name is the daemon's own log or pid file (L{unshared}),
+        or a rotated copy of one."""
+        if not self.unshared:
+            return False
+        stem, dot, number = name.rpartition(".")
+        return name in self.unshared or (dot and number.isdigit() and stem in self.unshared)
 
     def _sayFolders(self, folders):
         """Say the subfolders once, as new ones appear: none of their

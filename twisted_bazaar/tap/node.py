@@ -406,6 +406,7 @@ class Options(DaemonOptions):
         roles = dict((plugin.name, settings) for plugin, settings in self.roles)
         _refuseOwnWants(roles)
         _refuseStateFolders(roles, self["data-dir"])
+        _leaveOutTwistdFiles(roles, self.twistdFiles)
         scheme = self.schemes[self["discovery"]]
         self.scheme = (scheme, self._configure(scheme, f"--discovery {scheme.name}",
                                                   "discovery scheme"))
@@ -453,6 +454,26 @@ def _refuseStateFolders(roles, data_dir):
         why = None if folder is None else refusal(option, folder, data_dir)
         if why is not None:
             raise usage.UsageError(f"--{option} {why}")
+
+
+def _leaveOutTwistdFiles(roles, paths):
+    """
+    A --share folder holding the daemon's own log or pid file (``twistd
+    --pidfile node.pid bazaar-node --share .``, in the background) leaves
+    them out: it offered its twistd.log, hashed again at every line
+    written, and its pid file to every buyer.
+
+    @param paths: the files twistd writes (L{twistdFiles}).
+    """
+    seller = roles.get("seller") or {}
+    folder = seller.get("share")
+    if folder is None:
+        return
+    here = os.path.realpath(folder)
+    own = frozenset(os.path.basename(path) for path in paths
+                    if os.path.realpath(os.path.dirname(path)) == here)
+    if own:
+        seller["unshared"] = own
 
 
 #: option name -> (kind, owner name), for every plugin option.
