@@ -374,7 +374,7 @@ ALLOWED = {
         _OWN + "once per register this node sends",
     "schemes/superpeer/leaf.py: LeafSide._unacknowledged: super-peer {peer} did not acknowledge {s":
         _OWN + "on this node's own timer, once per register it sent",
-    "schemes/superpeer/leaf.py: LeafSide._acked: registered with super-peer {peer} ({item":
+    "schemes/superpeer/leaf.py: LeafSide._acked: registered {again}with super-peer {peer}":
         _OWN + "once per register this node sent (the acknowledgement of its seq)",
     "schemes/superpeer/leaf.py: LeafSide.linkRemoved: lost super-peer {peer}":
         _OWN + "once per link to a super-peer this node dialled, which backs off",
