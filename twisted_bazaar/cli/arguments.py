@@ -29,7 +29,7 @@ from twisted_bazaar.base.suggest import didYouMean
 from twisted_bazaar.base.words import plural
 from twisted_bazaar.base.console import tolerant
 from twisted_bazaar.cli.common import (
-    WEB_LISTEN, addVersion, emit, joinDashedValues)
+    SERVERS, UNSERVED, WEB_LISTEN, addVersion, emit, joinDashedValues)
 from twisted_bazaar.base.usage import (
     DefaultsShown, OneLineParser, UsageError, argumentType, commandParser)
 
@@ -519,14 +519,6 @@ def main(argv=None, reactor=None):
         return INTERRUPTED
     return bazaar.run(args, reactor, own=argv is None)
 
-
-#: Commands that serve until stopped: a signal ends them as they should
-#: end, with status 0, at any moment, before they listen too (their
-#: ``--help`` says "Ctrl-C: exit 0").
-SERVERS = ("web",)
-#: What ``bazaar --json web`` prints stopped before it listened (the
-#: fields of L{twisted_bazaar.cli.webview.whatServed}).
-UNSERVED = {"listened": None, "operator": None}
 
 #: The status of a command stopped by Ctrl-C (128 + SIGINT, as a shell
 #: reports it), as L{twisted_bazaar.cli.bazaar.run}'s.

@@ -67,8 +67,7 @@ from twisted_bazaar.status.client import (
     askTracker,
 )
 from twisted_bazaar.cli.buy import BuyError, OneShotBuy, renderBuy
-from twisted_bazaar.cli.arguments import SERVERS, UNSERVED
-from twisted_bazaar.cli.common import emit
+from twisted_bazaar.cli.common import SERVERS, UNSERVED, emit
 from twisted_bazaar.cli.commandlog import beginCommandLog
 from twisted_bazaar.tap.stopsignals import stopOnce
 from twisted_bazaar.cli.restock import nodeRuns, renderRestock, restock

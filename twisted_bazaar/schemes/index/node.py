@@ -55,6 +55,21 @@ class _Listed(set):
         super().__init__()
         self.said = self.unsaid = 0
 
+    def listing(self, item):
+        """item is listed: whether it is said one by one (L{SAY_LISTED})."""
+        self.add(item)
+        if self.said < SAY_LISTED:
+            self.said += 1
+            return True
+        self.unsaid += 1
+        return False
+
+    def rest(self):
+        """Every ack is in: the items listed and not said one by one (the
+        count starts again)."""
+        unsaid, self.said, self.unsaid = self.unsaid, 0, 0
+        return unsaid
+
 
 #: Seconds a register or unregister waits for its ack before the item's
 #: state is sent again: once, until every ack came or the next renewal
@@ -378,13 +393,8 @@ class IndexDiscovery(SlotService, NodeObserver):
         if item in self.registered and item not in self.listed:
             if self.listed is NO_ITEMS:
                 self.listed = _Listed()
-            listed = self.listed
-            listed.add(item)
-            if listed.said < SAY_LISTED:
-                listed.said += 1
+            if self.listed.listing(item):
                 self.log.info("the tracker's index lists {item}", item=item)
-            else:
-                listed.unsaid += 1
         elif item not in self.registered and item in self.listed:
             self.listed.discard(item)
             self.log.info("the tracker's index no longer lists {item}", item=item)
@@ -394,13 +404,10 @@ class IndexDiscovery(SlotService, NodeObserver):
     def _sayRest(self):
         """Every ack is in: the items listed and not said one by one, in
         one line; the next listed are said one by one again."""
-        listed = self.listed
-        if listed is NO_ITEMS:
-            return
-        if listed.unsaid:
+        unsaid = 0 if self.listed is NO_ITEMS else self.listed.rest()
+        if unsaid:
             self.log.info("the tracker's index lists {n} more items, {total} in all",
-                          n=listed.unsaid, total=len(listed))
-        listed.said = listed.unsaid = 0
+                          n=unsaid, total=len(self.listed))
 
     def _listed(self, link, message):
         """A ``listing``: the answer to a ``list`` this node never asks
