@@ -112,6 +112,8 @@ ALLOWED = {
         "refused or not lasting --retry-max doubles the wait before the next",
     "schemes/index/node.py: IndexDiscovery._acked: the tracker's index lists {item}":
         "the tracker's acknowledgement of a registration this node sent",
+    "schemes/index/node.py: IndexDiscovery._sayRest: the tracker's index lists {n} more items":
+        "once each time every acknowledgement this node awaits is in",
     "schemes/index/node.py: IndexDiscovery._acked: the tracker's index no longer lists {ite":
         "the tracker's acknowledgement of an unregistration this node sent",
     "schemes/index/node.py: IndexDiscovery._wait: the index tracker lists at most {most} i":
@@ -372,7 +374,7 @@ ALLOWED = {
         _OWN + "once per register this node sends",
     "schemes/superpeer/leaf.py: LeafSide._unacknowledged: super-peer {peer} did not acknowledge {s":
         _OWN + "on this node's own timer, once per register it sent",
-    "schemes/superpeer/leaf.py: LeafSide._acked: registered with super-peer {peer} ({item":
+    "schemes/superpeer/leaf.py: LeafSide._acked: registered {again}with super-peer {peer}":
         _OWN + "once per register this node sent (the acknowledgement of its seq)",
     "schemes/superpeer/leaf.py: LeafSide.linkRemoved: lost super-peer {peer}":
         _OWN + "once per link to a super-peer this node dialled, which backs off",
@@ -412,6 +414,8 @@ ALLOWED = {
         _OWN + "once per file of the operator's folder",
     "files/share.py: SharedFolder._list: not sharing {name}: {why}":
         _OWN + "once per name of the operator's folder, while it is there",
+    "files/share.py: SharedFolder._list: not sharing {n} more files of {folder} f":
+        _OWN + "once per look at the operator's folder that finds over 20 names refused",
     "files/share.py: SharedFolder._sayFolders: not sharing the files in the subfolders ":
         _OWN + "once per new subfolder of the operator's folder",
     "files/share.py: SharedFolder._hash: hashing {name} ({size} bytes): it is off":

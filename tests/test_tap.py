@@ -409,7 +409,8 @@ class BadInputTests(SynchronousTestCase):
                               "(node.key) and its store; give them a folder of "
                               "their own")
         for name, what in (("node.key", "a node's key"),
-                           ("tracker.key", "a tracker's key")):
+                           ("tracker.key", "a tracker's key"),
+                           ("bazaar.sqlite", "a node's store")):
             with open(os.path.join(fresh, name), "wb") as f:
                 f.write(b"k")
             self.assertUsageError(["--role", "seller", "--share", fresh],
@@ -592,6 +593,24 @@ class UnderTwistdTests(SynchronousTestCase):
     def test_explicitPidfileKept(self):
         parent, _ = _parseUnder(SELLER, parent_args=["--pidfile", "seller.pid"])
         self.assertEqual(parent["pidfile"], "seller.pid")
+
+    def test_aSharedFolderLeavesOutTwistdsOwnFiles(self):
+        """A node started in the background with --share . offered its own
+        twistd.log (hashed again at every line it wrote, for ever) and pid
+        file: a --share folder holding twistd's --logfile or --pidfile (or
+        twistd.log, in the background with none) leaves them out."""
+        folder = tempfile.mkdtemp(prefix="bazaar-tap-")
+        self.addCleanup(shutil.rmtree, folder, True)
+        share = ["--role", "seller", "--share", folder]
+        _, options = _parseUnder(share, parent_args=[
+            "--logfile", os.path.join(folder, "node.log"),
+            "--pidfile", os.path.join(folder, "node.pid")])
+        self.assertEqual(options.roles[0][1]["unshared"], {"node.log", "node.pid"})
+        _, options = _parseUnder(share, parent_args=["--rundir", folder])
+        self.assertEqual(options.roles[0][1]["unshared"], {"twistd.log"})
+        _, options = _parseUnder(share, parent_args=["--logfile", "-"])
+        self.assertNotIn("unshared", options.roles[0][1])
+        self.assertNotIn("unshared", _parse(share).roles[0][1])
 
     def test_twistdFilesInNoFolder(self):
         """twistd's own --logfile and --pidfile in a folder that does not

@@ -12,6 +12,7 @@ check times anything.
 import json
 import pathlib
 import re
+import signal
 import subprocess
 import sys
 
@@ -132,6 +133,30 @@ class InterruptedAsItLoadsTests(SynchronousTestCase):
         not a traceback."""
         self.assertEqual(self.run_(["status"]),
                          (130, "", "bazaar: error: interrupted by SIGINT\n"))
+
+    def test_ctrlCAsAServersWordsAreReadEndsIt(self):
+        """``bazaar web`` stopped by Ctrl-C as its words are read (its
+        ``--help``: Ctrl-C, exit 0) exited 130 with an error; the signal
+        now comes once they are read, and ends the server as it should."""
+        import io
+
+        from twisted_bazaar.cli import arguments
+
+        reading = arguments.parse
+
+        def interrupted(words):
+            signal.raise_signal(signal.SIGINT)
+            return reading(words)
+
+        self.patch(arguments, "parse", interrupted)
+        # As in the command's own process (the test run has its own).
+        self.addCleanup(signal.signal, signal.SIGINT,
+                        signal.signal(signal.SIGINT, signal.default_int_handler))
+        out, err = io.StringIO(), io.StringIO()
+        self.patch(sys, "stdout", out)
+        self.patch(sys, "stderr", err)
+        self.assertEqual((arguments.main(["--json", "web"]), json.loads(out.getvalue()),
+                          err.getvalue()), (0, {"listened": None, "operator": None}, ""))
 
     def test_ctrlCAsTheCommandLoadsWithJSON(self):
         status, out, err = self.run_(["--json", "status"])

@@ -125,6 +125,26 @@ class CommonOptionTests(SynchronousTestCase):
             parse(["buy", "plum", "--downloads", "."])
         self.assertIn("--downloads: . is not writable by this user", err.getvalue())
 
+    def test_downloadsOfADaemonsStateRefused(self):
+        """``bazaar buy --downloads DIR`` of a folder holding a daemon's key
+        or store is refused, exit 2, as the node's --downloads is: a file
+        bought was written among a node's key and its store."""
+        import tempfile
+
+        for name, what in (("node.key", "a node's key"), ("tracker.key", "a tracker's key"),
+                           ("bazaar.sqlite", "a node's store")):
+            state = tempfile.mkdtemp(prefix="bazaar-buy-")
+            self.addCleanup(shutil.rmtree, state, True)
+            with open(os.path.join(state, name), "wb") as f:
+                f.write(b"k")
+            err = io.StringIO()
+            with contextlib.redirect_stderr(err), self.assertRaises(SystemExit) as ended:
+                parse(["buy", "song.ogg", "--downloads", state])
+            self.assertEqual((ended.exception.code, err.getvalue().splitlines()[0]), (
+                2, f"bazaar buy: error: argument --downloads: {state} holds {what} ({name}): "
+                "it is a daemon's state, among which the files bought would go; give them a "
+                "folder of their own"))
+
     def test_buyPunches(self):
         """``bazaar buy`` hole-punches as a daemon does, by default, with
         nothing waiting for the punch; with --no-punch it punches none;
@@ -1065,6 +1085,34 @@ class MainTests(SynchronousTestCase):
 
         self.assertEqual(self.run_(["status"], Early()),
                          (130, "", "bazaar: error: interrupted by SIGINT\n"))
+
+
+    def test_aServerStoppedBeforeItListensEndsAsItShould(self):
+        """``bazaar web`` stopped while it first asks the tracker, before it
+        listens: its ``--help`` says Ctrl-C exits 0, but it exited 130,
+        ``error: interrupted by SIGINT``; with --json the object of one
+        stopped unserved.  Other commands keep the signal's status."""
+        for signum in (signal.SIGINT, signal.SIGTERM):
+            self.assertEqual(self.run_(["web"], ScriptedReactor(signum=signum)),
+                             (0, "", ""))
+        code, out, err = self.run_(["--json", "web"], ScriptedReactor(signum=signal.SIGINT))
+        self.assertEqual((code, json.loads(out), err),
+                         (0, {"listened": None, "operator": None}, ""))
+
+    def test_ctrlCAsTheCommandsModuleLoads(self):
+        """Ctrl-C as the command's own module loads, in the reactor's first
+        call, before the reactor took the signal (KeyboardInterrupt):
+        'main function encountered error', a traceback and 'error:
+        failed', status 1; now the signal's line and status, and a
+        server's 0."""
+        def loading(reactor, args):
+            raise KeyboardInterrupt()
+
+        self.patch(bazaar, "COMMANDS", dict(COMMANDS, status=(loading, COMMANDS["status"][1]),
+                                            web=(loading, COMMANDS["web"][1])))
+        self.assertEqual(self.run_(["status"], ScriptedReactor()),
+                         (130, "", "bazaar: error: interrupted by SIGINT\n"))
+        self.assertEqual(self.run_(["web"], ScriptedReactor()), (0, "", ""))
 
 
 class NodeAsStrangerOrOperatorTests(SynchronousTestCase):

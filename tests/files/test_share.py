@@ -401,3 +401,40 @@ class ManyFilesTests(SynchronousTestCase):
             self.clock.pump([1, 1, 1])
         self.assertEqual([line.split(" (")[0] for line in self.sharing(events)],
                          ["sharing late.txt"])
+
+    def test_manyRefusedNamesAreSummed(self):
+        """A folder of many files whose names are refused logged one `not
+        sharing NAME: WHY` line each: the first SAY_SHARING are said, then
+        the rest in one line."""
+        for n in range(5):
+            writeFile(self.folder, f"tab\t{n}", b"c0")
+        with capturedLogs() as events:
+            self.share.startService()
+            self.addCleanup(self.share.stopService)
+            self.clock.pump([0.5, 1, 1])
+        why = "a file name holds no control characters (NUL, newline...)"
+        self.assertEqual(notSharing(events), [
+            f"not sharing tab\\t{n}: {why}" for n in range(3)] + [
+            f"not sharing 2 more files of {self.share.folder} for their names, as those "
+            "above"])
+
+
+class OwnFilesTests(SynchronousTestCase):
+    def test_theDaemonsOwnFilesAreLeftOut(self):
+        """The daemon's own log and pid file in its shared folder (and the
+        log's rotated copies) are neither offered nor said; a file of
+        another name is."""
+        folder = scratchDir(self)
+        for name in ("twistd.log", "twistd.log.1", "node.pid", "song.ogg",
+                     "twistd.log.old"):
+            writeFile(folder, name, b"x")
+        clock, recorder = task.Clock(), Recorder()
+        share = SharedFolder(clock, folder, Hasher(clock), recorder, settle=0.5, poll=1.0,
+                             useInotify=False, unshared={"twistd.log", "node.pid"})
+        with capturedLogs() as events:
+            share.startService()
+            self.addCleanup(share.stopService)
+            clock.pump([0.5, 1, 1])
+        self.assertEqual(sorted(share.files), ["song.ogg", "twistd.log.old"])
+        self.assertFalse([event for event in events if "twistd.log" in formatEvent(event)
+                          and "old" not in formatEvent(event)])

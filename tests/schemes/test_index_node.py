@@ -265,6 +265,22 @@ class IndexSellingTests(TrackerSessionCase):
                    Logger(observer=lambda event: lines.append(formatEvent(event))))
         return lines
 
+    def test_manyListedItemsAreSummed(self):
+        """A seller of 1,024 items logged 1,024 lines, `the tracker's index
+        lists X`, at start: now the first 20, then the rest in one line
+        once every ack is in; an item listed after that is said again."""
+        lines = self.logged()
+        shop = StaticShop(**{f"item{n:02d}": 1 for n in range(25)})
+        link = self.register()
+        self.index.advertise(shop)
+        feed(link, *[indexmsg.Ack(f"item{n:02d}") for n in range(25)])
+        self.assertEqual(lines, [f"the tracker's index lists item{n:02d}" for n in range(20)]
+                         + ["the tracker's index lists 5 more items, 25 in all"])
+        shop.stock["plum"] = 1
+        self.index.stockChanged("plum", 1)
+        feed(link, indexmsg.Ack("plum"))
+        self.assertEqual(lines[21:], ["the tracker's index lists plum"])
+
     def test_theAckOfAnUnregisterSaysItIsNoLongerListed(self):
         """An item that sold out is no longer listed once the tracker
         acknowledges its unregister, not before; said once."""

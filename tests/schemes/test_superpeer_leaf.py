@@ -266,6 +266,23 @@ class NothingToListTests(SynchronousTestCase):
         [[offer]] = result
         self.assertEqual((offer.seller, offer.port), (theirs.seller, 5050))
 
+    def test_aRegisterAgainIsSaidSo(self):
+        """A leaf on an IPv6 bed logged 'registered with super-peer X'
+        three times: one registration, then two more as its relay changed
+        (each a register the super-peer must take, naming the new way in).
+        Those after the first say 'registered again'."""
+        one = self.superpeer(S1)
+        self.restock("apple", 3)
+        with capturedLogs() as events:
+            feed(one, LeafAck(1, 1))
+            self.side.relayChanged()
+            register = told(one)[-1]
+            feed(one, LeafAck(register.seq, 1))
+        self.assertEqual([formatEvent(event) for event in events
+                          if "registered" in formatEvent(event)], [
+            f"registered with super-peer {shortId(S1)} (1 item)",
+            f"registered again with super-peer {shortId(S1)} (1 item)"])
+
     def test_stockArrivingRegistersWithEach(self):
         """A restock: a whole register to each super-peer (an update
         before a register would be refused), acknowledged as any."""

@@ -147,6 +147,22 @@ class MarketViewTests(SynchronousTestCase):
         self.assertNotIn("stockItems", self.view.node(2))
         self.assertNotIn("filesShared", self.view.node(2))
 
+    def test_anItemBackInAGrownBagIsNoPurchase(self):
+        """An operator's view of a buyer whose bag is cut to fit its answer
+        (the first items by name): when the cut grows back, the items
+        back in it were each taken for a purchase, phantom 'bought' rows.
+        An item that sorts after a cut answer's last is not bought; one
+        before it, or after a whole answer's last, is."""
+        cut = attr.evolve(state(2, bag={"a": 1, "c": 2}), bag_items=4)
+        self.view.stateSeen(cut)
+        self.clock.advance(1)
+        self.view.stateSeen(attr.evolve(state(2, bag={"a": 1, "b": 1, "c": 2, "d": 3, "e": 1}),
+                                        bag_items=5))
+        self.assertEqual(self.kinds(), [("bought", 2, "b", 1)])
+        self.view.stateSeen(attr.evolve(state(2, bag={"a": 1, "b": 1, "c": 2, "d": 3, "e": 1,
+                                                      "f": 2}), bag_items=6))
+        self.assertEqual(self.kinds()[1:], [("bought", 2, "f", 2)])
+
     def test_filesListedOnce(self):
         """A shared file is listed once, by name, with its size and hash,
         and the nodes sharing it: never among the counted offers."""

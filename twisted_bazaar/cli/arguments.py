@@ -24,11 +24,12 @@ from twisted_bazaar.base.defaults import (
     DEFAULT_TIMEOUT,
     DEFAULT_TRACKER_PORT,
 )
+from twisted_bazaar.base.heldsignals import heldSignals
 from twisted_bazaar.base.suggest import didYouMean
 from twisted_bazaar.base.words import plural
 from twisted_bazaar.base.console import tolerant
 from twisted_bazaar.cli.common import (
-    WEB_LISTEN, addVersion, emit, joinDashedValues)
+    SERVERS, UNSERVED, WEB_LISTEN, addVersion, emit, joinDashedValues)
 from twisted_bazaar.base.usage import (
     DefaultsShown, OneLineParser, UsageError, argumentType, commandParser)
 
@@ -197,7 +198,7 @@ def _webListen(text):
 #: The types of the options that parse as the daemons' options do.
 _trackerKey = later("twisted_bazaar.identity.keys", "publicKey")
 _item = later("twisted_bazaar.roles.buyer", "parseItem")
-_downloadsFolder = later("twisted_bazaar.roles.files.options", "downloadsFolder")
+_downloadsFolder = later("twisted_bazaar.daemon.statefolders", "clientDownloads")
 _seconds = later("twisted_bazaar.base.options", "seconds")
 _port = later("twisted_bazaar.base.options", "boundedInt", 0, 65535)
 _hostNames = later("twisted_bazaar.base.httphosts", "hostNames")
@@ -496,15 +497,23 @@ def main(argv=None, reactor=None):
     """
     tolerant()
     words = sys.argv[1:] if argv is None else argv
+    args = None
     try:
-        args = parse(words)
+        # A Ctrl-C as the words are read comes once they are, when it is
+        # known whether they name a server (L{SERVERS}).
+        with heldSignals():
+            args = parse(words)
         from twisted_bazaar.cli import bazaar
     except UsageError as refused:
         _inJson(words, refused.reason)
         return refused.code
     except KeyboardInterrupt:
         # Ctrl-C as the command loads (half a second on a busy machine):
-        # one line, as once it runs (L{bazaar.run}), not a traceback.
+        # one line, as once it runs (L{bazaar.run}), not a traceback; a
+        # server's ordinary end, as it is once it listens.
+        if args is not None and args.command in SERVERS:
+            _inJson(words, UNSERVED)
+            return 0
         _inJson(words, "interrupted by SIGINT")
         sys.stderr.write("bazaar: error: interrupted by SIGINT\n")
         return INTERRUPTED
@@ -518,11 +527,11 @@ INTERRUPTED = 130
 
 def _inJson(words, reason):
     """With --json, why the command did not run, as an object's
-    ``error``."""
+    ``error`` (or, given an object, that object)."""
     if "--json" in words:
         from twisted_bazaar.base.text import jsonText
 
-        emit(jsonText({"error": reason}))
+        emit(jsonText(reason if isinstance(reason, dict) else {"error": reason}))
 
 
 if __name__ == "__main__":

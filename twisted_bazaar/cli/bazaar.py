@@ -67,7 +67,7 @@ from twisted_bazaar.status.client import (
     askTracker,
 )
 from twisted_bazaar.cli.buy import BuyError, OneShotBuy, renderBuy
-from twisted_bazaar.cli.common import emit
+from twisted_bazaar.cli.common import SERVERS, UNSERVED, emit
 from twisted_bazaar.cli.commandlog import beginCommandLog
 from twisted_bazaar.tap.stopsignals import stopOnce
 from twisted_bazaar.cli.restock import nodeRuns, renderRestock, restock
@@ -831,9 +831,6 @@ def renderWeb(obj):
 COMMANDS = {"status": (status, renderStatus), "list": (listing, renderList),
             "node": (node, renderNode), "buy": (buy, renderBuy),
             "restock": (restock, renderRestock), "web": (web, renderWeb)}
-#: Commands that serve until stopped: a signal ends them as they should
-#: end, with status 0.
-SERVERS = ("web",)
 
 #: The exit status of a command stopped by a signal is 128 + its number,
 #: as a shell reports it: 130 for Ctrl-C (SIGINT), 143 for SIGTERM.
@@ -868,6 +865,12 @@ def run(args, reactor=None, own=False):
         outcome["obj"] = obj
 
     def failed(reason):
+        if reason.check(KeyboardInterrupt):
+            # Ctrl-C as the command began, before the reactor put its
+            # handler in place (its module still loading): a traceback
+            # and "error: failed", status 1.
+            outcome["signum"] = signal.SIGINT
+            return
         # A plugin installed beside the project that cannot be used (two
         # schemes of one name...) is said as the daemons say it.
         reason.trap(ClientError, PluginFault)
@@ -900,7 +903,10 @@ def run(args, reactor=None, own=False):
     except KeyboardInterrupt:
         # Ctrl-C before the reactor took over the signal.
         signum = signal.SIGINT
-    signum = getattr(outcome.get("reactor"), "_exitSignal", None) or signum
+    signum = (getattr(outcome.get("reactor"), "_exitSignal", None) or outcome.get("signum")
+              or signum)
+    if signum is not None and args.command in SERVERS and "error" not in outcome:
+        outcome.setdefault("obj", dict(UNSERVED))
     if signum is not None and "error" not in outcome and "obj" not in outcome:
         outcome["error"] = f"interrupted by {_signalName(signum)}"
     obj, error = outcome.get("obj"), outcome.get("error")

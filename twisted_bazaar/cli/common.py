@@ -53,3 +53,12 @@ class _Version(argparse._VersionAction):
 def addVersion(parser):
     """Give an argparse parser ``--version``."""
     parser.add_argument("--version", action=_Version)
+
+
+#: Commands that serve until stopped: a signal ends them as they should
+#: end, with status 0, at any moment, before they listen too (their
+#: ``--help`` says "Ctrl-C: exit 0").
+SERVERS = ("web",)
+#: What ``bazaar --json web`` prints stopped before it listened (the
+#: fields of L{twisted_bazaar.cli.webview.whatServed}).
+UNSERVED = {"listened": None, "operator": None}

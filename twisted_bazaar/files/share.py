@@ -53,7 +53,8 @@ DEFAULT_POLL = 1.0
 SAY_HASHING = 2**30
 #: Files offered one by one that are said each (`sharing NAME ...`) until
 #: the folder's files are all read; the rest are said in one line then:
-#: a seller of 10,000 files logged 10,000 lines at every start.
+#: a seller of 10,000 files logged 10,000 lines at every start.  Names
+#: newly refused in one look at the folder are said so too.
 SAY_SHARING = 20
 #: With inotify, seconds between safety polls (events can be missed when
 #: the kernel queue overflows).
@@ -116,8 +117,14 @@ class SharedFolder(Service):
     log = Logger()
 
     def __init__(self, clock, folder, hasher, listener, settle=DEFAULT_SETTLE,
-                 poll=DEFAULT_POLL, useInotify=True):
+                 poll=DEFAULT_POLL, useInotify=True, unshared=()):
+        """
+        @param unshared: names of the daemon's own files in the folder
+            (its log and pid file), left out without a word, and so are
+            the log's rotated copies (``twistd.log.1``).
+        """
         self.clock = clock
+        self.unshared = frozenset(unshared)
         self.folder = os.path.abspath(folder)
         self.hasher = hasher
         self.listener = listener
@@ -242,6 +249,8 @@ class SharedFolder(Service):
             fault = nameFault(entry.name)
             if fault is not None and entry.name.startswith("."):
                 continue
+            if self._ownFile(entry.name):
+                continue
             try:
                 if entry.is_symlink():
                     continue
@@ -266,13 +275,25 @@ class SharedFolder(Service):
                 refused[disk[offered]] = _ANOTHER_FORM
             disk[offered] = entry.name
             found[offered] = statKey(st)
-        for name in sorted(set(refused) - set(self._refused)):
+        new = sorted(set(refused) - set(self._refused))
+        for name in new[:SAY_SHARING]:
             self.log.info("not sharing {name}: {why}", name=shown(name),
                           why=refused[name])
+        if len(new) > SAY_SHARING:
+            self.log.info("not sharing {n} more files of {folder} for their names, as "
+                          "those above", n=len(new) - SAY_SHARING, folder=shown(self.folder))
         self._refused = refused
         self._sayFolders(frozenset(folders))
         self._disk = disk
         return found
+
+    def _ownFile(self, name):
+        """Whether name is the daemon's own log or pid file (L{unshared}),
+        or a rotated copy of one."""
+        if not self.unshared:
+            return False
+        stem, dot, number = name.rpartition(".")
+        return name in self.unshared or (dot and number.isdigit() and stem in self.unshared)
 
     def _sayFolders(self, folders):
         """Say the subfolders once, as new ones appear: none of their

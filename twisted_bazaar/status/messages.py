@@ -324,6 +324,8 @@ class NodeState(Message):
     a frame, or to MAX_ITEMS); None where an older node does not say.
     ``stock_items``: likewise, how many items it holds in stock in all,
     of which ``stock`` may hold only the first.
+    ``bag_items``: likewise, how many items its bag holds in all (its
+    operator's answer alone).
 
     A ``public`` state (a stranger's answer) holds only the public facts:
     its overlay links, its stock and its files, each without ``sold``
@@ -354,6 +356,7 @@ class NodeState(Message):
     roles: tuple = field(_roleNames, default=None)
     files_shared: int = field(_count, default=None)
     stock_items: int = field(_count, default=None)
+    bag_items: int = field(_count, default=None)
 
     def asDict(self):
         out = {"type": "nodestate", "id": wireId(self.id), "host": self.host,
@@ -378,6 +381,8 @@ class NodeState(Message):
             out["relaying"] = relayUseDict(self.relaying)
         if self.roles is not None:
             out["roles"] = list(self.roles)
+        if self.bag_items is not None:
+            out["bagItems"] = self.bag_items
         out.update(bag=dict(self.bag or {}), pending=self.pending or 0,
                    recent=[{"ago": ago, "dir": way, "peer": wireId(peer), "type": kind}
                            for ago, way, peer, kind in self.recent],

@@ -467,6 +467,9 @@ class DaemonOptions(usage.Options):
             # twistd's default pid file would stop a second daemon in the
             # same folder; these daemons need none unless asked.
             parent["pidfile"] = ""
+        #: The files twistd writes for it (read before useFormat names
+        #: this project's logger as twistd's --logger).
+        self.twistdFiles = twistdFiles(parent)
         if parent is not None:
             tolerant()
             checkTwistdFiles(parent)
@@ -576,6 +579,28 @@ def checkTwistdFiles(parent):
         else:
             continue
         raise usage.UsageError(f"twistd's {flag} {name}: {why}")
+
+
+def twistdFiles(parent):
+    """
+    The paths of the files twistd writes for this daemon, its log and pid
+    file (a --share folder holding them left them out): ``--logfile``
+    (``twistd.log`` in ``--rundir`` when it runs in the background with
+    none) and ``--pidfile``, as L{checkTwistdFiles} reads them; none
+    without twistd, or for a log on stdout, syslog or twistd's
+    ``--logger``.
+    """
+    if parent is None:
+        return ()
+    paths = []
+    log = parent.get("logfile")
+    if not log and not parent.get("nodaemon") and not (parent.get("syslog")
+                                                       or parent.get("logger")):
+        log = os.path.join(parent.get("rundir") or os.curdir, "twistd.log")
+    for name in (log, parent.get("pidfile")):
+        if name not in (None, "", "-"):
+            paths.append(os.path.abspath(name))
+    return tuple(paths)
 
 
 def serverEndpoint(reactor, description, flag, exitStatus):

@@ -47,8 +47,9 @@ from twisted_bazaar.base.blame import why
 from twisted_bazaar.daemon.pluginfault import PluginFault, described
 from twisted_bazaar.daemon.registry import discoveryPlugins, rolePlugins, transportPlugins
 from twisted_bazaar.daemon.services import StartupError
+from twisted_bazaar.daemon.statefolders import refusal
 from twisted_bazaar.daemon.tracker import TRACKER_KEY_FILE
-from twisted_bazaar.identity.keys import KEY_FILE, publicKey
+from twisted_bazaar.identity.keys import publicKey
 from twisted_bazaar.metrics.node import NodeMetrics
 from twisted_bazaar.tap.heap import freezeStart
 from twisted_bazaar.tap.hinted import hintedTracker
@@ -405,6 +406,7 @@ class Options(DaemonOptions):
         roles = dict((plugin.name, settings) for plugin, settings in self.roles)
         _refuseOwnWants(roles)
         _refuseStateFolders(roles, self["data-dir"])
+        _leaveOutTwistdFiles(roles, self.twistdFiles)
         scheme = self.schemes[self["discovery"]]
         self.scheme = (scheme, self._configure(scheme, f"--discovery {scheme.name}",
                                                   "discovery scheme"))
@@ -440,45 +442,38 @@ def _refuseOwnWants(roles):
                                    "others")
 
 
-#: A daemon's key file -> what it is: a folder holding one is a
-#: daemon's state.
-_STATE_KEYS = {KEY_FILE: "a node's key", TRACKER_KEY_FILE: "a tracker's key"}
-
-#: --share and --downloads: (the role, its option, what a folder of its
-#: own state would do, what another daemon's would).
-_FILE_FOLDERS = (
-    ("seller", "share",
-     f"it would offer the node's key ({KEY_FILE}) and its store to every buyer",
-     "which sharing would offer to every buyer",
-     "share a folder of the files alone"),
-    ("buyer", "downloads",
-     f"the files bought would go among the node's key ({KEY_FILE}) and its store",
-     "among which the files bought would go",
-     "give them a folder of their own"),
-)
-
-
 def _refuseStateFolders(roles, data_dir):
     """
     A --share or --downloads folder that is this node's --data-dir, or
-    holds a daemon's key, is refused: the seller offered its own
-    key file (its private key), its store and its lock to any buyer,
-    and a buyer's files would be written among them.
+    holds a daemon's state, is refused (L{refusal}).
 
     @param roles: role name -> its configured settings.
     """
-    own = os.path.realpath(data_dir) if data_dir is not None else None
-    for role, option, ownHarm, harm, instead in _FILE_FOLDERS:
+    for role, option in (("seller", "share"), ("buyer", "downloads")):
         folder = (roles.get(role) or {}).get(option)
-        if folder is None:
-            continue
-        if os.path.realpath(folder) == own:
-            raise usage.UsageError(f"--{option} {folder} is this node's --data-dir: "
-                                   f"{ownHarm}; {instead}")
-        for name, what in _STATE_KEYS.items():
-            if os.path.exists(os.path.join(folder, name)):
-                raise usage.UsageError(f"--{option} {folder} holds {what} ({name}): it "
-                                       f"is a daemon's state, {harm}; {instead}")
+        why = None if folder is None else refusal(option, folder, data_dir)
+        if why is not None:
+            raise usage.UsageError(f"--{option} {why}")
+
+
+def _leaveOutTwistdFiles(roles, paths):
+    """
+    A --share folder holding the daemon's own log or pid file (``twistd
+    --pidfile node.pid bazaar-node --share .``, in the background) leaves
+    them out: it offered its twistd.log, hashed again at every line
+    written, and its pid file to every buyer.
+
+    @param paths: the files twistd writes (L{twistdFiles}).
+    """
+    seller = roles.get("seller") or {}
+    folder = seller.get("share")
+    if folder is None:
+        return
+    here = os.path.realpath(folder)
+    own = frozenset(os.path.basename(path) for path in paths
+                    if os.path.realpath(os.path.dirname(path)) == here)
+    if own:
+        seller["unshared"] = own
 
 
 #: option name -> (kind, owner name), for every plugin option.

@@ -173,12 +173,12 @@ class MarketView:
         # seller keeps an item it sold out of (at 0), and an answer cut to
         # a frame holds the first items alone (a restock of an item named
         # before them pushed the last out, seen as all its units sold).
-        for item, units in _drops(before.stock, state.stock, lacking=False) + [
+        for item, units in _drops(before.stock, state.stock) + [
                 (name, count - before_sold[name]) for name, count in sold
                 if count > before_sold.get(name, count)]:
             self._event("sold", state.id, item=item, units=units)
             self.trades.seen("seller", state.id, item, units)
-        for item, units in _drops(state.bag or {}, before.bag or {}):
+        for item, units in _bought(before, state):
             self._event("bought", state.id, item=item, units=units)
             self.trades.seen("buyer", state.id, item, units)
         old, new = _peers(before), _peers(state)
@@ -399,8 +399,24 @@ def _held(state):
     return held
 
 
-def _drops(before, after, lacking=True):
-    """(item, units) that ``after`` has fewer of than ``before``; with
-    lacking false, only of the items ``after`` holds."""
-    return [(item, units - after.get(item, 0)) for item, units in sorted(before.items())
-            if units > after.get(item, 0) and (lacking or item in after)]
+def _bought(before, after):
+    """
+    (item, units) a buyer's bag gained between two of its answers.  An
+    item the earlier one lacks counts whole, unless that answer was cut
+    (``bagItems`` above the items it held: the first by name, all that
+    fit a frame) and the item sorts after its last, where it may have
+    been left out: an answer that grew back showed them all as bought.
+    """
+    held = before.bag or {}
+    cut = (before.bag_items or 0) > len(held)
+    last = max(held) if cut and held else None
+    return [(item, units - held.get(item, 0)) for item, units in sorted((after.bag or {}).items())
+            if units > held.get(item, 0)
+            and (not cut or item in held or (last is not None and item < last))]
+
+
+def _drops(before, after):
+    """(item, units) that ``after`` has fewer of than ``before``, of the
+    items ``after`` holds."""
+    return [(item, units - after[item]) for item, units in sorted(before.items())
+            if item in after and units > after[item]]

@@ -268,3 +268,24 @@ class AsleepTests(SynchronousTestCase):
         self.assertTrue(line.startswith("no piece came for 120 s"), line)
         watching.stop()
         self.assertEqual(clock.getDelayedCalls(), [])
+
+
+class ResumedTests(SynchronousTestCase):
+    def status(self, resumed):
+        download = SimpleNamespace(
+            name="big.iso", size=400_000_000, sha256="ab" * 32, resumed=resumed,
+            clock=task.Clock(), part=SimpleNamespace(held=190_840_832),
+            pieces=SimpleNamespace(schedule=None),
+            moves=SimpleNamespace(waiting=lambda: None),
+            sellers=SimpleNamespace(clients={}))
+        return watch.Watch(download).status()
+
+    def test_aResumedPartFileIsSaidUntilChecked(self):
+        """A resumed download, its part file not yet read back against the
+        piece hashes: the first progress line said '0 B of 381.5 MiB (0%)'
+        and nothing more, with 182 MiB in place; now why says what the part
+        file holds, to be counted once checked.  A new one says nothing."""
+        self.assertEqual((self.status(True)["have"], self.status(True)["why"]), (
+            0, "its part file holds 190,840,832 bytes from an earlier run, counted once "
+            "checked against the file's piece hashes"))
+        self.assertEqual(self.status(False)["why"], "")

@@ -43,12 +43,12 @@ class FileShop(Role):
 
     def __init__(self, node, seller, folder, transfer_port=0,
                  transfer_slots=DEFAULT_TRANSFER_SLOTS, transfer_rate=0,
-                 settle=DEFAULT_SETTLE, poll=DEFAULT_POLL, useInotify=True):
+                 settle=DEFAULT_SETTLE, poll=DEFAULT_POLL, useInotify=True, unshared=()):
         super().__init__(node)
         self.seller = seller
         self.hasher = Hasher(node.clock)
         self.share = SharedFolder(node.clock, folder, self.hasher, self, settle, poll,
-                                  useInotify)
+                                  useInotify, unshared)
         self.server = TransferService(node, self.share, transfer_port, transfer_slots,
                                       transfer_rate)
         #: item -> FILE_UNITS, for each file on offer by name and by

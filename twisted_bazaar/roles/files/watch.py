@@ -165,7 +165,7 @@ class Watch:
         verified), ``rate`` (bytes per second received over the last
         RATE_WINDOW seconds), ``sellers`` (connected now), ``state`` (describing,
         fetching, stalled) and ``why`` (what keeps pieces from coming, or
-        "").  While a seller's relayed connection is held for a punch
+        "": a resumed download's part file, until it is checked).  While a seller's relayed connection is held for a punch
         (L{Moves.waiting <twisted_bazaar.roles.files.moves.Moves.waiting>})
         it is fetching, and why says so, however long no piece came.
         """
@@ -181,6 +181,12 @@ class Watch:
         else:
             state = FETCHING
         why = self.problem or waiting or ""
+        if state == DESCRIBING and download.resumed and not why:
+            # Its verified bytes are counted once they are read back: the
+            # first line said "0 B of 381.5 MiB (0%)" and nothing more,
+            # with 182 MiB in place.
+            why = (f"its part file holds {download.part.held:,} bytes from an earlier "
+                   "run, counted once checked against the file's piece hashes")
         if state == STALLED_STATE and not why:
             why = f"no piece for {now - self.progressAt:.0f} s"
         return {"name": download.name, "size": download.size, "sha256": download.sha256,

@@ -107,10 +107,12 @@ class SellerPlugin:
         folder = settings.pop("share", None)
         port = settings.pop("transfer_port", 0)
         rate = settings.pop("transfer_rate", 0)
+        unshared = settings.pop("unshared", ())
         seller = Seller(node, **settings)
         if folder is not None:
             # Its files are a role of their own, plugged in after the
             # seller (and so stopped before it).
             node.addRole(seller)
-            node.addRole(FileShop(node, seller, folder, port, transfer_rate=rate))
+            node.addRole(FileShop(node, seller, folder, port, transfer_rate=rate,
+                                  unshared=unshared))
         return seller

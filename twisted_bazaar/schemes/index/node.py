@@ -36,6 +36,41 @@ from twisted_bazaar.schemes.index.messages import (
 #: The items of a node that registers none, or has none listed: one
 #: shared empty set (an empty set is 216 bytes).
 NO_ITEMS = frozenset()
+#: Items listed one by one (`the tracker's index lists ITEM`) until
+#: every ack is in; the rest are said in one line then: a seller of
+#: 1,024 items logged 1,024 lines at start.
+SAY_LISTED = 20
+
+
+class _Listed(set):
+    """
+    The items the current tracker acknowledged (a seller's alone: made
+    at its first), and how many of them since its acks were last all in
+    were said one by one, and not.
+    """
+
+    __slots__ = ("said", "unsaid")
+
+    def __init__(self):
+        super().__init__()
+        self.said = self.unsaid = 0
+
+    def listing(self, item):
+        """item is listed: whether it is said one by one (L{SAY_LISTED})."""
+        self.add(item)
+        if self.said < SAY_LISTED:
+            self.said += 1
+            return True
+        self.unsaid += 1
+        return False
+
+    def rest(self):
+        """Every ack is in: the items listed and not said one by one (the
+        count starts again)."""
+        unsaid, self.said, self.unsaid = self.unsaid, 0, 0
+        return unsaid
+
+
 #: Seconds a register or unregister waits for its ack before the item's
 #: state is sent again: once, until every ack came or the next renewal
 #: (one the tracker refuses, past its limits, is never acked, and each
@@ -357,12 +392,22 @@ class IndexDiscovery(SlotService, NodeObserver):
             self._stopAckCall()
         if item in self.registered and item not in self.listed:
             if self.listed is NO_ITEMS:
-                self.listed = set()
-            self.listed.add(item)
-            self.log.info("the tracker's index lists {item}", item=item)
+                self.listed = _Listed()
+            if self.listed.listing(item):
+                self.log.info("the tracker's index lists {item}", item=item)
         elif item not in self.registered and item in self.listed:
             self.listed.discard(item)
             self.log.info("the tracker's index no longer lists {item}", item=item)
+        if not self._unacked:
+            self._sayRest()
+
+    def _sayRest(self):
+        """Every ack is in: the items listed and not said one by one, in
+        one line; the next listed are said one by one again."""
+        unsaid = 0 if self.listed is NO_ITEMS else self.listed.rest()
+        if unsaid:
+            self.log.info("the tracker's index lists {n} more items, {total} in all",
+                          n=unsaid, total=len(self.listed))
 
     def _listed(self, link, message):
         """A ``listing``: the answer to a ``list`` this node never asks

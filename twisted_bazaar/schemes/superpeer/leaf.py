@@ -141,7 +141,8 @@ class LeafSide(NodeObserver):
         #: set (the topology, whose backoff then starts over).
         self.onServing = None
         self._seq = 0
-        #: super-peer -> seq of the register it has yet to acknowledge.
+        #: super-peer -> (seq of the register it has yet to acknowledge,
+        #: whether it took one before).
         self._registering = NOTHING
         #: super-peer -> the L{_Awaited} acknowledgement.
         self._awaited = NOTHING
@@ -218,6 +219,11 @@ class LeafSide(NodeObserver):
             stock = dict(sorted(stock.items())[:MAX_ITEMS])
         self.told = stock
         self.quiet.discard(link.peer_id)
+        # A register of a super-peer that took one before (the node is
+        # reached another way, or an update went unacknowledged) is said
+        # as one again: a leaf on an IPv6 bed logged "registered with
+        # super-peer X" three times, its relay changing twice.
+        again = link.peer_id in self.registered
         self.registered.discard(link.peer_id)
         host, port = self.node.config.host, self.node.port
         first, *rest = parts(stock, self.records(stock), frameLimit(link),
@@ -227,7 +233,7 @@ class LeafSide(NodeObserver):
         for items, records in rest:
             seq = self._next()
             link.send(LeafUpdate(seq, items, records))
-        own(self, "_registering")[link.peer_id] = seq
+        own(self, "_registering")[link.peer_id] = (seq, again)
         self._await(link.peer_id, seq, delay)
         self._renewLater()
 
@@ -318,11 +324,13 @@ class LeafSide(NodeObserver):
         awaited = self._awaited.get(link.peer_id)
         if awaited is not None and awaited.seq == ack.seq:
             self._forgetAwaited(link.peer_id)
-        if self._registering.get(link.peer_id) == ack.seq:
+        seq, again = self._registering.get(link.peer_id, (None, False))
+        if seq == ack.seq:
             del self._registering[link.peer_id]
             self.serves(link.peer_id, registered=True)
-            self.log.info("registered with super-peer {peer} ({items})",
-                          peer=shortId(link.peer_id), n=ack.items, items=plural(ack.items, "item"))
+            self.log.info("registered {again}with super-peer {peer} ({items})",
+                          again="again " if again else "", peer=shortId(link.peer_id),
+                          n=ack.items, items=plural(ack.items, "item"))
             if self.onServing is not None:
                 self.onServing(link.peer_id)
 
