@@ -1,7 +1,7 @@
 """
 A --share or --downloads folder that holds a daemon's state is refused,
 by the node (``twistd bazaar-node``) and by ``bazaar buy`` alike: a
-seller offered its own node.key (its private key), its store and its
+seller offered its own key file (its private key), its store and its
 lock to any buyer, and a buyer's files would be written among them.
 """
 
@@ -33,7 +33,7 @@ FOLDERS = {
 def refusal(option, folder, data_dir=None):
     """
     Why ``--option folder`` is refused, after its name (``D holds a
-    node's key (node.key): ...``), or None.
+    node's key (KEY_FILE): ...``), or None.
 
     @param data_dir: the node's own --data-dir, or None.
     """
