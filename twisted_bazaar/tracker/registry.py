@@ -29,6 +29,13 @@ _PICK_TRIES = 16
 _DIVERSE_TRIES = 64
 
 
+def familyOf(host):
+    """The address family of the host a node is named at, 4 or 6: hosts
+    are held in one spelling (L{twisted_bazaar.base.lan.oneSpelling}), an
+    IPv4-mapped IPv6 address as IPv4, so an IPv6 one alone has a colon."""
+    return 6 if ":" in host else 4
+
+
 def ringPlace(node_id):
     """A node's place on a ring of ids (a Chord ring's, docs/protocol.md
     §20): a keyed id's 128 bits, a keyless id itself."""
@@ -772,9 +779,14 @@ class Registry:
         asked), other than ``asker`` and, if possible, not one of
         ``exclude``, nor of the address group of one of them (the asker's
         peers: one group holding most of the pool would otherwise be
-        most of every node's peers).  The LAN-only nodes introduced to the
-        asker (L{lanOnlyFor}) are drawn as the pool's are.  Returns (id,
-        host, port), or None if there is no such node."""
+        most of every node's peers), and first one named at an address of
+        the asker's own family (L{familyOf}): a tracker on IPv4 and IPv6
+        at once holds nodes of each, and a node on one alone dials none
+        named at the other (docs/protocol.md §6).  A market of one
+        family draws as if there were no such rule.  The LAN-only nodes
+        introduced to the asker (L{lanOnlyFor}) are drawn as the pool's
+        are.  Returns (id, host, port), or None if there is no such
+        node."""
         key = (scheme, "super") if superpeer and scheme is not None else scheme
         pool = self._pools.get(key)
         order = pool.order if pool is not None else []
@@ -786,12 +798,15 @@ class Registry:
         unwanted.add(asker)
         entries = self._entries
         held = {addressGroup(entries[peer].host) for peer in exclude if peer in entries}
+        family = familyOf(entries[asker].host) if asker in entries else None
         second = None
         for _ in range((_DIVERSE_TRIES if held else _PICK_TRIES) if len(order) > 1 else 0):
             candidate = order[self.rng.randrange(len(order))]
             if candidate in unwanted:
                 continue
             entry = entries[candidate]
+            if family is not None and familyOf(entry.host) != family:
+                continue
             if addressGroup(entry.host) not in held:
                 return (candidate, entry.host, entry.port)
             second = second or (candidate, entry.host, entry.port)
@@ -799,6 +814,10 @@ class Registry:
             return second
         fresh = [n for n in order if n not in unwanted]
         others = fresh or [n for n in order if n != asker]
+        if family is not None:
+            # Only the other family's were drawn (or none was new): one of
+            # the asker's own if any is, else one of the other's as before.
+            others = [n for n in others if familyOf(entries[n].host) == family] or others
         if not others:
             return None
         candidate = self.rng.choice(others)
