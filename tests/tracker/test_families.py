@@ -13,6 +13,7 @@ from twisted.trial.unittest import SynchronousTestCase
 
 from tests.helpers import WiredLink
 from twisted_bazaar.tracker import Registry, Tracker, TrackerFactory
+from twisted_bazaar.tracker import registry
 from twisted_bazaar.tracker.registry import familyOf
 from twisted_bazaar.wire.ids import parseWireId
 
@@ -68,6 +69,22 @@ class RegistryFamilyTests(SynchronousTestCase):
         for _ in range(50):
             self.assertEqual(self.registry.pick(asker, exclude=sixes[:1])[0], sixes[1])
         self.assertNotIn(asker, fours)
+
+    def test_aRareFamilysAskerCostsABoundedLook(self):
+        """No node of the asker's family left among 5,000 of the other:
+        it is named one of them after its draws and a look at
+        L{_FAMILY_LOOKS} more, not after a scan of the pool (0.6 ms a
+        question among 100,000, not 18)."""
+        self.join(f"198.{18 + i % 2}.{i // 250}.{i % 250}" for i in range(5000))
+        [asker] = self.join(("2001:db8:ee::5",), port=0)
+        seen = []
+
+        def counted(host):
+            seen.append(host)
+            return familyOf(host)
+        self.patch(registry, "familyOf", counted)
+        self.assertEqual(familyOf(self.registry.pick(asker)[1]), 4)
+        self.assertLessEqual(len(seen), 1 + 64 + registry._FAMILY_LOOKS)
 
     def test_oneFamilyDrawsAsBefore(self):
         """A market of one family: the same nodes in the same order as a
