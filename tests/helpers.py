@@ -12,7 +12,7 @@ from collections import namedtuple
 from types import SimpleNamespace
 
 from twisted.internet import defer, task
-from twisted.internet.address import IPv4Address
+from twisted.internet.address import IPv4Address, IPv6Address
 from twisted.internet.error import ConnectError, ConnectionDone
 from twisted.internet.protocol import Protocol
 from twisted.internet.testing import StringTransport, StringTransportWithDisconnection
@@ -422,7 +422,7 @@ class WiredLink:
 
     def __init__(self, factory, host="203.0.113.5", port=40000,
                  transport=StringTransportWithDisconnection):
-        address = IPv4Address("TCP", host, port)
+        address = (IPv6Address if ":" in host else IPv4Address)("TCP", host, port)
         self.link = factory.buildProtocol(address)
         self.transport = transport(peerAddress=address)
         self.transport.protocol = self.link

@@ -27,6 +27,16 @@ _PICK_TRIES = 16
 #: peers is of, before one of such a group is named: with one group
 #: holding 93% of the pool (256 of 276 nodes), 1% of picks name it again.
 _DIVERSE_TRIES = 64
+#: Nodes looked at in turn for one of the asker's address family when
+#: the draws named only the other's (L{Registry.pick}): about 0.5 ms.
+_FAMILY_LOOKS = 1024
+
+
+def familyOf(host):
+    """The address family of the host a node is named at, 4 or 6: hosts
+    are held in one spelling (L{twisted_bazaar.base.lan.oneSpelling}), an
+    IPv4-mapped IPv6 address as IPv4, so an IPv6 one alone has a colon."""
+    return 6 if ":" in host else 4
 
 
 def ringPlace(node_id):
@@ -772,9 +782,15 @@ class Registry:
         asked), other than ``asker`` and, if possible, not one of
         ``exclude``, nor of the address group of one of them (the asker's
         peers: one group holding most of the pool would otherwise be
-        most of every node's peers).  The LAN-only nodes introduced to the
-        asker (L{lanOnlyFor}) are drawn as the pool's are.  Returns (id,
-        host, port), or None if there is no such node."""
+        most of every node's peers), and first one named at an address of
+        the asker's own family (L{familyOf}; drawn, then looked for
+        among L{_FAMILY_LOOKS}): a tracker on IPv4 and IPv6 at once holds
+        nodes of each, and a node on one alone dials none named at the
+        other (docs/protocol.md §5).  A market of one
+        family draws as if there were no such rule.  The LAN-only nodes
+        introduced to the asker (L{lanOnlyFor}) are drawn as the pool's
+        are.  Returns (id, host, port), or None if there is no such
+        node."""
         key = (scheme, "super") if superpeer and scheme is not None else scheme
         pool = self._pools.get(key)
         order = pool.order if pool is not None else []
@@ -786,17 +802,27 @@ class Registry:
         unwanted.add(asker)
         entries = self._entries
         held = {addressGroup(entries[peer].host) for peer in exclude if peer in entries}
-        second = None
+        family = familyOf(entries[asker].host) if asker in entries else None
+        second = crossed = None
         for _ in range((_DIVERSE_TRIES if held else _PICK_TRIES) if len(order) > 1 else 0):
             candidate = order[self.rng.randrange(len(order))]
             if candidate in unwanted:
                 continue
             entry = entries[candidate]
+            if family is not None and familyOf(entry.host) != family:
+                crossed = crossed or (candidate, entry.host, entry.port)
+                continue
             if addressGroup(entry.host) not in held:
                 return (candidate, entry.host, entry.port)
             second = second or (candidate, entry.host, entry.port)
         if second is not None:
             return second
+        if crossed:
+            # A market of both families: look further for one of the
+            # asker's own, a bounded look (a rare family's asker would
+            # otherwise cost a scan of the pool at every question), else
+            # name the other family's drawn, as a market of one would.
+            return self._ofFamily(order, unwanted, family) or crossed
         fresh = [n for n in order if n not in unwanted]
         others = fresh or [n for n in order if n != asker]
         if not others:
@@ -805,3 +831,16 @@ class Registry:
         entry = self._entries[candidate]
         return (candidate, entry.host, entry.port)
 
+    def _ofFamily(self, order, unwanted, family):
+        """(id, host, port) of a node of order named at an address of
+        family, not in unwanted, among L{_FAMILY_LOOKS} looked at in turn
+        from a place drawn; None if none is."""
+        entries = self._entries
+        start = self.rng.randrange(len(order))
+        for step in range(min(len(order), _FAMILY_LOOKS)):
+            candidate = order[(start + step) % len(order)]
+            if candidate not in unwanted:
+                entry = entries[candidate]
+                if familyOf(entry.host) == family:
+                    return (candidate, entry.host, entry.port)
+        return None
