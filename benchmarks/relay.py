@@ -39,14 +39,11 @@ from twisted_bazaar.testing.daemons import nodeId
 from twisted_bazaar.wire.ids import wireId
 
 GOAL = (">=", 0.75)
+#: The node under test: a seller, so it has a reason to be in the market.
+NODE_ARGS = ("--role", "seller", "--sell", "apple=1")
 #: Frames in the calibration run, and bounds on N.
 CALIBRATION = 5_000
 MIN_FRAMES, MAX_FRAMES = 2_000, 1_000_000
-#: The node under test: a seller, so it has a reason to be in the market,
-#: taking A's buys at any rate the driver reaches (a link's buys are held
-#: to --search-rate, bursts of twice it: by default 200 a second, where
-#: one repeat sends up to MAX_FRAMES on A's link in about a second).
-NODE_ARGS = ("--role", "seller", "--sell", "apple=1", "--search-rate", str(MAX_FRAMES))
 #: Seconds one repeat should take at the node's rate.
 REPEAT_SECONDS = 1.0
 #: Seconds a whole repeat may take before it counts as stuck.

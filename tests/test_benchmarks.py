@@ -952,25 +952,3 @@ class HelpTextTests(SynchronousTestCase):
                     self.assertRaises(SystemExit):
                 module.main(["--help"])
             self.assertNotRegex(out.getvalue(), r"[LCIB]\{|``", name)
-
-
-class RelayNodeTests(SynchronousTestCase):
-    """relay_ratio streams its buy frames on one link through the node: since
-    a link's buys are held to --search-rate (200 a second, bursts of 400,
-    38acc1ab), the node dropped all but 400 of the calibration's 5,000 and
-    the benchmark failed, ``TimeoutError: timed out``, failing ``make bench``
-    (issue 96, a walk of docs/benchmarks.md)."""
-
-    def test_aRepeatsBuysAreTakenWhole(self):
-        from benchmarks import relay
-
-        given = dict(zip(relay.NODE_ARGS[::2], relay.NODE_ARGS[1::2]))
-        # A link takes bursts of twice its rate.
-        self.assertGreaterEqual(2 * float(given.get("--search-rate", 200)),
-                                max(relay.MAX_FRAMES, relay.CALIBRATION))
-        doc = os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__file__))),
-                           "docs", "benchmarks.md")
-        with open(doc, encoding="utf-8") as f:
-            text = " ".join(f.read().split())
-        self.assertIn("The node under test is `twistd -n bazaar-node "
-                      + " ".join(relay.NODE_ARGS) + "`", text)

@@ -289,6 +289,16 @@ class PathTableTests(SynchronousTestCase):
         self.assertEqual(paths.pathTo(6), (1, 2, 6))
         self.assertEqual(paths.pathTo(4), (1, 3, 4))
 
+    def test_buysHandedOnAreNotRated(self):
+        """A node hands on every buy that passes through it: the seller it
+        is for counts it against the link it came on (roles/seller), a
+        node between them does not (relaying a message cost a tenth more
+        when each counted its buys)."""
+        buys = [trade.Buy(n, "apple", (100, 2, 1, 3)) for n in range(1000)]
+        feed(self.links[2], *buys)
+        self.assertEqual([m.id for m in sent(self.links[3]) if isinstance(m, trade.Buy)],
+                         list(range(1000)))
+
     def test_learnedPathsBounded(self):
         """The memory of learned paths starts over once it holds
         LEARNED_LIMIT of them (taught by buyOKs: a link takes 400 buys

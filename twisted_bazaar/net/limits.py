@@ -92,8 +92,11 @@ PING_LIMIT = declareBucket(
 #: answer signed; unrated, one link's flood of buys of an item never
 #: stocked kept a seller's core busy and its honest buyers waiting
 #: (docs/reliability.md, "The seventeenth round").
+#: A buy's bucket: taken by the seller the buy is for (L{Link.withinRate
+#: <twisted_bazaar.net.link.Link.withinRate>}), not by a node that hands it on.
+BUY_BUCKET = "buy"
 BUY_LIMIT = declareBucket(
-    "buy", None, "buys one link may send (the link's search rate): each costs "
+    BUY_BUCKET, None, "buys one link may send (the link's search rate): each costs "
     "the seller a write and a signature", owner=__name__)
 #: The bucket of the tracker's UDP reach and punch messages
 #: (L{twisted_bazaar.wire.udpreach}, below this layer).

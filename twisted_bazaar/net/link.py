@@ -759,6 +759,24 @@ class Link(FrameLoop, Keepalive):
         self.protocolError(error.code, error.info, answer=error.answerable,
                            close=self.peer_id is None)
 
+    def withinRate(self, name, kind):
+        """
+        Whether a message of ``kind`` taken now is within this link's rate
+        of bucket ``name``; one over it is dropped (L{dropOverRate}).  For
+        a message rated where it is taken, not at each link that hands it
+        on: a buy, at its seller (each costs the seller a write and a
+        signature; a node that relays it pays only the relaying).
+        """
+        now = self._context.clock.seconds()
+        buckets = self._buckets
+        bucket = None if buckets is None else buckets.get(name)
+        if bucket is None:
+            bucket = self._newBucket(name, now)
+        if bucket.take(now):
+            return True
+        self.dropOverRate(kind, bucket.rate)
+        return False
+
     def _newBucket(self, name, now):
         """The token bucket of a rated kind of message on this link, made
         at its first message: a message over its bucket's rate is dropped

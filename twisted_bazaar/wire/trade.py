@@ -62,7 +62,7 @@ def checkProof(value, name):
 checkProof.fast = "False"
 
 
-@message("buy", routed=True, bucket="buy")
+@message("buy", routed=True)
 class Buy(Message):
     """
     A buyer takes up to ``quantity`` units (None: one) under one id; a

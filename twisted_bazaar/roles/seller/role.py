@@ -31,6 +31,7 @@ from zope.interface import implementer
 
 from twisted_bazaar.core.market import IShop, discoveryOf
 from twisted_bazaar.identity.signer import Signer
+from twisted_bazaar.net.limits import BUY_BUCKET
 from twisted_bazaar.roles import Role
 from twisted_bazaar.roles.seller.answering import Answering
 from twisted_bazaar.roles.trades import TradeLog
@@ -224,7 +225,10 @@ class Seller(Role):
     # -- buys ------------------------------------------------------------------
 
     def _buy(self, link, buy):
-        self.answering.sell(buy, link)
+        # Rated here, where a buy costs a write and a signature, not on
+        # every link that hands it on (net/limits.py BUY_BUCKET).
+        if link.withinRate(BUY_BUCKET, buy.TYPE):
+            self.answering.sell(buy, link)
 
     def _ask(self, link, ask):
         self.answering.answerAsk(ask, link)
