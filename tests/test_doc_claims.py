@@ -677,3 +677,37 @@ class PluginOptionsHelpTests(SynchronousTestCase):
         text = flat("architecture.md")
         self.assertNotIn("appear in `twistd bazaar-node --help` with", text)
         self.assertIn("appear in `twistd bazaar-node --help-all` in their owner's section", text)
+
+
+class NodePageFieldsTests(SynchronousTestCase):
+    """api.md's ``/api/node/ID`` named "its address" and not the ``scheme``
+    the page gives beside it, nor every field only an operator is told
+    (issue 96): each key of a node's page, live with all it can hold and
+    lately left, is named there."""
+
+    def pages(self):
+        from twisted.internet.task import Clock
+
+        from twisted_bazaar.status.messages import NodeState
+        from twisted_bazaar.web.view import MarketView
+
+        view = MarketView(Clock())
+        view.membersSeen([(1, "10.0.0.1", 9001, "flood"), (2, "10.0.0.2", 9002, "flood")])
+        view.stateSeen(NodeState(
+            1, "10.0.0.1", 9001, "flood", ((2, "10.0.0.2", 9002, "direct", False),),
+            {"apple": 1}, {"pear": 1}, 1, recent=((5, "in", 2, "buyOK"),),
+            files=(("f", 1, "ab" * 32, 2),), trades=((5, 1, "pear", 1, (1, 2)),),
+            downloads=(("g", 9, "cd" * 32, 1, 1, 1, "fetching", ""),),
+            roles=("buyer",), stock_items=9, files_shared=9))
+        live = view.node(1)
+        view.membersSeen([(1, "10.0.0.1", 9001, "flood")])
+        return live, view.node(2)
+
+    def test_everyKeyIsNamed(self):
+        text = section(flat("api.md"), "- `/api/node/ID`:", "- `/api/events`")
+        live, left = self.pages()
+        keys = set(live) | set(left) | {key for rows in ("links", "downloads", "messages",
+                                                         "trades")
+                                        for row in live[rows] for key in row}
+        self.assertIn("scheme", keys)
+        self.assertEqual(sorted(key for key in keys if f"`{key}`" not in text), [])
