@@ -711,3 +711,27 @@ class NodePageFieldsTests(SynchronousTestCase):
                                         for row in live[rows] for key in row}
         self.assertIn("scheme", keys)
         self.assertEqual(sorted(key for key in keys if f"`{key}`" not in text), [])
+
+
+class RefusalsQuotedTests(SynchronousTestCase):
+    """protocol.md quotes, byte for byte, the two refusals a tracker sends
+    as well as a node: they said "this node" from the tracker too (issue
+    96); now the port, or the end, that refuses."""
+
+    def test_thePlaintextRefusal(self):
+        from twisted_bazaar.channel.session import REFUSAL
+
+        self.assertIn(REFUSAL.decode("utf-8"), flat("protocol.md"))
+
+    def test_aFieldOfVersionOne(self):
+        from twisted_bazaar import wire
+        from twisted_bazaar.wire.codec import ProtocolError
+        from twisted_bazaar.wire.core import Error
+        from twisted_bazaar.wire.framing import frame
+
+        with self.assertRaises(ProtocolError) as caught:
+            wire.MESSAGE_TYPES["thisisme"].fromDict(
+                {"type": "thisisme", "id": "", "port": 9000, "host": "", "udp": 9001})
+        sent = frame(wire.encode(Error("wtf", caught.exception.info))).decode("utf-8")
+        self.assertIn(f"T → N {sent}", flat("protocol.md"))
+        self.assertNotIn("node speaks", sent)

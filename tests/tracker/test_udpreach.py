@@ -335,10 +335,10 @@ class NamedUdpTests(UdpReachTests):
     def test_versionOne(self):
         """A thisisme of protocol version 1, its QUIC port in ``udp``, is
         refused with a reason that names the version this tracker
-        speaks."""
+        speaks, not calling it a node (it said "this node speaks")."""
         link = WiredLink(self.factory, "198.51.100.7")
         link.say({"type": "thisisme", "id": "", "port": 9000, "host": "", "udp": 9001})
         [error] = link.heard()
         self.assertEqual((error["type"], error["code"]), ("error", "wtf"))
-        self.assertIn("thisisme.udp is a field of protocol version 1: this node speaks "
+        self.assertIn("thisisme.udp is a field of protocol version 1: this end speaks "
                       "version 2", error["info"])
