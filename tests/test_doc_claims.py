@@ -735,3 +735,20 @@ class RefusalsQuotedTests(SynchronousTestCase):
         sent = frame(wire.encode(Error("wtf", caught.exception.info))).decode("utf-8")
         self.assertIn(f"T → N {sent}", flat("protocol.md"))
         self.assertNotIn("node speaks", sent)
+
+
+class CurrentFolderOfStateTests(SynchronousTestCase):
+    """running.md quotes the end of ``bazaar buy FILE`` without --downloads
+    in a folder of a daemon's state (issue 96: it said the current folder
+    is not checked at all)."""
+
+    def test_theLineQuoted(self):
+        from twisted_bazaar.daemon.statefolders import currentFolderRefusal
+
+        folder = tempfile.mkdtemp()
+        self.addCleanup(shutil.rmtree, folder)
+        with open(os.path.join(folder, "node.key"), "wb"):
+            pass
+        why = currentFolderRefusal(folder).replace(folder, "DIR")
+        self.assertIn(f"(`cannot download FILE: {why}; nothing bought`)",
+                      flat("running.md"))

@@ -433,6 +433,27 @@ class OneShotFileTests(OneShotHelpers, SynchronousTestCase):
         self.assertEqual(buy.buyer.bag, [])
         self.assertNothingLeft(buy)
 
+    def test_aFolderRefusedEndsBeforeAFileIsBought(self):
+        """A folder no file may go into (bazaar buy's current folder, a
+        daemon's state: L{currentFolderRefusal}) ends the buy as the file's
+        offers are found, with the reason, nothing bought or written; a
+        counted item is bought there all the same."""
+        seller = self.market.addNode(seller={"stock": {"apple": 2}, "share": self.shared,
+                                             "transfer_rate": self.PIECE})
+        why = "the current folder D holds a node's key (node.key): ..."
+        buy, outcome = self.fileShot(refused=why)
+        self.market.run(60)
+        self.assertEqual(self.why(outcome), f"cannot download big.bin: {why}; nothing bought")
+        self.assertFalse(outcome[0].value.unfound)
+        self.assertEqual(buy.buyer.bag, [])
+        self.assertEqual(os.listdir(self.downloads), [])
+        self.assertEqual(len(self.market.role(seller, "seller").ledger), 0)
+        self.assertNothingLeft(buy)
+        counted, outcome = self.oneShot("apple", downloads=self.downloads, refused=why)
+        self.market.run(30)
+        self.assertEqual(outcome[0]["purchases"][0]["units"], 1)
+        self.assertNothingLeft(counted)
+
     def test_givesUpWithTheReason(self):
         """Its only seller dies midway: the buy ends, failing, with the
         download's reason, once --download-give-up passes."""

@@ -92,7 +92,8 @@ class OneShotBuy:
                  host="", rng=None, listen_description=None, identity=None,
                  downloads=None, give_up=DEFAULT_GIVE_UP, progress=None,
                  notice=None, scheme_settings=None, punch=None, quic=None,
-                 transports=(), tracker_kinds=(), announce=None, tracker_at=None):
+                 transports=(), tracker_kinds=(), announce=None, tracker_at=None,
+                 refused=None):
         """
         @param listen: the server endpoint the node listens on (peers
             answer its searches through links to it).
@@ -136,6 +137,10 @@ class OneShotBuy:
         @param announce: told ``announce(line)``, the purchase's line
             (L{boughtLine}), as each purchase is made: a file's comes
             before its download, which may take long; or None.
+        @param refused: why no file may be fetched into ``downloads``, or
+            None: a file's offers found end the purchase before anything
+            is bought (L{Fetcher.refuseFiles
+            <twisted_bazaar.roles.files.fetch.Fetcher.refuseFiles>}).
         """
         self.clock = clock
         self.item = item
@@ -175,6 +180,8 @@ class OneShotBuy:
                     resumedLine(name, wireId(seller))))
         if self.fetcher is not None:
             self.fetcher.onGaveUp = self._gaveUp
+            if refused is not None:
+                self.fetcher.refuseFiles(refused)
         self.progress = progress
         self._showing = None
         self.service = NodeService(clock, self.node, listen, tracker,
