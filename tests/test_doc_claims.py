@@ -752,3 +752,17 @@ class CurrentFolderOfStateTests(SynchronousTestCase):
         why = currentFolderRefusal(folder).replace(folder, "DIR")
         self.assertIn(f"(`cannot download FILE: {why}; nothing bought`)",
                       flat("running.md"))
+
+
+class NoQuicRefusalTests(SynchronousTestCase):
+    """protocol.md says which refusals carry ``udp: false``: a ``--no-quic``
+    node's each do (issue 96: they said nothing of UDP, and its peers
+    asked the tracker for UDP punches with it)."""
+
+    def test_theSentenceAndTheCode(self):
+        from twisted_bazaar.reach.punch.tcp.exchange import Puncher
+
+        self.assertIn("One started with `--no-quic` serves no UDP: each punch it "
+                      "refuses, for whatever reason, carries `udp: false` too.",
+                      flat("protocol.md"))
+        self.assertTrue(Puncher.udp)

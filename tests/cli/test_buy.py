@@ -161,6 +161,24 @@ class OneShotBuyTests(OneShotHelpers, SynchronousTestCase):
         self.assertNothingLeft(buy)
 
 
+    def test_withoutQuicItsRefusalsSayNoUdp(self):
+        """A buy that punches but serves no QUIC (``--no-quic``) says, in
+        each punch it refuses, that no UDP punch works with it (issue 96:
+        its peers asked the tracker for UDP punches with it)."""
+        from twisted_bazaar.reach.punch.tcp.service import Punching
+
+        class Dialer:
+            addressed = False
+
+        self.market.addNode(seller={"stock": {"apple": 1}})
+        buy, outcome = self.oneShot(punch=(Dialer(), 0, True))
+        [punching] = [each for each in buy.node.dialer.sources
+                      if isinstance(each, Punching)]
+        self.assertFalse(punching.puncher.udp)
+        self.market.run(30)
+        self.assertNothingLeft(buy)
+
+
 class NothingOfferedTests(OneShotHelpers, SynchronousTestCase):
     def test_saidAtOnce(self):
         """The item is sold out: as soon as its first search has found

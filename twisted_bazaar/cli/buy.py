@@ -116,8 +116,9 @@ class OneShotBuy:
         @param punch: (what its TCP transport dials punches from a port
             by, the seconds a trade waits for one, whether it punches),
             for a node that hole-punches over the relayed links it opens,
-            as a daemon's does (L{twisted_bazaar.daemon.build.plugPunching});
-            None: it punches none.
+            as a daemon's does (L{twisted_bazaar.daemon.build.plugPunching}:
+            without ``quic`` its refusals say it serves no UDP); None: it
+            punches none.
         @param quic: the service of the node's QUIC socket
             (L{twisted_bazaar.daemon.quic.QuicService}, not yet serving a
             node), whose transport the node dials by and which punches
@@ -167,7 +168,8 @@ class OneShotBuy:
                               "want": [item], "quantity": quantity,
                               "exit-when-done": True, "downloads": downloads,
                               "download-give-up": give_up}))],
-                          punch=punch, more=(() if quic is None else (quic.transport,))
+                          punch=punch if punch is None else (*punch, quic is not None),
+                          more=(() if quic is None else (quic.transport,))
                           + tuple(each.transport for each in added))
         self.downloads = downloads
         self.node = parts.node
