@@ -766,3 +766,24 @@ class NoQuicRefusalTests(SynchronousTestCase):
                       "refuses, for whatever reason, carries `udp: false` too.",
                       flat("protocol.md"))
         self.assertTrue(Puncher.udp)
+
+
+class AddressGroupWordsTests(SynchronousTestCase):
+    """reliability.md says what an address group is, an IPv6 address that
+    carries an IPv4 one counted as that IPv4's (issue 96: a Teredo
+    client's or a NAT64's /32 was one group for every party behind it)."""
+
+    def test_eachFormSaid(self):
+        from twisted_bazaar.base.addressgroup import addressGroup
+
+        text = section(flat("reliability.md"), "**What an address group is**",
+                       "- **Transfer slots held by one address.**")
+        for form, sample in (("`::ffff:0:0/96`", "::ffff:192.0.2.45"),
+                             ("`64:ff9b::/96`", "64:ff9b::192.0.2.45"),
+                             ("`2002::/16`", "2002:c000:22d::1"),
+                             ("`2001::/32`", "2001:0:4136:e378:8000:63bf:3fff:fdd2")):
+            self.assertIn(form, text)
+            self.assertEqual(addressGroup(sample), "192.0.0.0/16", sample)
+        self.assertIn("(`2001:470::/32`), a tunnel for whoever asks, is grouped by /36",
+                      text)
+        self.assertEqual(addressGroup("2001:470:1f0b::1"), "2001:470:1000::/36")
