@@ -787,3 +787,21 @@ class AddressGroupWordsTests(SynchronousTestCase):
         self.assertIn("(`2001:470::/32`), a tunnel for whoever asks, is grouped by /36",
                       text)
         self.assertEqual(addressGroup("2001:470:1f0b::1"), "2001:470:1000::/36")
+
+
+class RelayOfTheAskersFamilyTests(SynchronousTestCase):
+    """protocol.md §5a and running.md say the tracker names a relay of the
+    asker's address family first (issue 96: it picked by address group
+    alone, and an IPv6-only node at home was named IPv4 relays)."""
+
+    def test_bothSayIt(self):
+        import inspect
+
+        from twisted_bazaar.tracker.relays import RelayPool
+
+        self.assertIn("first a relay whose HOST is of the address family of the node's "
+                      "own connection", flat("protocol.md"))
+        self.assertIn("its relay holding the fewest, one at an address of the family "
+                      "the node reached the tracker by (IPv4 or IPv6) while one has room",
+                      flat("running.md"))
+        self.assertIn("family", inspect.signature(RelayPool.pick).parameters)
