@@ -805,3 +805,23 @@ class RelayOfTheAskersFamilyTests(SynchronousTestCase):
                       "the node reached the tracker by (IPv4 or IPv6) while one has room",
                       flat("running.md"))
         self.assertIn("family", inspect.signature(RelayPool.pick).parameters)
+
+
+class ChordAcrossFamiliesTests(SynchronousTestCase):
+    """running.md says what a chord ring in a dual-stack market does: one
+    ring across both families, a chord buyer that gives up naming a
+    neighbour it could not link to (issue 96: only the flood's did)."""
+
+    def test_theWords(self):
+        import inspect
+
+        from twisted_bazaar.schemes.chord import upkeep
+
+        text = flat("running.md")
+        self.assertIn("a buyer of the flood scheme (the default) or of chord that gives "
+                      "up names such a peer", text)
+        self.assertIn("a chord ring is one ring across both families", text)
+        self.assertIn("(`node S missed 3 pings: dead; …`)", text)
+        self.assertIn("node {dead} missed {k} pings: dead; successor now {succ}",
+                      inspect.getsource(upkeep))
+        self.assertIn("linkFailed", inspect.getsource(upkeep.Upkeep._notLinked))
