@@ -26,5 +26,5 @@ class PluralTests(SynchronousTestCase):
         self.assertEqual([namedFew(names, 3) for names in (
             ["fig"], ["fig", "pear"], ["fig", "kiwi", "pear"],
             ["fig", "kiwi", "pear", "plum"], [f"i{n}" for n in range(43)])],
-            ["fig", "fig and pear", "fig, kiwi and pear", "fig, kiwi, pear and 1 more",
+            ["fig", "fig and pear", "fig, kiwi and pear", "fig, kiwi, pear and plum",
              "i0, i1, i2 and 40 more"])

@@ -24,8 +24,9 @@ def roundSeconds(seconds):
 def namedFew(names, most):
     """names as a list a person reads (``fig``, ``fig and pear``, ``fig,
     kiwi and pear``), past ``most`` the first ``most`` of them and how many
-    more (``fig, kiwi and 40 more``): one line, however many."""
+    more (``fig, kiwi and 40 more``; never ``and 1 more``, which the name
+    says as shortly): one line, however many."""
     names = list(names)
-    if len(names) > most:
+    if len(names) > most + 1:
         return f"{', '.join(names[:most])} and {len(names) - most} more"
     return " and ".join(filter(None, (", ".join(names[:-1]), names[-1])))
