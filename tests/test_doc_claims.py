@@ -677,3 +677,151 @@ class PluginOptionsHelpTests(SynchronousTestCase):
         text = flat("architecture.md")
         self.assertNotIn("appear in `twistd bazaar-node --help` with", text)
         self.assertIn("appear in `twistd bazaar-node --help-all` in their owner's section", text)
+
+
+class NodePageFieldsTests(SynchronousTestCase):
+    """api.md's ``/api/node/ID`` named "its address" and not the ``scheme``
+    the page gives beside it, nor every field only an operator is told
+    (issue 96): each key of a node's page, live with all it can hold and
+    lately left, is named there."""
+
+    def pages(self):
+        from twisted.internet.task import Clock
+
+        from twisted_bazaar.status.messages import NodeState
+        from twisted_bazaar.web.view import MarketView
+
+        view = MarketView(Clock())
+        view.membersSeen([(1, "10.0.0.1", 9001, "flood"), (2, "10.0.0.2", 9002, "flood")])
+        view.stateSeen(NodeState(
+            1, "10.0.0.1", 9001, "flood", ((2, "10.0.0.2", 9002, "direct", False),),
+            {"apple": 1}, {"pear": 1}, 1, recent=((5, "in", 2, "buyOK"),),
+            files=(("f", 1, "ab" * 32, 2),), trades=((5, 1, "pear", 1, (1, 2)),),
+            downloads=(("g", 9, "cd" * 32, 1, 1, 1, "fetching", ""),),
+            roles=("buyer",), stock_items=9, files_shared=9))
+        live = view.node(1)
+        view.membersSeen([(1, "10.0.0.1", 9001, "flood")])
+        return live, view.node(2)
+
+    def test_everyKeyIsNamed(self):
+        text = section(flat("api.md"), "- `/api/node/ID`:", "- `/api/events`")
+        live, left = self.pages()
+        keys = set(live) | set(left) | {key for rows in ("links", "downloads", "messages",
+                                                         "trades")
+                                        for row in live[rows] for key in row}
+        self.assertIn("scheme", keys)
+        self.assertEqual(sorted(key for key in keys if f"`{key}`" not in text), [])
+
+
+class RefusalsQuotedTests(SynchronousTestCase):
+    """protocol.md quotes, byte for byte, the two refusals a tracker sends
+    as well as a node: they said "this node" from the tracker too (issue
+    96); now the port, or the end, that refuses."""
+
+    def test_thePlaintextRefusal(self):
+        from twisted_bazaar.channel.session import REFUSAL
+
+        self.assertIn(REFUSAL.decode("utf-8"), flat("protocol.md"))
+
+    def test_aFieldOfVersionOne(self):
+        from twisted_bazaar import wire
+        from twisted_bazaar.wire.codec import ProtocolError
+        from twisted_bazaar.wire.core import Error
+        from twisted_bazaar.wire.framing import frame
+
+        with self.assertRaises(ProtocolError) as caught:
+            wire.MESSAGE_TYPES["thisisme"].fromDict(
+                {"type": "thisisme", "id": "", "port": 9000, "host": "", "udp": 9001})
+        sent = frame(wire.encode(Error("wtf", caught.exception.info))).decode("utf-8")
+        self.assertIn(f"T → N {sent}", flat("protocol.md"))
+        self.assertNotIn("node speaks", sent)
+
+
+class CurrentFolderOfStateTests(SynchronousTestCase):
+    """running.md quotes the end of ``bazaar buy FILE`` without --downloads
+    in a folder of a daemon's state (issue 96: it said the current folder
+    is not checked at all)."""
+
+    def test_theLineQuoted(self):
+        from twisted_bazaar.daemon.statefolders import currentFolderRefusal
+
+        folder = tempfile.mkdtemp()
+        self.addCleanup(shutil.rmtree, folder)
+        with open(os.path.join(folder, "node.key"), "wb"):
+            pass
+        why = currentFolderRefusal(folder).replace(folder, "DIR")
+        self.assertIn(f"(`cannot download FILE: {why}; nothing bought`)",
+                      flat("running.md"))
+
+
+class NoQuicRefusalTests(SynchronousTestCase):
+    """protocol.md says which refusals carry ``udp: false``: a ``--no-quic``
+    node's each do (issue 96: they said nothing of UDP, and its peers
+    asked the tracker for UDP punches with it)."""
+
+    def test_theSentenceAndTheCode(self):
+        from twisted_bazaar.reach.punch.tcp.exchange import Puncher
+
+        self.assertIn("One started with `--no-quic` serves no UDP: each punch it "
+                      "refuses, for whatever reason, carries `udp: false` too.",
+                      flat("protocol.md"))
+        self.assertTrue(Puncher.udp)
+
+
+class AddressGroupWordsTests(SynchronousTestCase):
+    """reliability.md says what an address group is, an IPv6 address that
+    carries an IPv4 one counted as that IPv4's (issue 96: a Teredo
+    client's or a NAT64's /32 was one group for every party behind it)."""
+
+    def test_eachFormSaid(self):
+        from twisted_bazaar.base.addressgroup import addressGroup
+
+        text = section(flat("reliability.md"), "**What an address group is**",
+                       "- **Transfer slots held by one address.**")
+        for form, sample in (("`::ffff:0:0/96`", "::ffff:192.0.2.45"),
+                             ("`64:ff9b::/96`", "64:ff9b::192.0.2.45"),
+                             ("`2002::/16`", "2002:c000:22d::1"),
+                             ("`2001::/32`", "2001:0:4136:e378:8000:63bf:3fff:fdd2")):
+            self.assertIn(form, text)
+            self.assertEqual(addressGroup(sample), "192.0.0.0/16", sample)
+        self.assertIn("(`2001:470::/32`), a tunnel for whoever asks, is grouped by /36",
+                      text)
+        self.assertEqual(addressGroup("2001:470:1f0b::1"), "2001:470:1000::/36")
+
+
+class RelayOfTheAskersFamilyTests(SynchronousTestCase):
+    """protocol.md §5a and running.md say the tracker names a relay of the
+    asker's address family first (issue 96: it picked by address group
+    alone, and an IPv6-only node at home was named IPv4 relays)."""
+
+    def test_bothSayIt(self):
+        import inspect
+
+        from twisted_bazaar.tracker.relays import RelayPool
+
+        self.assertIn("first a relay whose HOST is of the address family of the node's "
+                      "own connection", flat("protocol.md"))
+        self.assertIn("its relay holding the fewest, one at an address of the family "
+                      "the node reached the tracker by (IPv4 or IPv6) while one has room",
+                      flat("running.md"))
+        self.assertIn("family", inspect.signature(RelayPool.pick).parameters)
+
+
+class ChordAcrossFamiliesTests(SynchronousTestCase):
+    """running.md says what a chord ring in a dual-stack market does: one
+    ring across both families, a chord buyer that gives up naming a
+    neighbour it could not link to (issue 96: only the flood's did)."""
+
+    def test_theWords(self):
+        import inspect
+
+        from twisted_bazaar.schemes.chord import upkeep
+
+        text = flat("running.md")
+        self.assertIn("a buyer of the flood scheme (the default) or of chord that gives "
+                      "up names such a peer", text)
+        self.assertIn("a chord ring is one ring across both families", text)
+        self.assertIn("(`node S missed 3 pings: dead; …`)", text)
+        self.assertIn("node {dead} missed {k} pings: dead; successor now {succ}",
+                      inspect.getsource(upkeep))
+        self.assertIn("linkFailed", inspect.getsource(upkeep.Upkeep._notLinked))

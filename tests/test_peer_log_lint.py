@@ -114,8 +114,9 @@ ALLOWED = {
         "the tracker's acknowledgement of a registration this node sent",
     "schemes/index/node.py: IndexDiscovery._sayRest: the tracker's index lists {n} more items":
         "once each time every acknowledgement this node awaits is in",
-    "schemes/index/node.py: IndexDiscovery._acked: the tracker's index no longer lists {ite":
-        "the tracker's acknowledgement of an unregistration this node sent",
+    "schemes/index/node.py: IndexDiscovery._sayGone: the tracker's index no longer lists {ite":
+        "once each time every acknowledgement this node awaits is in, or one awaited "
+        "for 10 s did not come, naming the items this node unregistered since",
     "schemes/index/node.py: IndexDiscovery._wait: the index tracker lists at most {most} i":
         "once each time this node's own stock passes the tracker's room for its items",
     "schemes/chord/adverts.py: Publisher._tellRefused: the chord ring's holders refused the rec":

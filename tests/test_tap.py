@@ -178,6 +178,11 @@ class NodeDefaultsTests(SynchronousTestCase):
         self.assertEqual((punching.toPeers, mapping.toPeers), (True, False))
         off, _ = makeNodeService(_parse(SELLER + ["--no-punch"])).node.dialer.sources
         self.assertFalse(off.enabled)
+        # With QUIC its refusals leave UDP open; --no-quic: they say no UDP
+        # punch works with it (issue 96: its peers asked the tracker).
+        self.assertTrue(punching.puncher.udp)
+        noQuic, _ = makeNodeService(_parse(SELLER + ["--no-quic"])).node.dialer.sources
+        self.assertFalse(noQuic.puncher.udp)
 
     def test_aStopSignalQuietsTheTrackersLoss(self):
         """A node and its tracker stopped by one SIGTERM: the tracker's

@@ -2,7 +2,7 @@
 
 from twisted.trial.unittest import SynchronousTestCase
 
-from twisted_bazaar.base.words import counted, plural
+from twisted_bazaar.base.words import counted, namedFew, plural
 
 
 class PluralTests(SynchronousTestCase):
@@ -19,3 +19,12 @@ class PluralTests(SynchronousTestCase):
         self.assertEqual([counted("apple", 1), counted("apple", 2),
                           counted("Äpfel.tar", 30)],
                          ["apple", "apple x2", "Äpfel.tar x30"])
+
+    def test_namedFew(self):
+        """A list of names in one line: the last joined by "and", and past
+        the bound the first few and how many more."""
+        self.assertEqual([namedFew(names, 3) for names in (
+            ["fig"], ["fig", "pear"], ["fig", "kiwi", "pear"],
+            ["fig", "kiwi", "pear", "plum"], [f"i{n}" for n in range(43)])],
+            ["fig", "fig and pear", "fig, kiwi and pear", "fig, kiwi, pear and plum",
+             "i0, i1, i2 and 40 more"])

@@ -4,6 +4,7 @@ payloads and failures (docs/protocol.md §2.1), bytes in and bytes out.
 """
 
 import hmac
+import json
 import os
 import random
 import re
@@ -240,13 +241,16 @@ class FailureTests(SynchronousTestCase):
 
     def test_plaintextPeer(self):
         """A peer that opens with a netstring is told, in plaintext, that
-        this node speaks only the channel."""
+        the port it dialled speaks only the channel: the same words from a
+        tracker as from a node (they said "this node" from a tracker)."""
         acceptor = Session(False, ChannelKey.generate(identityFrom(2)))
         with self.assertRaises(ChannelError) as caught:
             acceptor.receive(b'47:{"type":"thisisme"')
         self.assertEqual(caught.exception.reply, REFUSAL)
         self.assertTrue(REFUSAL.startswith(b'100:{"type":"error","code":"wtf","info":'))
         self.assertIn("does not speak", caught.exception.reason)
+        info = json.loads(REFUSAL.split(b":", 1)[1][:-1])["info"]
+        self.assertEqual(info, "this port speaks only the encrypted channel (protocol.md §2)")
         # A message 1 of another length is refused so too (§2.1's first row).
         with self.assertRaises(ChannelError) as caught:
             Session(False, ChannelKey.generate()).receive(b"\x00\x21")

@@ -119,7 +119,7 @@ class CommonOptionTests(SynchronousTestCase):
         so a buy from a folder this user cannot write to goes on)."""
         self.patch(options.os, "access", lambda path, mode: False)
         self.assertFalse(hasattr(parse(["buy", "plum"]), "downloads"))
-        self.assertEqual(_downloads(None), os.path.abspath(os.curdir))
+        self.assertEqual(_downloads(None)[0], os.path.abspath(os.curdir))
         err = io.StringIO()
         with contextlib.redirect_stderr(err), self.assertRaises(SystemExit):
             parse(["buy", "plum", "--downloads", "."])
@@ -144,6 +144,52 @@ class CommonOptionTests(SynchronousTestCase):
                 2, f"bazaar buy: error: argument --downloads: {state} holds {what} ({name}): "
                 "it is a daemon's state, among which the files bought would go; give them a "
                 "folder of their own"))
+
+    def test_theCurrentFolderOfADaemonsStateTakesNoFile(self):
+        """``bazaar buy`` without --downloads, run in a folder holding a
+        daemon's key or store (its default, the current folder), told its
+        buy to refuse a file, as --downloads of it is refused (issue 96:
+        nothing checked it); a folder of no state, nothing.  A counted
+        item needs no folder: the buy is not refused at once."""
+        import tempfile
+
+        given = {}
+
+        class Capture:
+            def __init__(self, *args, **kwargs):
+                given.update(kwargs)
+
+            def run(self, started):
+                return defer.succeed({"purchases": []})
+
+        class Reactor(MemoryReactorClock):
+            def addSystemEventTrigger(self, *args):
+                return "trigger"
+
+            def removeSystemEventTrigger(self, trigger):
+                pass
+
+        market = MemberList(((1, "10.1.0.1", 4000, "flood"),), 1)
+        self.patch(bazaar, "askTracker", lambda *a, **k: defer.succeed(market))
+        self.patch(bazaar, "OneShotBuy", Capture)
+        here = os.getcwd()
+        self.addCleanup(os.chdir, here)
+        for name, what in (("node.key", "a node's key"), ("bazaar.sqlite", "a node's store"),
+                           (None, None)):
+            state = tempfile.mkdtemp(prefix="bazaar-buy-")
+            self.addCleanup(shutil.rmtree, state, True)
+            if name is not None:
+                with open(os.path.join(state, name), "wb") as f:
+                    f.write(b"k")
+            os.chdir(state)
+            given.clear()
+            self.successResultOf(bazaar.buy(Reactor(), parse(
+                ["buy", "song.ogg", "--no-quic", "--no-punch"])))
+            self.assertEqual(given["downloads"], os.path.abspath(state))
+            self.assertEqual(given.get("refused"), None if name is None else (
+                f"the current folder {os.path.abspath(state)} holds {what} ({name}): it "
+                "is a daemon's state, among which the files bought would go; give them "
+                "a folder of their own (--downloads DIR)"))
 
     def test_buyPunches(self):
         """``bazaar buy`` hole-punches as a daemon does, by default, with

@@ -161,6 +161,24 @@ class OneShotBuyTests(OneShotHelpers, SynchronousTestCase):
         self.assertNothingLeft(buy)
 
 
+    def test_withoutQuicItsRefusalsSayNoUdp(self):
+        """A buy that punches but serves no QUIC (``--no-quic``) says, in
+        each punch it refuses, that no UDP punch works with it (issue 96:
+        its peers asked the tracker for UDP punches with it)."""
+        from twisted_bazaar.reach.punch.tcp.service import Punching
+
+        class Dialer:
+            addressed = False
+
+        self.market.addNode(seller={"stock": {"apple": 1}})
+        buy, outcome = self.oneShot(punch=(Dialer(), 0, True))
+        [punching] = [each for each in buy.node.dialer.sources
+                      if isinstance(each, Punching)]
+        self.assertFalse(punching.puncher.udp)
+        self.market.run(30)
+        self.assertNothingLeft(buy)
+
+
 class NothingOfferedTests(OneShotHelpers, SynchronousTestCase):
     def test_saidAtOnce(self):
         """The item is sold out: as soon as its first search has found
@@ -432,6 +450,27 @@ class OneShotFileTests(OneShotHelpers, SynchronousTestCase):
         self.assertFalse(outcome[0].value.unfound)
         self.assertEqual(buy.buyer.bag, [])
         self.assertNothingLeft(buy)
+
+    def test_aFolderRefusedEndsBeforeAFileIsBought(self):
+        """A folder no file may go into (bazaar buy's current folder, a
+        daemon's state: L{currentFolderRefusal}) ends the buy as the file's
+        offers are found, with the reason, nothing bought or written; a
+        counted item is bought there all the same."""
+        seller = self.market.addNode(seller={"stock": {"apple": 2}, "share": self.shared,
+                                             "transfer_rate": self.PIECE})
+        why = "the current folder D holds a node's key (node.key): ..."
+        buy, outcome = self.fileShot(refused=why)
+        self.market.run(60)
+        self.assertEqual(self.why(outcome), f"cannot download big.bin: {why}; nothing bought")
+        self.assertFalse(outcome[0].value.unfound)
+        self.assertEqual(buy.buyer.bag, [])
+        self.assertEqual(os.listdir(self.downloads), [])
+        self.assertEqual(len(self.market.role(seller, "seller").ledger), 0)
+        self.assertNothingLeft(buy)
+        counted, outcome = self.oneShot("apple", downloads=self.downloads, refused=why)
+        self.market.run(30)
+        self.assertEqual(outcome[0]["purchases"][0]["units"], 1)
+        self.assertNothingLeft(counted)
 
     def test_givesUpWithTheReason(self):
         """Its only seller dies midway: the buy ends, failing, with the

@@ -299,6 +299,43 @@ class IndexSellingTests(TrackerSessionCase):
         feed(link, indexmsg.Ack("pear"))
         self.assertEqual(len(lines), 2)
 
+    def test_itemsGoneAreSaidInOneLine(self):
+        """A seller of 25 items whose stock went logged 25 lines, `the
+        tracker's index no longer lists X` (issue 96): now one line once
+        every ack is in, naming the first few and counting the rest; one
+        whose ack never comes is said at ACK_WAIT with those gone so far."""
+        lines = self.logged()
+        shop = StaticShop(**{f"item{n:02d}": 1 for n in range(25)})
+        self.index.startService()
+        self.addCleanup(self.index.stopService)
+        link = self.register()
+        self.index.advertise(shop)
+        feed(link, *[indexmsg.Ack(f"item{n:02d}") for n in range(25)])
+        del lines[:]
+        for n in range(25):
+            shop.stock[f"item{n:02d}"] = 0
+            self.index.stockChanged(f"item{n:02d}", 0)
+        feed(link, *[indexmsg.Ack(f"item{n:02d}") for n in range(24)])
+        self.assertEqual(lines, [])
+        feed(link, indexmsg.Ack("item24"))
+        self.assertEqual(lines, ["the tracker's index no longer lists item00, item01, "
+                                 "item02 and 22 more"])
+        # Two gone, one ack lost: the other is said once ACK_WAIT passed.
+        for item in ("fig", "pear"):
+            shop.stock[item] = 1
+            self.index.stockChanged(item, 1)
+        feed(link, indexmsg.Ack("fig"), indexmsg.Ack("pear"))
+        for item in ("fig", "pear"):
+            shop.stock[item] = 0
+            self.index.stockChanged(item, 0)
+        feed(link, indexmsg.Ack("pear"))
+        self.assertEqual(lines[1:], ["the tracker's index lists fig",
+                                     "the tracker's index lists pear"])
+        self.clock.advance(ACK_WAIT)
+        self.assertEqual(lines[3:], ["the tracker's index no longer lists pear"])
+        feed(link, indexmsg.Ack("fig"), indexmsg.Ack("fig"))
+        self.assertEqual(lines[4:], ["the tracker's index no longer lists fig"])
+
     def test_onlyTheAckOfTheLastRequestTells(self):
         """Acks come in the order of the requests: while a later register
         or unregister of the item is unacknowledged, an ack says nothing."""

@@ -334,6 +334,35 @@ class PeerRelayTests(SynchronousTestCase):
         asker.say({"type": "whereis", "id": wireId(node_id)})
         self.assertEqual(asker.heard()[0]["paths"], wirePaths(relay=relay, tracker=True))
 
+    def test_aRelayOfTheAskersFamily(self):
+        """A node at home on IPv6 alone was named a relay by address group
+        alone, one at an IPv4 address as often as not, which it cannot
+        dial (issue 96): it is named one of its own family while one has
+        room, and an IPv4 node an IPv4 relay; a node whose family no relay
+        is of is named another's, as before."""
+        self.checkless()
+        self.relaying(seed=20, host="192.0.2.20", slots=8)
+        self.relaying(seed=21, host="2001:db8:20::20", slots=7)
+        named = []
+        for n in range(6):
+            peer, _ = self.keyed(seed=30 + n, host=f"2001:{0xdb9 + n:x}::5")
+            peer.heard()
+            peer.say({"type": "relayReserve"})
+            named.append(peer.heard()[0]["relay"])
+            peer, _ = self.keyed(seed=40 + n, host=f"203.{n}.113.5")
+            peer.heard()
+            peer.say({"type": "relayReserve"})
+            named.append(peer.heard()[0]["relay"])
+        self.assertEqual(named, ["[2001:db8:20::20]:7702", "192.0.2.20:7702"] * 6)
+        # The IPv6 relay full after one more: the next IPv6 node is named
+        # the IPv4 one.
+        for n in range(2):
+            peer, _ = self.keyed(seed=50 + n, host=f"2001:{0xde0 + n:x}::5")
+            peer.heard()
+            peer.say({"type": "relayReserve"})
+            self.assertEqual(peer.heard()[0]["relay"],
+                             ["[2001:db8:20::20]:7702", "192.0.2.20:7702"][n])
+
     def test_theConfirmationOfANameIsHeardPastTheRate(self):
         """Its address group's relayReserved and relayOffer over their rate
         (a campus of nodes at home, or one looping), a node confirms the

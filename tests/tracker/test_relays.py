@@ -56,6 +56,26 @@ class RelayPoolTests(SynchronousTestCase):
             self.pool.release(node_id)
         self.assertNotEqual(self.pick(1)[0], 1)
 
+    def test_theAskersFamilyFirst(self):
+        """An offer at an address of the asker's family is named before one
+        of the other, whatever their load; another family's only when none
+        of its own has room; with no family given, as before."""
+        self.pool.offer(4, "[2001:db8:4::1]:7702", 2)
+        named = [self.pool.pick(node_id, f"home{node_id}", always, 6)[0]
+                 for node_id in (10, 11, 12)]
+        self.assertEqual(named[:2], [4, 4])
+        self.assertIn(named[2], (1, 2, 3))
+        self.assertNotIn(self.pool.pick(13, "home13", always, 4)[0], (4,))
+
+    def test_oneFamilyPicksAsBefore(self):
+        """A market of one family: the same relays in the same order as a
+        pick that knew no families (the simulator's every run)."""
+        plain = RelayPool(random.Random(0), Clock())
+        for relaying in (1, 2, 3):
+            plain.offer(relaying, relayAt(relaying), 2)
+        self.assertEqual([self.pool.pick(n, f"home{n}", always, 4) for n in range(10, 17)],
+                         [plain.pick(n, f"home{n}", always) for n in range(10, 17)])
+
     def test_levelsFollowTheLoad(self):
         """A relay that fills up is named no more; one that a node leaves
         has room again; one whose node leaves is gone from every level."""

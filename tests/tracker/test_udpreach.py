@@ -54,6 +54,13 @@ class UdpReachTests(SynchronousTestCase):
         [you] = link.heard()
         return link, you["id"]
 
+    def joinQuic(self, host, udp=9001):
+        link = WiredLink(self.factory, host)
+        link.say({"type": "thisisme", "id": "", "port": 9000, "host": "",
+                  "paths": wirePaths(udp=udp)})
+        [you] = link.heard()
+        return link, you["id"]
+
     def check(self, link, host, ports=(40000, 40000)):
         """link's node asks a check and sends its two datagrams from host,
         seen at ports; what the tracker says."""
@@ -168,8 +175,13 @@ class UdpReachTests(SynchronousTestCase):
         self.assertIn("saw no datagram of yours", refusal(b_id))
         self.check(a, "198.51.100.7")
         a.heard()
-        self.assertEqual(refusal(b_id), f"this tracker saw no datagram of node {b_id} "
-                         f"in the last {SEEN_FOR:g} s")
+        # b named no UDP port: it serves no QUIC, and no wait cures that
+        # (issue 96: the tracker said it saw none of its datagrams yet).
+        self.assertEqual(refusal(b_id), f"node {b_id} named no UDP port of its own (it "
+                         "serves no QUIC): no UDP punch can work with it")
+        quic, quic_id = self.joinQuic("203.0.113.10")
+        self.assertEqual(refusal(quic_id), f"this tracker saw no datagram of node "
+                         f"{quic_id} in the last {SEEN_FOR:g} s")
         self.assertEqual(refusal(a_id), "a UDP punch is with another node")
         self.assertEqual(refusal("12345"), "node 12345 is not registered here")
         self.check(b, "203.0.113.9")
@@ -248,13 +260,6 @@ class NamedUdpTests(UdpReachTests):
     ``nodereply`` only once the UDP reach check saw the node's datagrams
     come from it, to both of the tracker's ports, from the host the
     tracker names it at (L{twisted_bazaar.tracker.registry.Registry.udpOf})."""
-
-    def joinQuic(self, host, udp=9001):
-        link = WiredLink(self.factory, host)
-        link.say({"type": "thisisme", "id": "", "port": 9000, "host": "",
-                  "paths": wirePaths(udp=udp)})
-        [you] = link.heard()
-        return link, you["id"]
 
     def named(self, node_id):
         """The udp of the nodereply another node is given for node_id, to
@@ -335,10 +340,10 @@ class NamedUdpTests(UdpReachTests):
     def test_versionOne(self):
         """A thisisme of protocol version 1, its QUIC port in ``udp``, is
         refused with a reason that names the version this tracker
-        speaks."""
+        speaks, not calling it a node (it said "this node speaks")."""
         link = WiredLink(self.factory, "198.51.100.7")
         link.say({"type": "thisisme", "id": "", "port": 9000, "host": "", "udp": 9001})
         [error] = link.heard()
         self.assertEqual((error["type"], error["code"]), ("error", "wtf"))
-        self.assertIn("thisisme.udp is a field of protocol version 1: this node speaks "
+        self.assertIn("thisisme.udp is a field of protocol version 1: this end speaks "
                       "version 2", error["info"])

@@ -75,7 +75,7 @@ class VersionTests(SynchronousTestCase):
             name = field.split(b'"')[1].decode()
             self.assertEqual(caught.exception.info,
                              f"nodereply.{name} is a field of protocol version 1: this "
-                             "node speaks version 2, where a node's ways to be reached "
+                             "end speaks version 2, where a node's ways to be reached "
                              "travel as its paths (docs/protocol.md §3, Paths)")
         self.assertEqual(decode(b'"paths":[{"kind":"udp","port":9002}]').paths,
                          (Path(UDP, port=9002),))

@@ -69,7 +69,7 @@ STATUS_LINE_BYTES = 256
 UPGRADE_REQUIRED = b"426"
 #: What an acceptor says, in plaintext, to a peer that does not speak the
 #: channel (a netstring of protocol.md §2.2), before it closes.
-REFUSAL_INFO = "this node speaks only the encrypted channel (protocol.md §2)"
+REFUSAL_INFO = "this port speaks only the encrypted channel (protocol.md §2)"
 
 
 def _refusal():

@@ -313,7 +313,8 @@ def parser(transports=()):
                      default=argparse.SUPPRESS,
                      metavar="DIR", help="folder to fetch a shared file into; the "
                      "buy is done once the verified file is there (default: the "
-                     "current folder, which only a file bought is written to)")
+                     "current folder, which only a file bought is written to, and "
+                     "not one holding a daemon's key or store)")
     buy.add_argument("--download-give-up", type=_seconds,
                      default=DEFAULT_GIVE_UP, metavar="S",
                      help="seconds a download may go without progress (a verified "

@@ -89,6 +89,7 @@ from twisted_bazaar.net.recent import STATUS_PURPOSES
 from twisted_bazaar.status.shown import CONTENT_ID, shownFile
 from twisted_bazaar.wire.ids import SHORT, UnknownId, matchId, wireId
 from twisted_bazaar.daemon.services import EndpointConnector
+from twisted_bazaar.daemon.statefolders import currentFolderRefusal
 from twisted_bazaar.transports.path import DIRECT
 from twisted_bazaar.transports.tcp.fromport import PunchDialer
 from twisted_bazaar.reach.ways import phrase
@@ -436,13 +437,14 @@ def buy(reactor, args):
     identity = Identity.generate()
     channel = ChannelKey.generate(identity)
     connector = EndpointConnector(reactor, channel=channel)
+    downloads, refused = _downloads(getattr(args, "downloads", None))
     purchase = OneShotBuy(
         reactor, connector,
         EncryptedServerEndpoint(serverFromString(reactor, args.listen), channel, reactor),
         EncryptedClientEndpoint(clientEndpoint(reactor, args.tracker.endpoint),
                                 channel, reactor, expected=args.tracker_key),
         str(args.tracker), args.item, args.quantity, args.timeout, scheme, args.host or "",
-        listen_description=args.listen, downloads=_downloads(getattr(args, "downloads", None)),
+        listen_description=args.listen, downloads=downloads, refused=refused,
         give_up=args.download_give_up, progress=progress, identity=identity,
         notice=noticeFor(args), announce=None if args.json else _announce,
         punch=_punchOf(reactor, channel, connector, not args.no_punch),
@@ -523,10 +525,16 @@ def _quicOf(reactor, channel, port):
 
 
 def _downloads(given):
-    """--downloads, or the current folder: unchecked, since a counted item
-    needs no folder; a file bought into one that takes no writes ends the
-    buy with the disk's reason (L{twisted_bazaar.roles.files.fetch})."""
-    return given if given is not None else os.path.abspath(os.curdir)
+    """(--downloads, or the current folder; why no file may be fetched
+    into it, or None).  --downloads was checked as it was read; the
+    current folder is not refused at once, since a counted item needs no
+    folder: one of a daemon's state refuses a file's offers once found
+    (L{currentFolderRefusal}), and one that takes no writes ends the buy
+    with the disk's reason (L{twisted_bazaar.roles.files.fetch})."""
+    if given is not None:
+        return given, None
+    folder = os.path.abspath(os.curdir)
+    return folder, currentFolderRefusal(folder)
 
 
 def noticeFor(args):

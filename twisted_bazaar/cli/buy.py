@@ -92,7 +92,8 @@ class OneShotBuy:
                  host="", rng=None, listen_description=None, identity=None,
                  downloads=None, give_up=DEFAULT_GIVE_UP, progress=None,
                  notice=None, scheme_settings=None, punch=None, quic=None,
-                 transports=(), tracker_kinds=(), announce=None, tracker_at=None):
+                 transports=(), tracker_kinds=(), announce=None, tracker_at=None,
+                 refused=None):
         """
         @param listen: the server endpoint the node listens on (peers
             answer its searches through links to it).
@@ -115,8 +116,9 @@ class OneShotBuy:
         @param punch: (what its TCP transport dials punches from a port
             by, the seconds a trade waits for one, whether it punches),
             for a node that hole-punches over the relayed links it opens,
-            as a daemon's does (L{twisted_bazaar.daemon.build.plugPunching});
-            None: it punches none.
+            as a daemon's does (L{twisted_bazaar.daemon.build.plugPunching}:
+            without ``quic`` its refusals say it serves no UDP); None: it
+            punches none.
         @param quic: the service of the node's QUIC socket
             (L{twisted_bazaar.daemon.quic.QuicService}, not yet serving a
             node), whose transport the node dials by and which punches
@@ -136,6 +138,10 @@ class OneShotBuy:
         @param announce: told ``announce(line)``, the purchase's line
             (L{boughtLine}), as each purchase is made: a file's comes
             before its download, which may take long; or None.
+        @param refused: why no file may be fetched into ``downloads``, or
+            None: a file's offers found end the purchase before anything
+            is bought (L{Fetcher.refuseFiles
+            <twisted_bazaar.roles.files.fetch.Fetcher.refuseFiles>}).
         """
         self.clock = clock
         self.item = item
@@ -162,7 +168,8 @@ class OneShotBuy:
                               "want": [item], "quantity": quantity,
                               "exit-when-done": True, "downloads": downloads,
                               "download-give-up": give_up}))],
-                          punch=punch, more=(() if quic is None else (quic.transport,))
+                          punch=punch if punch is None else (*punch, quic is not None),
+                          more=(() if quic is None else (quic.transport,))
                           + tuple(each.transport for each in added))
         self.downloads = downloads
         self.node = parts.node
@@ -175,6 +182,8 @@ class OneShotBuy:
                     resumedLine(name, wireId(seller))))
         if self.fetcher is not None:
             self.fetcher.onGaveUp = self._gaveUp
+            if refused is not None:
+                self.fetcher.refuseFiles(refused)
         self.progress = progress
         self._showing = None
         self.service = NodeService(clock, self.node, listen, tracker,

@@ -167,7 +167,7 @@ def checkRecord(value, name):
     if type(value) is not dict:
         raise ProtocolError(f"{name} must be a record object")
     if "relay" in value:
-        raise ProtocolError(f"{name}.relay is a field of protocol version 1: this node "
+        raise ProtocolError(f"{name}.relay is a field of protocol version 1: this end "
                             f"speaks version {wire.PROTOCOL_VERSION}, where a seller's "
                             "relay travels as its paths (docs/protocol.md §3, Paths)")
     values = {}

@@ -126,7 +126,7 @@ def plugRole(node, role):
     return role
 
 
-def punchingOf(node, labels=False, enabled=True):
+def punchingOf(node, labels=False, enabled=True, udp=True):
     """node's L{Punching}, built with the parts of node it uses (not the
     node: reach/ never holds it) and added to its dialer's sources of
     paths, not yet plugged into node (L{plugPunching} does).
@@ -134,11 +134,13 @@ def punchingOf(node, labels=False, enabled=True):
     @param labels: whether the hosts punched are labels (a memory
         network's), not IP addresses.
     @param enabled: False: it punches none, and refuses its peers'
-        punches."""
+        punches.
+    @param udp: False: the node serves no UDP (no QUIC socket): its
+        refusals say no UDP punch can work with it either."""
     asks = _NodeAsks(node)
     punching = Punching(node.clock, node.rng, node.overlay, node.whereabouts, node.events,
                         node.dialer.sources, asks.transfers, asks.unnamed, labels,
-                        enabled=enabled)
+                        enabled=enabled, udp=udp)
     node.dialer.sources.add(punching)
     return punching
 
@@ -190,7 +192,7 @@ def unnamed(node):
     return node.reach.state == PRIVATE and node.identity is not None and node.relay is None
 
 
-def plugPunching(node, dialer, wait=PUNCH_WAIT, enabled=True):
+def plugPunching(node, dialer, wait=PUNCH_WAIT, enabled=True, udp=True):
     """Have node punch over its relayed links (L{punchingOf}): it takes
     the punch messages and observes node's events, and node's dialer
     dials the paths its punches find from a port by ``dialer`` (a
@@ -199,9 +201,10 @@ def plugPunching(node, dialer, wait=PUNCH_WAIT, enabled=True):
     waiting up to ``wait`` seconds for its punch (0: nothing waits; a file
     started on the relay moves to the punched path,
     L{twisted_bazaar.roles.files.moves}); not ``enabled``: it punches
-    none, and refuses its peers' punches.  Returns the L{Punching}, one
+    none, and refuses its peers' punches; not ``udp``: it serves no UDP (no
+    QUIC socket), which its refusals say.  Returns the L{Punching}, one
     of its dialer's sources of paths."""
-    punching = punchingOf(node, not dialer.addressed, enabled)
+    punching = punchingOf(node, not dialer.addressed, enabled, udp)
     node.takeFrom(punching.puncher, PUNCHER_TAKES)
     node.takeFrom(punching)
     node.addObserver(punching)
@@ -378,10 +381,10 @@ def buildNode(clock, rng, connector, config=None, store=None, identity=None,
         without one (some tests).
     @param roles: (plugin, settings) for each role, in order.
     @param punch: (what its TCP transport dials punches from a port by,
-        the seconds a link waits for one, whether it punches at all) for a
-        node that punches over its relayed links, its punches asked of its
-        dialer (see L{plugPunching}), plugged in after its roles; or
-        None.
+        the seconds a link waits for one, whether it punches at all, and
+        optionally whether it serves UDP) for a node that punches over its
+        relayed links, its punches asked of its dialer (see
+        L{plugPunching}), plugged in after its roles; or None.
     @param relay: (its L{RelayLimits}, the connection rate) for a node
         that relays for nodes at home (L{plugRelayOffer}), or None.
     @param portmap: the maker of the mapper of a node that asks its

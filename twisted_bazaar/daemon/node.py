@@ -342,7 +342,8 @@ def serveNode(reactor, state, site, config, scheme, roles, retry, onFailure,
                       state.identity, scheme, roles,
                       meter=(lambda node: metered.append(meter(node)))
                       if meter is not None else None,
-                      punch=(PunchDialer(reactor, channel, connector.peerLog), 0, punch),
+                      punch=(PunchDialer(reactor, channel, connector.peerLog), 0, punch,
+                             quic is not None),
                       relay=None if relay is None else (relay[1], config.connection_rate),
                       portmap=routerMapper(reactor) if port_mapping else None,
                       more=more, wayOut=wayOut)

@@ -47,6 +47,13 @@ def refusal(option, folder, data_dir=None):
     return None
 
 
+def currentFolderRefusal(folder):
+    """Why ``bazaar buy`` without --downloads may fetch no file into the
+    current folder (its default), or None."""
+    why = refusal("downloads", folder)
+    return None if why is None else f"the current folder {why} (--downloads DIR)"
+
+
 def clientDownloads(text):
     """``bazaar buy --downloads DIR``: a downloads folder
     (L{downloadsFolder}) that holds no daemon's state."""

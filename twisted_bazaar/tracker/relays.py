@@ -9,7 +9,9 @@ Each node whose address check passed may offer its relay
 asks for a reservation (``relayAt``): a relay group holding the fewest
 nodes first, then the group's relay holding the fewest, so that the
 nodes at home spread over the groups, and no group twice to the same
-node while it stays registered.  What a group holds (names not yet
+node while it stays registered; a relay of the asking node's address
+family first (a node on IPv6 alone dials no relay named at an IPv4
+address), another family's only when none of its own has room.  What a group holds (names not yet
 confirmed, and reservations held) is its own, not its offers': a relay
 that leaves and registers again, under its old key or a new one, finds
 its group still holding what it held.  A name the node at home does not
@@ -33,6 +35,7 @@ import attr
 from twisted_bazaar.base.limitregistry import declare
 from twisted_bazaar.net.account import Account
 from twisted_bazaar.base.addressgroup import addressGroup
+from twisted_bazaar.tracker.registry import familyOf
 from twisted_bazaar.transports.relay.limits import NODE_GROUP_RESERVATIONS
 from twisted_bazaar.wire.core import splitRelay
 
@@ -232,7 +235,7 @@ class RelayPool:
             if not level.order:
                 del self._levels[len(held.homes)]
 
-    def pick(self, node_id, asker_group, usable):
+    def pick(self, node_id, asker_group, usable, family=None):
         """
         A relay to name to node_id, of address group asker_group, which
         holds none: of the groups with room not named to it before, one
@@ -241,20 +244,26 @@ class RelayPool:
         that ``usable(relaying id)`` says still stand and that have room,
         one holding the fewest (drawn among them); (relaying id, relay),
         remembered as named to it, or None (none has room, or the asker's
-        group holds its share of names not yet confirmed).
+        group holds its share of names not yet confirmed).  An offer at
+        an address of ``family`` (4 or 6, L{familyOf}; None: any) first:
+        the first of another family met is named only when none of it is
+        (a market of one family picks as if there were no such rule).
         """
         if self.names.makeRoom(asker_group, holder=node_id) is None:
             return None
         tried = self._tried.get(node_id, ())
         looks = _LOOKS
+        crossed = None
         for held in sorted(self._levels):
             order = self._levels[held].order
             for _ in range(min(_DRAWS, len(order))):
                 group = order[self.rng.randrange(len(order))]
                 if group not in tried:
-                    found = self._within(group, node_id, asker_group, usable)
+                    found, other = self._within(group, node_id, asker_group, usable,
+                                                family)
                     if found is not None:
                         return self._name(node_id, asker_group, group, found)
+                    crossed = crossed or (other and (group, other))
             # Then the level in turn, from a place drawn, as far as the
             # looks left go.
             size = len(order)
@@ -262,24 +271,31 @@ class RelayPool:
             for step in range(min(size, looks)):
                 group = order[(start + step) % size]
                 if group not in tried:
-                    found = self._within(group, node_id, asker_group, usable)
+                    found, other = self._within(group, node_id, asker_group, usable,
+                                                family)
                     if found is not None:
                         return self._name(node_id, asker_group, group, found)
+                    crossed = crossed or (other and (group, other))
             looks -= min(size, looks)
             if not looks:
                 break
-        return None
+        return None if crossed is None else self._name(node_id, asker_group, *crossed)
 
-    def _within(self, group, node_id, asker_group, usable):
+    def _within(self, group, node_id, asker_group, usable, family=None):
         """Of group's offers that stand, are not node_id's own and have
-        room, for asker_group too (L{PLACES_LIMIT}), one holding the
-        fewest, drawn among them: its relaying id, or None."""
+        room, for asker_group too (L{PLACES_LIMIT}), one at an address of
+        family holding the fewest, drawn among them: (its relaying id, or
+        None; when None, the relaying id of the first such offer of
+        another family, or None)."""
         held = self._groups[group]
-        fitting, fewest = [], None
+        fitting, fewest, other = [], None, None
         for relaying, offer in held.offers.items():
             count = held.at.get(offer.relay, 0)
             if (relaying == node_id or count >= offer.slots or not usable(relaying)
                     or self.places.makeRoom((offer.relay, asker_group)) is None):
+                continue
+            if family is not None and familyOf(splitRelay(offer.relay)[0]) != family:
+                other = other or relaying
                 continue
             if fewest is None or count < fewest:
                 fitting, fewest = [relaying], count
@@ -288,8 +304,8 @@ class RelayPool:
         if len(fitting) < 2:
             # No draw for one: a group of one relay (the honest case)
             # costs the tracker's random stream nothing more than before.
-            return fitting[0] if fitting else None
-        return fitting[self.rng.randrange(len(fitting))]
+            return (fitting[0], None) if fitting else (None, other)
+        return fitting[self.rng.randrange(len(fitting))], None
 
     def _name(self, node_id, asker_group, group, relaying):
         for victim in self.names.take(node_id, asker_group):

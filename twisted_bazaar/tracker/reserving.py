@@ -19,6 +19,7 @@ from twisted_bazaar.base.lan import oneSpelling, peerHost
 from twisted_bazaar.base.limitregistry import declare
 from twisted_bazaar.net.eviction import groupOf
 from twisted_bazaar.net.limits import GroupRates
+from twisted_bazaar.tracker.registry import familyOf
 from twisted_bazaar.tracker.relays import NAME_TIMEOUT, RelayPool
 from twisted_bazaar.transports.relay.messages import RelayAt, RelayReserved
 from twisted_bazaar.transports.relay.relay import Refused
@@ -146,7 +147,10 @@ class Reservations:
             tracker.registry.setRelay(node_id, None)
         key = tracker.proofs.keyOf(node_id)
         if key is not None:
-            named = self.pool.pick(node_id, group, self._relaying)
+            # A relay it can dial: of the family its connection came by.
+            host = peerHost(link.transport)
+            named = self.pool.pick(node_id, group, self._relaying,
+                                   familyOf(host) if host else None)
             if named is not None:
                 link.send(RelayAt(*named, self._waysTo(*named)))
                 return

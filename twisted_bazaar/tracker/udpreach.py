@@ -194,6 +194,11 @@ class UdpReach:
         elif mine is None:
             why = (f"this tracker saw no datagram of yours in the last {SEEN_FOR:g} s: "
                    "send udpcheck first")
+        elif theirs is None and request.id not in self.tracker.registry.udps:
+            # Not a matter of time: a node that serves no QUIC (--no-quic)
+            # sends none.
+            why = (f"node {wireId(request.id)} named no UDP port of its own (it serves "
+                   "no QUIC): no UDP punch can work with it")
         elif theirs is None:
             why = (f"this tracker saw no datagram of node {wireId(request.id)} "
                    f"in the last {SEEN_FOR:g} s")

@@ -601,7 +601,7 @@ def _refuseRetired(cls, obj):
     """Refuse a message that holds a field of an older version."""
     old = sorted(set(cls.RETIRED).intersection(obj))
     raise ProtocolError(
-        f"{cls.TYPE}.{old[0]} is a field of protocol version 1: this node speaks "
+        f"{cls.TYPE}.{old[0]} is a field of protocol version 1: this end speaks "
         f"version {PROTOCOL_VERSION}, where a node's ways to be reached travel as "
         f"its paths (docs/protocol.md §3, Paths)")
 

@@ -33,6 +33,7 @@ from twisted_bazaar.schemes.chord.settings import FINGER
 from twisted_bazaar.schemes.chord.state import Neighbourhood, Peer
 
 from tests.helpers import (
+    Recorder,
     answerAs,
     assertDialRefused,
     feed,
@@ -213,8 +214,14 @@ class FingerLinkTests(SynchronousTestCase):
         self.assertEqual([m.id for m in sent(link)], [7, 8])
 
     def test_anUnreachableFingerIsRoutedRoundAndForgotten(self):
+        """...and told the node's observers (L{linkFailed}), as the flood's
+        failed links are: a chord buyer that gives up names the last."""
+        recorder = Recorder()
+        self.node.addObserver(recorder)
         self.find()
         self.connector.failLast(ConnectionRefusedError("refused"))
+        [failed] = [event for event in recorder.events if event[0] == "linkFailed"]
+        self.assertEqual(failed[1:4], (FINGER_ID, "g", 4))
         self.assertEqual(sent(self.succ), [ChordFind(7, FINGER_KEY, (PRED, ME))])
         self.assertNotIn(FINGER_ID, [peer.id for peer in self.scheme.ring.fingers
                                      if peer is not None])

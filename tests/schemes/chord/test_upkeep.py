@@ -26,7 +26,15 @@ from twisted_bazaar.schemes.chord.ring import solves
 from twisted_bazaar.schemes.chord.state import Neighbourhood, Peer
 from twisted_bazaar.schemes.chord.upkeep import IRingHost
 
-from tests.helpers import answerAs, assertDialRefused, feed, linkPeer, makeNode, sent
+from tests.helpers import (
+    Recorder,
+    answerAs,
+    assertDialRefused,
+    feed,
+    linkPeer,
+    makeNode,
+    sent,
+)
 from tests.records import identity
 from tests.schemes.chord.test_routing import FAR, ME, PRED, SUCC, LinkedToOnePeer
 
@@ -80,6 +88,20 @@ class RingLinkTests(LinkedToOnePeer, SynchronousTestCase):
         scheme = self.scheme
         scheme.upkeep.update(lambda: scheme.ring.adopt(Peer(1500, "a", 1), [Peer(1600, "b", 2)]))
         return [(r.host, r.port) for r in self.node.connector.requests]
+
+    def test_aNeighbourNotLinkedIsTold(self):
+        """A ring neighbour the node could not link to (one of the other
+        address family, in a dual-stack market: the tracker names ring
+        neighbours whatever their family) is told the node's observers as
+        the flood's failed links are (L{linkFailed}): a chord buyer that
+        gave up said nothing of it (issue 96)."""
+        recorder = Recorder()
+        self.node.addObserver(recorder)
+        self.adopt()
+        self.node.connector.failLast(ConnectionRefusedError("refused"))
+        [failed] = [event for event in recorder.events if event[0] == "linkFailed"]
+        self.assertEqual(failed[1:4], (1500, "a", 1))
+        self.assertIn("refused", failed[4])
 
     def test_onlyTheFirstSuccessorIsLinkedAtOnce(self):
         self.assertEqual(self.adopt(), [("a", 1)])

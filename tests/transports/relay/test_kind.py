@@ -58,14 +58,14 @@ class VersionOneTests(SynchronousTestCase):
 
     def test_refused(self):
         """An offer, a chordNearIs or a record naming its relay as version
-        1 did is refused, naming the version this node speaks."""
+        1 did is refused, naming the version this end speaks."""
         offer = Reply(1, "pear", (7, 1), 7, "", 9001).asDict()
         near = ChordNearIs(4, ()).asDict()
         for obj, field in ((dict(offer, relay=RELAY), "reply.relay"),
                            (dict(near, relays={"7": RELAY}), "chordNearIs.relays")):
             with self.assertRaises(ProtocolError) as caught:
                 wire.MESSAGE_TYPES[obj["type"]].fromDict(obj)
-            self.assertIn(f"{field} is a field of protocol version 1: this node speaks "
+            self.assertIn(f"{field} is a field of protocol version 1: this end speaks "
                           "version 2", caught.exception.info)
         with self.assertRaises(ProtocolError) as caught:
             checkRecord(dict(PLAIN_WIRE, relay=RELAY), "reply.record")

@@ -85,6 +85,9 @@ class Fetcher(Role):
         self.give_up = give_up
         self.failed = {}
         self.onGaveUp = None
+        #: Why a file may not be fetched into the folder at all, or None
+        #: (L{refuseFiles}).
+        self._refused = None
         #: Told (name, seller) as a file an earlier run paid for is
         #: resumed (L{tellResumed}), or None.
         self._onResumed = None
@@ -225,18 +228,35 @@ class Fetcher(Role):
             return
         self._seen(item, found)
         self.offers[item] = found
+        why = self._refused or self._noted(item, found)
+        if why is None:
+            return
+        if self.onGaveUp is None:
+            self.log.critical("cannot record the offers of {item} in {folder}: {why}",
+                              item=item, folder=self.folder, why=why)
+            return
+        # A folder that takes no writes now would fail the file once it is
+        # paid for: its owner ends before anything is bought.
+        self.unfetchable.update(offer.sha256 for offer in found)
+        self.onGaveUp(f"cannot download {item}: {why}; nothing bought")
+
+    def _noted(self, item, offers):
+        """Note a file's offers in the folder (L{Journal.note}): None, or
+        the disk's reason it could not."""
         try:
-            self.journal.note(item, found)
+            self.journal.note(item, offers)
         except OSError as e:
-            if self.onGaveUp is None:
-                self.log.critical("cannot record the offers of {item} in {folder}: "
-                                  "{why}", item=item, folder=self.folder,
-                                  why=e.strerror)
-                return
-            # A folder that takes no writes now would fail the file once it
-            # is paid for: its owner ends before anything is bought.
-            self.unfetchable.update(offer.sha256 for offer in found)
-            self.onGaveUp(f"cannot download {item}: {e.strerror}; nothing bought")
+            return e.strerror
+        return None
+
+    def refuseFiles(self, why):
+        """
+        Refuse every file found, for why, before it is bought: its owner
+        ends on it (L{onGaveUp}).  ``bazaar buy`` without --downloads in a
+        folder of a daemon's state: a counted item needs no folder, so
+        only a file's offers found tell that the buy would write there.
+        """
+        self._refused = why
 
     def bought(self, purchase):
         """

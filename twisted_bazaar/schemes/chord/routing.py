@@ -22,6 +22,7 @@ import attr
 from twisted.internet import defer
 from twisted.logger import Logger, LogLevel
 
+from twisted_bazaar.core.topology import dialWhy
 from twisted_bazaar.net.reconnect import inWords
 from twisted_bazaar import wire
 from twisted_bazaar.base.sparing import NOTHING, own
@@ -402,6 +403,8 @@ class KeyRouter:
                 ring.remove(hop.id)
             self.log.debug("no link to next hop {hop}: {why}", hop=shortId(hop.id),
                            why=inWords(reason))
+            self.node.events.linkFailed(hop.id, hop.host, hop.port,
+                                        dialWhy(reason, hop.host, hop.port))
         self._resume(waiting, hop)
         return None
 

@@ -31,6 +31,7 @@ from twisted.logger import LogLevel
 from zope.interface import Attribute, Interface
 
 from twisted_bazaar.base.wallclock import wallSeconds
+from twisted_bazaar.core.topology import dialWhy
 from twisted_bazaar.wire.ids import shortId
 from twisted_bazaar.net.opening import Unreachable
 from twisted_bazaar.base.sparing import NOTHING, own
@@ -301,6 +302,12 @@ class Upkeep:
         self._connecting.pop(peer.id, None)
         if reason.check(defer.CancelledError) or self.host.stopped:
             return
+        node = self.host.node
+        if node.linkTo(peer.id) is None:
+            # A buyer that gives up names the last (a neighbour of the other
+            # address family, say), as the flood's does.
+            node.events.linkFailed(peer.id, peer.host, peer.port,
+                                   dialWhy(reason, peer.host, peer.port))
         if reason.check(Unreachable) and self.host.ring is not None and (
                 peer not in self.host.ring.watched()):
             # A finger nothing listens at: forget it; the next round finds

@@ -18,6 +18,7 @@ from zope.interface import implementer
 
 from twisted_bazaar.base.slotservice import SlotService
 from twisted_bazaar.base.sparing import NOTHING, own
+from twisted_bazaar.base.words import namedFew
 from twisted_bazaar.events import NodeObserver
 from twisted_bazaar.wire.trade import BuyOK
 from twisted_bazaar.core.market import IDiscovery, fileIn, recordedOffers
@@ -40,20 +41,26 @@ NO_ITEMS = frozenset()
 #: every ack is in; the rest are said in one line then: a seller of
 #: 1,024 items logged 1,024 lines at start.
 SAY_LISTED = 20
+#: Items no longer listed named in the one line that says them, once
+#: every ack is in (``... no longer lists fig, kiwi, pear and 40 more``):
+#: a seller whose stock went logged a line an item.
+SAY_GONE = 3
 
 
 class _Listed(set):
     """
     The items the current tracker acknowledged (a seller's alone: made
-    at its first), and how many of them since its acks were last all in
-    were said one by one, and not.
+    at its first), how many of them since its acks were last all in
+    were said one by one, and not, and those it no longer lists since
+    (``gone``, None for none: never more than it listed).
     """
 
-    __slots__ = ("said", "unsaid")
+    __slots__ = ("said", "unsaid", "gone")
 
     def __init__(self):
         super().__init__()
         self.said = self.unsaid = 0
+        self.gone = None
 
     def listing(self, item):
         """item is listed: whether it is said one by one (L{SAY_LISTED})."""
@@ -69,6 +76,19 @@ class _Listed(set):
         count starts again)."""
         unsaid, self.said, self.unsaid = self.unsaid, 0, 0
         return unsaid
+
+    def delisted(self, item):
+        """item is no longer listed: said with the others (L{dropped})."""
+        self.discard(item)
+        if self.gone is None:
+            self.gone = []
+        self.gone.append(item)
+
+    def dropped(self):
+        """The items no longer listed since this was last asked, in the
+        order their acks came."""
+        gone, self.gone = self.gone or (), None
+        return gone
 
 
 #: Seconds a register or unregister waits for its ack before the item's
@@ -182,6 +202,7 @@ class IndexDiscovery(SlotService, NodeObserver):
         each such item's state is sent again, once, as if the ones before
         were lost (an ack of one of them that comes late changes nothing)."""
         self._ackCall = _RESENT
+        self._sayGone()
         items = sorted(self._unacked)
         self._unacked = NOTHING
         for item in items:
@@ -382,7 +403,8 @@ class IndexDiscovery(SlotService, NodeObserver):
         """A register or an unregister taken.  Once the last one sent of an
         item is, the log says, once, that buyers' lookups now name this
         seller for it (the first ack of an item in stock), or no longer
-        do (the ack of its unregister, once it ran out)."""
+        do (the ack of its unregister, once it ran out: with the others
+        that went, once every ack is in, L{_sayGone})."""
         item = message.item
         if self._unacked.get(item, 0) > 1:
             self._unacked[item] -= 1
@@ -396,18 +418,27 @@ class IndexDiscovery(SlotService, NodeObserver):
             if self.listed.listing(item):
                 self.log.info("the tracker's index lists {item}", item=item)
         elif item not in self.registered and item in self.listed:
-            self.listed.discard(item)
-            self.log.info("the tracker's index no longer lists {item}", item=item)
+            self.listed.delisted(item)
         if not self._unacked:
             self._sayRest()
 
     def _sayRest(self):
         """Every ack is in: the items listed and not said one by one, in
-        one line; the next listed are said one by one again."""
+        one line (the next listed are said one by one again), and those
+        no longer listed."""
         unsaid = 0 if self.listed is NO_ITEMS else self.listed.rest()
         if unsaid:
             self.log.info("the tracker's index lists {n} more items, {total} in all",
                           n=unsaid, total=len(self.listed))
+        self._sayGone()
+
+    def _sayGone(self):
+        """The items no longer listed since last said, in one line: when
+        every ack is in, or an ack awaited for ACK_WAIT did not come."""
+        gone = () if self.listed is NO_ITEMS else self.listed.dropped()
+        if gone:
+            self.log.info("the tracker's index no longer lists {items}",
+                          items=namedFew(gone, SAY_GONE))
 
     def _listed(self, link, message):
         """A ``listing``: the answer to a ``list`` this node never asks

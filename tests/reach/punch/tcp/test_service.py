@@ -129,7 +129,7 @@ class Side:
     """A node with its Punching, linked to the other by a relayed link."""
 
     def __init__(self, clock, identity, other, inbound, seen, punchable=True, told=True,
-                 enabled=True, tracker=None):
+                 enabled=True, tracker=None, udp=True):
         self.node = makeNode(identity.id, seed=identity.id, identity=identity, clock=clock)
         self.dialer = FakeDialer()
         self.tracker = tracker if tracker is not None else FakeTracker()
@@ -138,7 +138,8 @@ class Side:
         # The node's TCP transport dials its punches from a port by the
         # fake, which records them: the punching announces its paths to the
         # node's dialer, which dials them.
-        self.punching = plugPunching(self.node, self.dialer, wait=WAIT, enabled=enabled)
+        self.punching = plugPunching(self.node, self.dialer, wait=WAIT, enabled=enabled,
+                                     udp=udp)
         self.told = lambda: self.punching.reachChanged(Reachability(seen_host=seen, seen_port=TRACKER_PORT
                                            if punchable else 51234), TRACKER_PORT)
         if told:
@@ -177,14 +178,14 @@ class PunchingTestCase(SynchronousTestCase):
         self.tracker.hosts = {self.alice.id: HOST_A, self.bob.id: HOST_B}
 
     def sides(self, b_punchable=True, seen_a=HOST_A, seen_b=HOST_B, own_a=HOST_A,
-              own_b=HOST_B):
+              own_b=HOST_B, b_udp=True):
         """A opened the relayed link, B accepted it; the relay says it saw
         A come from seen_a, B from seen_b; the tracker told A it sees it
-        at own_a, B at own_b."""
+        at own_a, B at own_b; B serves UDP unless not b_udp."""
         self.a = Side(self.clock, self.alice, self.bob, False, own_a,
                       tracker=self.tracker)
         self.b = Side(self.clock, self.bob, self.alice, True, own_b, b_punchable,
-                      tracker=self.tracker)
+                      tracker=self.tracker, udp=b_udp)
         #: The punch events each side's node told its observers.
         self.told = []
         self.a.node.addObserver(PunchNews("a", self.told))
@@ -659,6 +660,21 @@ class RefusalTests(PunchingTestCase):
         self.assertIsNone(error.udp)
         feed(self.a.link, error)
         self.assertFalse(self.a.punching.saidNoUdp(self.bob.id))
+
+    def test_aNodeWithoutQuicSaysNoUdp(self):
+        """A node that serves no UDP (``--no-quic``) refused a punch for
+        another reason (its router draws ports) saying nothing of UDP, and
+        its peer asked the tracker for a UDP punch with it, which the
+        tracker refused each time: it never saw the node's datagrams
+        (issue 96).  Its refusals say no UDP punch can work with it."""
+        self.sides(b_punchable=False, b_udp=False)
+        self.carry(self.a, self.b)
+        [error] = sent(self.b.link)
+        self.assertEqual(error.code, "nopunch")
+        self.assertIn("router changed the source port", error.info)
+        self.assertIs(error.udp, False)
+        feed(self.a.link, error)
+        self.assertTrue(self.a.punching.saidNoUdp(self.bob.id))
 
     def test_otherErrorsAsBefore(self):
         """An error that is not about a punch is logged as any other."""

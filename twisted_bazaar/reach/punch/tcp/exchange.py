@@ -145,10 +145,14 @@ class Puncher:
     """
 
     log = Logger()
+    #: Whether this node serves UDP at all: one that does not (no QUIC
+    #: socket, ``--no-quic``) says in each refusal that no UDP punch can
+    #: work with it either, whatever its router does (L{_refuse}).
+    udp = True
 
     def __init__(self, clock, rng, found, buildProtocol, witness, limits=None,
                  transfers=lambda: None, direct=None, unwitnessed=None,
-                 answers=None):
+                 answers=None, udp=True):
         """
         @param found: C{found(found)}, told each punch's path (a
             L{Found <twisted_bazaar.reach.sources.Found>}: the host and port
@@ -176,7 +180,10 @@ class Puncher:
             witness (the refusal's reason), or None: a generic one.
         @param answers: C{answers(peer_id)}, told when an answer to a punch
             peer_id started begins or ends (L{answering} changed), or None.
+        @param udp: whether this node serves UDP (L{udp}).
         """
+        if not udp:
+            self.udp = False
         self.clock = clock
         self.rng = rng
         self.found = found
@@ -492,9 +499,10 @@ class Puncher:
     def _refuse(self, link, nonce, why):
         """Refuse the peer's punch message of nonce, saying why, and that
         no UDP punch can work with this node either when none can (its
-        peer then asks the tracker for none)."""
+        datagrams do not leave, or it serves no UDP: its peer then asks
+        the tracker for none)."""
         link.send(wire.Error("nopunch", why, id=nonce,
-                             udp=None if self.mapping.udp else False))
+                             udp=None if self.mapping.udp and self.udp else False))
         link.peerLine(LogLevel.info, "refused a punch of {peer}: {why}", self.log,
                       why=why)
 

@@ -93,7 +93,7 @@ class Punching(Service, NodeObserver):
     _noUdp = None
 
     def __init__(self, clock, rng, overlay, whereabouts, events, sources, transfers,
-                 unnamed, labels=False, limits=None, enabled=True):
+                 unnamed, labels=False, limits=None, enabled=True, udp=True):
         """
         Its punches' paths are announced to the dialer's sources and
         dialled by the dialer (L{Sources.found
@@ -126,6 +126,9 @@ class Punching(Service, NodeObserver):
             punched as named (L{twisted_bazaar.reach.punch.witness.whyNot}).
         @param enabled: False: the node punches none, and refuses its
             peers' punches saying so (L{OFF}); nothing waits for a punch.
+        @param udp: False: the node serves no UDP (no QUIC socket), and
+            its refusals say no UDP punch can work with it (L{Puncher.udp
+            <twisted_bazaar.reach.punch.tcp.exchange.Puncher.udp>}).
         """
         self.enabled = enabled
         self.labels = labels
@@ -143,7 +146,7 @@ class Punching(Service, NodeObserver):
         self.puncher = Puncher(clock, rng, sources.found, overlay.punchedLink,
                                self._witness, limits, transfers,
                                direct=_direct, unwitnessed=self._unwitnessed,
-                               answers=self._changed)
+                               answers=self._changed, udp=udp)
         if not enabled:
             self.puncher.setMapping(OFF)
         #: peer id -> the relayed link it is linked by, as it came up.
