@@ -22,7 +22,7 @@ tracker names the peer.
 
 import functools
 
-from twisted_bazaar.base.lan import LOWEST_PORT, ipAddress, isLocal
+from twisted_bazaar.base.lan import LOWEST_PORT, ipAddress, isLocal, sameLink
 from twisted_bazaar.base.limitregistry import declare
 
 #: The scopes of an address: this machine, a private network, the internet.
@@ -145,9 +145,3 @@ def whyNotChecked(host, seen):
              else " there")
     return (f"{host} is not where the node's connection comes from ({seen}): a node "
             f"connecting from a {from_scope or 'public'} address is checked only{where}")
-
-
-def sameLink(one, other):
-    """Whether IP addresses one and other are IPv6 addresses of one /64:
-    one link's, where a host's stable and temporary addresses are."""
-    return one.version == other.version == 6 and int(one) >> 64 == int(other) >> 64
