@@ -166,6 +166,6 @@ class IPv6ShownTests(SynchronousTestCase):
     def test_theReachLine(self):
         """A node's line of its tracker's reach check, with both addresses."""
         event = dict(log_format=UNREACHABLE, where=hostPort("2001:db8::5", 9001),
-                     seen=hostPort("2001:db8::9", 40000))
+                     seen=hostPort("2001:db8::9", 40000), behind="behind NAT?")
         self.assertIn("at [2001:db8::5]:9001 (behind NAT?)", formatEvent(event))
         self.assertIn("connect from [2001:db8::9]:40000", formatEvent(event))

@@ -73,6 +73,22 @@ class CheckedTests(SynchronousTestCase):
                              "from (203.0.113.5): a node connecting from a public "
                              "address is checked only there")
 
+    def test_fromPublicIPv6ItsSlash64(self):
+        """A host with privacy addresses connects from a temporary one and
+        listens at its stable one, of the same /64: checked there (it was
+        refused, and the node ran relayed for good); another /64 is not
+        its link."""
+        temporary = "2001:db8:1:200:10b7:6657:9d6f:e5a0"
+        self.assertIsNone(whyNotChecked("2001:db8:1:200::2", temporary))
+        for host in ("2001:db8:1:201::2", "2001:db8::1", "198.51.100.9"):
+            self.assertEqual(
+                whyNotChecked(host, temporary),
+                f"{host} is not where the node's connection comes from ({temporary}): "
+                "a node connecting from a public address is checked only there, or at "
+                "another address of its /64")
+        self.assertIn("is not where", whyNotChecked("fd00:1:200::2", temporary))
+        self.assertIn("is not where", whyNotChecked("fe80::2", "fe80::1"))
+
     def test_fromItsOwnMachineAnywhere(self):
         """A node on the tracker's machine can dial whatever it can."""
         for host in ("198.51.100.9", "127.0.0.2", "10.0.0.1", "::1"):

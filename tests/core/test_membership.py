@@ -8,7 +8,7 @@ topology's business: see tests/core/test_topology.py.
 import random
 
 from twisted.internet import defer
-from twisted.internet.address import IPv4Address
+from twisted.internet.address import IPv4Address, IPv6Address
 from twisted.internet.task import Clock
 from twisted.internet.testing import StringTransport
 from twisted.logger import capturedLogs, formatEvent, globalLogPublisher
@@ -542,6 +542,19 @@ class ReachTests(MembershipCase):
         self.assertEqual(self.node.reach.seen_port, 40999)
         self.assertEqual(len(self.reachLines()), 1)
         self.assertEqual(self.tracker.heard(), [])
+
+    def test_behindAFirewall(self):
+        """Seen coming from the very address its tracker connection leaves
+        from (an IPv6 home's routed prefix behind a stateful firewall):
+        no NAT rewrote it, so the line guesses a firewall (it said
+        "behind NAT?")."""
+        home = "2001:db8:1:200::2"
+        self.tracker.transport.hostAddr = IPv6Address("TCP", home, 40123)
+        self.tracker.say(reach(False, host=home, seen_host=home))
+        self.assertEqual(self.reachLines(), [
+            f"this node is not reachable from outside at [{home}]:{NODE_PORT} "
+            "(behind a firewall?): other nodes cannot dial it; the tracker saw it "
+            f"connect from [{home}]:40123"])
 
     def test_reachableLater(self):
         """A change is logged: private, then public (a port forwarded)."""

@@ -1060,6 +1060,20 @@ class CheckedWhereItConnectsTests(ReachTests):
         self.register(4001, peer_host="127.0.0.1", host="192.0.2.44")
         self.assertEqual(self.connector.requests[0][:2], ("192.0.2.44", 4001))
 
+    def test_atItsStableIPv6AddressFromATemporaryOne(self):
+        """A host with privacy addresses (RFC 8981) connects from a
+        temporary address and gives its stable one as --host, of the same
+        /64: checked there, and named there once it answers (it was never
+        dialled, and ran relayed for good, "behind NAT?")."""
+        asker = self.asker()
+        peer, node_id = self.register(4001, peer_host="2001:db8:1:200:10b7:6657:9d6f:e5a0",
+                                      host="2001:db8:1:200::2")
+        self.assertEqual(self.connector.requests[0][:2], ("2001:db8:1:200::2", 4001))
+        self.answerCheck(wire.ThisIsMe(node_id, 4001))
+        asker.say({"type": "whereis", "id": wireId(node_id)})
+        [answer] = asker.heard()
+        self.assertEqual((answer["host"], answer["port"]), ("2001:db8:1:200::2", 4001))
+
     def test_aNameAtTheAddressItConnectsFrom(self):
         """A name is resolved, and dialled at the address it resolves to
         where the node's connection comes from, never as a name; the node

@@ -134,6 +134,24 @@ def sameHost(one, other):
         return one == other
 
 
+def sameLink(one, other):
+    """Whether IP addresses one and other are IPv6 addresses of one /64:
+    one link's, where a host's stable and temporary addresses (RFC 8981)
+    are."""
+    return one.version == other.version == 6 and int(one) >> 64 == int(other) >> 64
+
+
+def sameNetwork(one, other):
+    """Whether hosts one and other are one host (L{sameHost}), or IPv6
+    addresses of one /64 (L{sameLink}): a host's temporary address, which
+    rotates, is another of its network's."""
+    try:
+        first, second = ipAddress(one), ipAddress(other)
+    except ValueError:
+        return one == other
+    return first == second or sameLink(first, second)
+
+
 @functools.lru_cache(maxsize=1024)
 def ipAddress(host):
     """host's IP address, an IPv4-mapped IPv6 one as IPv4 (ValueError if

@@ -22,7 +22,7 @@ tracker names the peer.
 
 import functools
 
-from twisted_bazaar.base.lan import LOWEST_PORT, ipAddress, isLocal
+from twisted_bazaar.base.lan import LOWEST_PORT, ipAddress, isLocal, sameLink
 from twisted_bazaar.base.limitregistry import declare
 
 #: The scopes of an address: this machine, a private network, the internet.
@@ -118,7 +118,10 @@ def whyNotChecked(host, seen):
     a registration makes no tracker dial, for a stranger, a service of
     its own machine or network (its cloud's metadata service among them:
     each machine's own), nor a third party.  As libp2p's AutoNAT dials
-    back only the IP address it sees a client at.
+    back only the IP address it sees a client at.  From a public IPv6
+    address, also any other of its /64 (L{sameLink}): a host with privacy
+    addresses (RFC 8981, a desktop's default) connects from a temporary
+    one and listens at its stable ``--host`` beside it.
     """
     if "%" in host:
         return f"{host!r} names a zone: an interface of the tracker's machine"
@@ -135,7 +138,10 @@ def whyNotChecked(host, seen):
         return None
     if from_scope == LOCAL and scope != LOOPBACK and not address.is_link_local:
         return None
+    if from_scope == scope == PUBLIC and sameLink(address, origin):
+        return None
     where = (" there, or at another private or public address" if from_scope == LOCAL
+             else " there, or at another address of its /64" if origin.version == 6
              else " there")
     return (f"{host} is not where the node's connection comes from ({seen}): a node "
             f"connecting from a {from_scope or 'public'} address is checked only{where}")

@@ -120,6 +120,19 @@ class PortMappingTests(MembershipCase):
         first.stopped.callback(None)
         self.successResultOf(d)
 
+    def test_aNewTemporaryAddressIsTheSameNetwork(self):
+        """A home's host with privacy addresses (RFC 8981) is seen from a
+        new temporary address of the same /64 as the last rotates: the
+        same router, asked on (it was let go, "it is on another network",
+        and asked again at each rotation); another /64 is another
+        network."""
+        self.tracker.say(reach(False, seen_host="2001:db8:1:200:10b7:6657:9d6f:e5a0"))
+        self.tracker.say(reach(False, seen_host="2001:db8:1:200:b4f1:e9ae:26c8:60ea"))
+        [first] = self.mappers
+        self.assertEqual((first.started, first.stops), (1, 0))
+        self.tracker.say(reach(False, seen_host="2001:db8:1:201::5"))
+        self.assertEqual((len(self.mappers), first.stops), (2, 1))
+
     def test_publicWithoutAMappingStopsAsking(self):
         """Found public where no router maps its port (the laptop came
         back to a network with a public address), the node stops asking

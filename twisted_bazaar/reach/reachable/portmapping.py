@@ -18,7 +18,8 @@ is named at its address, and its relay reservation goes
 external address is never asked, advertised or dialled.
 
 A laptop moves: once the tracker sees the node come from another public
-address, the router its mappers asked is another network's, so they are
+address (not another of its IPv6 /64: a temporary address that rotates,
+L{sameNetwork}), the router its mappers asked is another network's, so they are
 stopped (their mappings deleted, as far as that router still answers)
 and, if it is private there, the router of the network it is on now is
 asked; found public with no port mapped, it needs no router, and its
@@ -32,6 +33,7 @@ from twisted.application.service import Service
 from twisted.internet import defer
 from twisted.logger import Logger
 
+from twisted_bazaar.base.lan import sameNetwork
 from twisted_bazaar.events import NodeObserver
 from twisted_bazaar.reach.reachable.reachability import PRIVATE, PUBLIC
 from twisted_bazaar.reach.sources import OwnPathSource
@@ -84,7 +86,7 @@ class PortMappingService(Service, NodeObserver, OwnPathSource):
         if not self.running:
             return
         if self._askedFrom is not None:
-            if reach.seen_host != self._askedFrom:
+            if not sameNetwork(reach.seen_host, self._askedFrom):
                 self._letGo(f"the tracker sees it come from {reach.seen_host}, not "
                             f"{self._askedFrom}: it is on another network")
             elif reach.state == PUBLIC and not self._holding():

@@ -12,6 +12,8 @@ router's public address.
 
 import attr
 
+from twisted_bazaar.base.lan import sameHost
+
 #: The tracker dialled the node at its registered address, and it answered.
 PUBLIC = "public"
 #: The tracker's dial did not reach the node (behind NAT, or a firewall).
@@ -52,6 +54,18 @@ class Reachability:
 
 #: A node's reachability until a check tells it.
 UNCHECKED = Reachability()
+
+
+def behind(local, seen_host):
+    """
+    What keeps a node undialled, as a guess in words: a firewall when
+    its tracker saw its connection come from the address it leaves from
+    (``local``: no router rewrote it on the way out, and an IPv6 home's
+    router, or the machine's own firewall, drops what comes unasked),
+    else NAT.  An IPv6 home behind a stateful firewall was told it was
+    "behind NAT?", which it is not.
+    """
+    return "behind a firewall?" if seen_host and sameHost(local, seen_host) else "behind NAT?"
 
 
 def lanOnlyAt(reach, relay):

@@ -19,15 +19,14 @@ says, which a new relay shares (L{twisted_bazaar.reach.reachable.advertising}).
 from twisted.logger import LogLevel
 
 from twisted_bazaar.base.address import hostPort
-from twisted_bazaar.reach.reachable.reachability import PUBLIC, Reachability
+from twisted_bazaar.reach.reachable.reachability import PUBLIC, Reachability, behind
 from twisted_bazaar.net.eviction import groupOf
 
 #: The lines a node logs when the tracker's check finds it reachable, or not.
 REACHABLE = ("this node is reachable from outside at {where}: the tracker "
              "dialled it there")
-UNREACHABLE = ("this node is not reachable from outside at {where} (behind "
-               "NAT?): other nodes cannot dial it; the tracker saw it connect from "
-               "{seen}")
+UNREACHABLE = ("this node is not reachable from outside at {where} ({behind}): "
+               "other nodes cannot dial it; the tracker saw it connect from {seen}")
 
 
 class Reaching:
@@ -102,7 +101,9 @@ class Reaching:
         peerLog = self._peerLog
         peerLog.emit(log, level, groupOf(link), line, host=now.host, port=now.port,
                      where=hostPort(now.host, now.port), seen_host=now.seen_host,
-                     seen_port=now.seen_port, seen=hostPort(now.seen_host, now.seen_port))
+                     seen_port=now.seen_port, seen=hostPort(now.seen_host, now.seen_port),
+                     behind=behind(getattr(link.transport.getHost(), "host", ""),
+                                   now.seen_host))
 
     def _advertise(self):
         """What advertises the node's address says so again (a chord
