@@ -677,3 +677,32 @@ class PluginOptionsHelpTests(SynchronousTestCase):
         text = flat("architecture.md")
         self.assertNotIn("appear in `twistd bazaar-node --help` with", text)
         self.assertIn("appear in `twistd bazaar-node --help-all` in their owner's section", text)
+
+
+class TradesSinceTheStartTests(SynchronousTestCase):
+    """running.md and protocol.md §12a called the trades a node tells its
+    operator its "last sales and purchases (16 of each)"; a restarted
+    node tells none made before its start (they are kept in memory, and
+    its ledger holds no paths), while its ledger lists them all."""
+
+    def test_aRestartedNodeTellsNoTradeFromBefore(self):
+        from twisted_bazaar.store import MemoryStore, Purchase
+        from twisted_bazaar.testing import Market
+
+        store = MemoryStore()
+        store.commitPurchase(Purchase(1, "apple", 5, 0.0))
+        market = Market(seed=7)
+        node = market.addNode(store=store, buyer={"wants": ["pear"]})
+        market.run(5)
+        state = market.services[node].status.state()
+        self.assertEqual((state.bag, state.trades), ({"apple": 1}, ()))
+
+    def test_theDocsSaySinceItStarted(self):
+        running = flat("running.md")
+        self.assertIn("The trades are the node's last sales and purchases since it "
+                      "started (16 of each, kept in memory: a restarted node shows "
+                      "none from before", running)
+        self.assertNotIn("last sales and purchases (16 of each)", running)
+        self.assertIn("if the node made it since it last started", running)
+        self.assertIn("the last 16 sales and the last 16 purchases made since the node "
+                      "started, in memory", flat("protocol.md"))
