@@ -706,3 +706,20 @@ class TradesSinceTheStartTests(SynchronousTestCase):
         self.assertIn("if the node made it since it last started", running)
         self.assertIn("the last 16 sales and the last 16 purchases made since the node "
                       "started, in memory", flat("protocol.md"))
+
+
+class TrackersAddedTests(SynchronousTestCase):
+    """running.md's "Several trackers" did not say that a node of one
+    tracker given a second checks neither against the key it kept."""
+
+    def test_theWarningIsQuoted(self):
+        from twisted_bazaar.tap.knowntracker import _unchecked
+
+        text = flat("running.md")
+        line = _unchecked("DIR/known_tracker", ["A"])
+        quoted = section(text, "warns once at start: `", "`.")
+        head, tail = quoted.split(": ...; ")
+        self.assertTrue(line.startswith(head), head)
+        self.assertTrue(line.endswith(tail), tail)
+        self.assertIn("A node of several started again with one of them reads that "
+                      "one's own file", text)

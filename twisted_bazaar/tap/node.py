@@ -594,7 +594,7 @@ def makeService(options, reactor=None):
         with interruptible():
             state = openState(reactor, options["data-dir"], keyRefusal(options.scheme),
                               lambda where: trackerPins(where, options["tracker-key"],
-                                                        options.trackers),
+                                                        options.trackers, said),
                               _restocked(options), onFailure=exitStatus.fail, said=said)
     except StartupError as e:
         raise SystemExit(exitStatus.line(str(e)))
