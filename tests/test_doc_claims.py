@@ -723,3 +723,24 @@ class TrackersAddedTests(SynchronousTestCase):
         self.assertTrue(line.endswith(tail), tail)
         self.assertIn("A node of several started again with one of them reads that "
                       "one's own file", text)
+
+
+class KeyRemovedWhileRunningTests(SynchronousTestCase):
+    """running.md's tracker's state directory did not say what a key file
+    removed while the tracker runs comes to; its warning is quoted."""
+
+    def test_theWarningIsQuoted(self):
+        from twisted.logger import capturedLogs
+        from twisted_bazaar.daemon.tracker import keepKey
+
+        folder = tempfile.mkdtemp()
+        self.addCleanup(shutil.rmtree, folder)
+        data = os.path.join(folder, "DIR")
+        held = []
+        identity = trackerIdentity(data, held=held)
+        shutil.rmtree(data)
+        with capturedLogs() as logged:
+            keepKey(identity, held)
+        [event] = logged
+        said = event["log_format"].format(path=os.path.join("DIR", "tracker.key"))
+        self.assertIn(f"said: `{said}` (a tracker killed", flat("running.md"))
