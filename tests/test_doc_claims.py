@@ -744,3 +744,17 @@ class KeyRemovedWhileRunningTests(SynchronousTestCase):
         [event] = logged
         said = event["log_format"].format(path=os.path.join("DIR", "tracker.key"))
         self.assertIn(f"said: `{said}` (a tracker killed", flat("running.md"))
+
+
+class RolesLeftOutTests(SynchronousTestCase):
+    """running.md said what a node started without --role seller does with
+    a data dir's stock, not what one without --role buyer does with its
+    pending buys; its warning is quoted."""
+
+    def test_theWarningIsQuoted(self):
+        from twisted_bazaar.daemon.node import unsentLine
+        from twisted_bazaar.store import MemoryStore, PendingBuy
+
+        store = MemoryStore()
+        store.addPending(PendingBuy(4, "grape", 5, (17, 5), "h", 1))
+        self.assertIn(f"it warns `{unsentLine('DIR', store, False)}`", flat("running.md"))

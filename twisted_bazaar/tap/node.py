@@ -621,7 +621,8 @@ def makeService(options, reactor=None):
     _exitsWhenDone(reactor, options, service, parts, exitStatus)
     if metrics is not None:
         addMetrics(service, reactor, options, metrics, exitStatus)
-    holdDataDir(reactor, service, state, parts.roles.get("seller"))
+    holdDataDir(reactor, service, state, parts.roles.get("seller"),
+                buying="buyer" in parts.roles)
     return service
 
 
