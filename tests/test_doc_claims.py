@@ -825,3 +825,84 @@ class ChordAcrossFamiliesTests(SynchronousTestCase):
         self.assertIn("node {dead} missed {k} pings: dead; successor now {succ}",
                       inspect.getsource(upkeep))
         self.assertIn("linkFailed", inspect.getsource(upkeep.Upkeep._notLinked))
+
+
+class TradesSinceTheStartTests(SynchronousTestCase):
+    """running.md and protocol.md §12a called the trades a node tells its
+    operator its "last sales and purchases (16 of each)"; a restarted
+    node tells none made before its start (they are kept in memory, and
+    its ledger holds no paths), while its ledger lists them all."""
+
+    def test_aRestartedNodeTellsNoTradeFromBefore(self):
+        from twisted_bazaar.store import MemoryStore, Purchase
+        from twisted_bazaar.testing import Market
+
+        store = MemoryStore()
+        store.commitPurchase(Purchase(1, "apple", 5, 0.0))
+        market = Market(seed=7)
+        node = market.addNode(store=store, buyer={"wants": ["pear"]})
+        market.run(5)
+        state = market.services[node].status.state()
+        self.assertEqual((state.bag, state.trades), ({"apple": 1}, ()))
+
+    def test_theDocsSaySinceItStarted(self):
+        running = flat("running.md")
+        self.assertIn("The trades are the node's last sales and purchases since it "
+                      "started (16 of each, kept in memory: a restarted node shows "
+                      "none from before", running)
+        self.assertNotIn("last sales and purchases (16 of each)", running)
+        self.assertIn("if the node made it since it last started", running)
+        self.assertIn("the last 16 sales and the last 16 purchases made since the node "
+                      "started, in memory", flat("protocol.md"))
+
+
+class TrackersAddedTests(SynchronousTestCase):
+    """running.md's "Several trackers" did not say that a node of one
+    tracker given a second checks neither against the key it kept."""
+
+    def test_theWarningIsQuoted(self):
+        from twisted_bazaar.tap.knowntracker import _unchecked
+
+        text = flat("running.md")
+        line = _unchecked("DIR/known_tracker", ["A"])
+        quoted = section(text, "warns once at start: `", "`.")
+        head, tail = quoted.split(": ...; ")
+        self.assertTrue(line.startswith(head), head)
+        self.assertTrue(line.endswith(tail), tail)
+        self.assertIn("A node of several started again with one of them reads that "
+                      "one's own file", text)
+
+
+class KeyRemovedWhileRunningTests(SynchronousTestCase):
+    """running.md's tracker's state directory did not say what a key file
+    removed while the tracker runs comes to; its warning is quoted."""
+
+    def test_theWarningIsQuoted(self):
+        from twisted.logger import capturedLogs
+        from twisted_bazaar.daemon.tracker import keepKey
+
+        folder = tempfile.mkdtemp()
+        self.addCleanup(shutil.rmtree, folder)
+        data = os.path.join(folder, "DIR")
+        held = []
+        identity = trackerIdentity(data, held=held)
+        shutil.rmtree(data)
+        with capturedLogs() as logged:
+            keepKey(identity, held)
+        [event] = logged
+        said = event["log_format"].format(path=os.path.join("DIR", "tracker.key"))
+        self.assertIn(f"said: `{said}` (a tracker killed", flat("running.md"))
+
+
+class RolesLeftOutTests(SynchronousTestCase):
+    """running.md said what a node started without --role seller does with
+    a data dir's stock, not what one without --role buyer does with its
+    pending buys; its warning is quoted."""
+
+    def test_theWarningIsQuoted(self):
+        from twisted_bazaar.daemon.node import unsentLine
+        from twisted_bazaar.store import MemoryStore, PendingBuy
+
+        store = MemoryStore()
+        store.addPending(PendingBuy(4, "grape", 5, (17, 5), "h", 1))
+        self.assertIn(f"it warns `{unsentLine('DIR', store, False)}`", flat("running.md"))

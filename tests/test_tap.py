@@ -1412,6 +1412,25 @@ class DataDirTests(SynchronousTestCase):
         store.seedInventory({"apple": 0})
         self.assertIsNone(unofferedLine("d", MemoryStore(), False))
 
+    def test_unsentLine(self):
+        """A buyer's data dir holding pending buys, started without the
+        buyer role, resent none and said nothing (its start's line said
+        'pending buys: 1'): a unit sold for one was not collected.  It
+        says so (and nothing for a buyer, or a data dir of none)."""
+        from twisted_bazaar.store import MemoryStore, PendingBuy
+        from twisted_bazaar.daemon.node import unsentLine
+
+        store = MemoryStore()
+        self.assertIsNone(unsentLine("d", store, False))
+        store.addPending(PendingBuy(4, "fig", 5, (17, 5), "h", 1))
+        store.addPending(PendingBuy(6, "apple", 5, (17, 5), "h", 1))
+        self.assertEqual(unsentLine("d", store, False),
+                         "data dir d holds 2 pending buys (apple, fig) that this node "
+                         "does not send again: it runs without --role buyer, so a unit "
+                         "a seller sold for one is not collected; start it with --role "
+                         "buyer to collect it")
+        self.assertIsNone(unsentLine("d", store, True))
+
 
 class SeveralTrackersTests(SynchronousTestCase):
     """--tracker given again: the node's trackers, in order, each with its

@@ -268,6 +268,19 @@ class PinnedTrackerTests(SynchronousTestCase):
         self.patch(bazaar, "askTracker", self.channel)
         self.successResultOf(bazaar.status(None, pinned))
 
+    def test_aNodeOfSeveralTrackersKeepsThisOnesKey(self):
+        """The data dir of a node of several trackers keeps each one's key
+        in a file of its own (known_tracker-HOST_PORT): asked with one of
+        them, it was refused as keeping no key; its file is read."""
+        folder = scratchDir(self)
+        writeKnown(os.path.join(folder, "known_tracker-127.0.0.1_7700"), b"T" * 32)
+        self.answering = [b"I" * 32]
+        failure = self.failureResultOf(
+            bazaar.status(None, parse(["status", "--data-dir", folder])), ClientError)
+        self.assertIn("known_tracker-127.0.0.1_7700", str(failure.value))
+        self.answering = [b"T" * 32]
+        self.successResultOf(bazaar.status(None, parse(["status", "--data-dir", folder])))
+
 
 class PinNameTests(SynchronousTestCase):
     def test_aTransportsTrackerNamedWithItsKind(self):

@@ -19,6 +19,7 @@ from twisted_bazaar.daemon.services import StartupError
 from twisted_bazaar.daemon.tracker import (
     TRACKER_KEY_FILE,
     UdpReachService,
+    keepKey,
     serveRelay,
     serveTracker,
     trackerIdentity,
@@ -123,6 +124,53 @@ class TrackerIdentityTests(SynchronousTestCase):
         error = self.assertRaises(StartupError, trackerIdentity, path)
         self.assertEqual(str(error), f"--data-dir {path}: cannot keep the tracker's "
                          "key there: Not a directory")
+
+
+class KeepKeyTests(SynchronousTestCase):
+    """
+    A tracker's state directory removed while it ran (``rm -r``, a cleaner
+    of old files) went unnoticed: its next start made a new key, and every
+    node, which keeps the old one, refused it.  At its stop, the key it
+    holds is written back, and that is said.
+    """
+
+    def setUp(self):
+        self.folder = tempfile.mkdtemp(prefix="bazaar-daemon-")
+        self.addCleanup(shutil.rmtree, self.folder)
+        self.data = os.path.join(self.folder, "state", "tracker")
+        self.held = []
+        self.identity = trackerIdentity(self.data, held=self.held)
+
+    def test_writtenBackAsItStops(self):
+        shutil.rmtree(os.path.join(self.folder, "state"))
+        with capturedLogs() as logged:
+            keepKey(self.identity, self.held)
+        path = os.path.join(self.data, TRACKER_KEY_FILE)
+        self.assertEqual(os.stat(path).st_mode & 0o777, 0o600)
+        self.assertEqual(os.stat(self.data).st_mode & 0o777, 0o700)
+        for folder in self.held:
+            folder.stopped()
+        self.assertEqual(trackerIdentity(self.data).key, self.identity.key)
+        [event] = logged
+        self.assertEqual(event["log_level"].name, "warn")
+        self.assertIn("was removed while the tracker ran: written back as it stops",
+                      event["log_format"])
+
+    def test_aKeptKeyIsLeftAlone(self):
+        path = os.path.join(self.data, TRACKER_KEY_FILE)
+        before = os.stat(path)
+        with capturedLogs() as logged:
+            keepKey(self.identity, self.held)
+        self.assertEqual((os.stat(path).st_ino, list(logged)), (before.st_ino, []))
+
+    def test_notWrittenSaysSo(self):
+        shutil.rmtree(os.path.join(self.folder, "state"))
+        with open(os.path.join(self.folder, "state"), "w"):
+            pass
+        with capturedLogs() as logged:
+            keepKey(self.identity, self.held)
+        [event] = logged
+        self.assertIn("cannot be written back", event["log_format"])
 
 
 class ServeTrackerTests(SynchronousTestCase):

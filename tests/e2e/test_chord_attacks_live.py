@@ -81,7 +81,7 @@ class ChordAttackCase(SynchronousTestCase):
         """Start a chord node whose key is identity's (from its data dir)."""
         folder = os.path.join(self.market.cwd, f"{name}-data")
         os.mkdir(folder)
-        identity._write(os.path.join(folder, KEY_FILE))
+        identity.writeNew(os.path.join(folder, KEY_FILE))
         return self.market.startNode(name, *FAST, "--data-dir", folder, *options)
 
     def stranger(self, port):
@@ -188,7 +188,7 @@ class CensorshipTests(ChordAttackCase):
         waitStored(seller, "apple", TIMEOUT, holder=holder_key.id)
         folder = os.path.join(self.market.cwd, "censor-data")
         os.mkdir(folder)
-        censor_key._write(os.path.join(folder, KEY_FILE))
+        censor_key.writeNew(os.path.join(folder, KEY_FILE))
         censor = self.market.startNode("censor", "--discovery", "chordcensor",
                                        "--data-dir", folder)
         waitOnRing(censor, TIMEOUT, how="joined")
@@ -211,7 +211,7 @@ class PuzzleTests(ChordAttackCase):
                      if not solves(drawn.id, TEST_PUZZLE))
         folder = os.path.join(self.market.cwd, "cheap-data")
         os.mkdir(folder)
-        cheap._write(os.path.join(folder, KEY_FILE))
+        cheap.writeNew(os.path.join(folder, KEY_FILE))
         result = runTwistd(["-n", "bazaar-node", "--tracker",
                             f"tcp:127.0.0.1:{self.market.tracker_port}", *FAST,
                             "--data-dir", folder], self.market.cwd, timeout=TIMEOUT)

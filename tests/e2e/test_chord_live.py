@@ -81,7 +81,7 @@ class LiveChordTests(SynchronousTestCase):
         if identity is not None:
             folder = os.path.join(self.market.cwd, f"{name}-data")
             os.mkdir(folder)
-            identity._write(os.path.join(folder, KEY_FILE))
+            identity.writeNew(os.path.join(folder, KEY_FILE))
             role += ("--data-dir", folder)
         return self.market.startNode(name, *FAST, *role)
 

@@ -317,7 +317,7 @@ class KeyFileTests(SynchronousTestCase):
         def readAfterTheOther(directory, name=KEY_FILE):
             if not raced:
                 raced.append(True)
-                self.assertTrue(first._write(path))
+                self.assertTrue(first.writeNew(path))
                 raise FileNotFoundError(path)
             return real(directory, name)
 

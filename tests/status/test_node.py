@@ -285,6 +285,28 @@ class RolesTests(SynchronousTestCase):
             self.assertEqual(str(caught.exception), why)
 
 
+class RestoredBagTests(SynchronousTestCase):
+    """
+    A buyer's data dir started again as a seller (``--role seller``, no
+    buyer role) restored its bag, ``bag: 2 (apple x2)`` in its start's
+    line and in ``bazaar-ledger``, while ``bazaar node --data-dir`` told
+    its operator ``bag: -``: the bag came from the buyer role alone.  The
+    bag is the node's store's, whatever roles it runs now.
+    """
+
+    def test_aBagKeptWithoutTheBuyerRole(self):
+        from twisted_bazaar.store import MemoryStore, Purchase
+
+        store = MemoryStore()
+        store.commitPurchase(Purchase(1, "apple", 5, 0.0, units=2))
+        store.commitPurchase(Purchase(2, "fig", 5, 0.0))
+        market = Market(seed=6)
+        node = market.addNode(store=store, seller={"stock": {"pear": 1}})
+        market.run(5)
+        state = market.services[node].status.state()
+        self.assertEqual((state.bag, state.bag_items), ({"apple": 2, "fig": 1}, 2))
+
+
 class LimitsTests(SynchronousTestCase):
     """
     The operator sees each pool of the registry of limits against its

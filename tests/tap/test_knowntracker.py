@@ -149,3 +149,61 @@ class SeveralTrackersTests(SynchronousTestCase):
         pin.proved(decode(Identity.generate().key))
         self.assertEqual(os.listdir(self.dir), [KNOWN_TRACKER])
         self.assertEqual(pin.what, "the tracker")
+
+
+class TrackersAddedOrLeftTests(SynchronousTestCase):
+    """
+    A data dir keeps its trackers' keys in ``known_tracker`` for a node of
+    one, ``known_tracker-HOST_PORT`` for a node of several.  A node of two
+    started again with one of them took that tracker's first key again,
+    its own file unread; a node of one given a second ``--tracker`` (for
+    failover, as the README says) took each tracker's first key, its
+    ``known_tracker`` unread and unsaid: a stranger at the old tracker's
+    address was then taken.
+    """
+
+    def setUp(self):
+        self.dir = scratchDir(self)
+        self.a = parseAddress("tcp:127.0.0.1:7700")
+        self.b = parseAddress("tcp:127.0.0.1:7701")
+        self.key, self.other = (decode(Identity.generate().key) for _ in range(2))
+
+    def test_oneOfSeveralLeftKeepsItsKey(self):
+        pinA, _ = trackerPins(self.dir, [], [self.a, self.b])
+        pinA.proved(self.key)
+        [alone] = trackerPins(self.dir, [], [self.a])
+        self.assertEqual(alone.key, self.key)
+        self.assertIn("known_tracker-127.0.0.1_7700", alone.refusal(self.other))
+        [other] = trackerPins(self.dir, [], [self.b])
+        self.assertIsNone(other.key)
+
+    def test_aTrackerAddedSaysTheKeyIsNotChecked(self):
+        trackerPins(self.dir, [], [self.a])[0].proved(self.key)
+        said = []
+        pins = trackerPins(self.dir, [], [self.a, self.b], said)
+        self.assertEqual([pin.key for pin in pins], [None, None])
+        logged = []
+        from twisted.logger import globalLogPublisher
+        globalLogPublisher.addObserver(logged.append)
+        self.addCleanup(globalLogPublisher.removeObserver, logged.append)
+        [tell] = said
+        tell()
+        [event] = logged
+        self.assertEqual(event["log_level"].name, "warn")
+        line = event["line"]
+        self.assertIn(os.path.join(self.dir, KNOWN_TRACKER) + " keeps the key of the one "
+                      "tracker this node had before", line)
+        self.assertIn("127.0.0.1:7700, 127.0.0.1:7701 will each be taken with the first "
+                      "key it proves; to pin them, pass --tracker-key once per --tracker",
+                      line)
+
+    def test_nothingSaidOncePinned(self):
+        trackerPins(self.dir, [], [self.a])[0].proved(self.key)
+        said = []
+        trackerPins(self.dir, [self.key, self.other], [self.a, self.b], said)
+        self.assertEqual(said, [])
+        for pin in trackerPins(self.dir, [], [self.a, self.b], said):
+            pin.proved(self.key)
+        said = []
+        trackerPins(self.dir, [], [self.a, self.b], said)
+        self.assertEqual(said, [])

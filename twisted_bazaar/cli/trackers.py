@@ -19,7 +19,7 @@ from twisted.internet import defer
 from twisted_bazaar.base.words import plural
 from twisted_bazaar.net.pin import KeyPin
 from twisted_bazaar.status.client import ClientError, askTracker, named
-from twisted_bazaar.tap.knowntracker import knownFile, readKnown
+from twisted_bazaar.tap.knowntracker import keptName, readKnown
 
 #: How a user makes a command take a tracker's new key.
 _FIX = "(--tracker-key KEY: the key the tracker logs when it starts)"
@@ -41,7 +41,7 @@ def trackerPinOf(pinned, data_dir, address=None, several=False):
     if pinned is not None:
         return KeyPin(what, pinned, "--tracker-key", fix=_FIX, asker=_ASKER)
     if data_dir is not None:
-        path = os.path.join(data_dir, knownFile(str(address), several))
+        path = os.path.join(data_dir, keptName(data_dir, str(address), several))
         try:
             known = readKnown(path)
         except ValueError as e:
@@ -75,7 +75,7 @@ def _keptIn(data_dir, address, several):
         why = "is not a folder" if os.path.exists(data_dir) else "does not exist"
         raise ClientError(f"--data-dir {data_dir} {why}: give the --data-dir of a "
                           "node of this tracker, whose key it keeps")
-    path = os.path.join(data_dir, knownFile(str(address), several))
+    path = os.path.join(data_dir, keptName(data_dir, str(address), several))
     if not os.path.exists(path):
         raise ClientError(f"--data-dir {data_dir} keeps no key of the tracker at "
                           f"{address.label} (no {os.path.basename(path)}): give the "

@@ -313,6 +313,12 @@ def verified(record):
                 record.key, record.lanSig, record.lanText()))))
 
 
+#: Why a record issued past L{CLOCK_SKEW} ahead is refused: its seller
+#: (the node that reads this line from the tracker, say) learns what to mend.
+FUTURE = (f"it was issued in the future: its seller's clock is more than "
+          f"{CLOCK_SKEW:g} s ahead of the clock that checked it")
+
+
 def recordFault(record, now, seller=None, item=None, alive=False):
     """
     Why a node must not take ``record`` at clock time ``now`` (seconds),
@@ -329,7 +335,7 @@ def recordFault(record, now, seller=None, item=None, alive=False):
     if item is not None and record.item != item:
         return "it is a record of another item"
     if record.issued > milliseconds(now + CLOCK_SKEW):
-        return "it was issued in the future"
+        return FUTURE
     if record.expires - record.issued > milliseconds(MAX_LIFETIME):
         return f"it lives longer than {MAX_LIFETIME:g} s"
     if alive and not live(record, now):

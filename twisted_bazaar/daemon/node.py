@@ -14,6 +14,7 @@ from twisted.internet.endpoints import serverFromString
 from twisted.logger import Logger
 
 from twisted_bazaar.base.listenfault import listenFault
+from twisted_bazaar.base.words import plural
 from twisted_bazaar.core.node import NodeConfig
 from twisted_bazaar.daemon.build import buildNode, serveTransport
 from twisted_bazaar.daemon.control import ControlService
@@ -252,6 +253,23 @@ def unofferedLine(directory, store, selling):
             "dir (its key); start it with --role seller to sell it")
 
 
+def unsentLine(directory, store, buying):
+    """
+    The line that says a data dir's pending buys are not sent again, or
+    None: a node started without ``--role buyer`` (``buying`` false) on a
+    buyer's data dir resends none, so a unit sold for one is not
+    collected until a buyer runs on it.
+    """
+    pending = store.pending()
+    if buying or not pending:
+        return None
+    items = ", ".join(sorted({entry.item for entry in pending}))
+    return (f"data dir {directory} holds {plural(len(pending), 'pending buy')} "
+            f"({items}) that this node does not send again: it runs without --role "
+            "buyer, so a unit a seller sold for one is not collected; start it with "
+            "--role buyer to collect it")
+
+
 @attr.s(auto_attribs=True)
 class NodeSite:
     """
@@ -405,15 +423,18 @@ def relayService(reactor, offering, channel, endpoint, description, onFailure):
     return RelayListening(reactor, sealed, offering.relay, onFailure, description)
 
 
-def holdDataDir(reactor, service, state, seller):
+def holdDataDir(reactor, service, state, seller, buying=False):
     """With a data dir, the last children of a node daemon's service: the
     lock stamped with the pid once it runs, and the control socket (for
-    ``seller``, a L{Seller} or None)."""
+    ``seller``, a L{Seller} or None).  What the data dir holds that no
+    role of the node takes up is said (``buying``: it has the buyer
+    role)."""
     if state.lock is None:
         return
-    unoffered = unofferedLine(state.lock.directory, state.store, seller is not None)
-    if unoffered is not None:
-        log.warn("{line}", line=unoffered)
+    for line in (unofferedLine(state.lock.directory, state.store, seller is not None),
+                 unsentLine(state.lock.directory, state.store, buying)):
+        if line is not None:
+            log.warn("{line}", line=line)
     service.lock = state.lock
     LockStamp(state.lock).setServiceParent(service)
     ControlService(reactor, state.lock.directory, seller).setServiceParent(service)

@@ -13,7 +13,7 @@ from twisted.internet.error import CannotListenError
 from twisted.logger import Logger
 
 from twisted_bazaar.base.listenfault import listenFault
-from twisted_bazaar.base.made import SharedFolder
+from twisted_bazaar.base.made import SharedFolder, makeFolders
 from twisted_bazaar.daemon.registry import hostExtensions, trackerExtensionPlugins
 from twisted_bazaar.daemon.services import (
     EndpointConnector,
@@ -110,6 +110,30 @@ def _keptIn(directory, held, refusal):
     if folder.runsElsewhere():
         raise StartupError(refusal)
     return Identity.inDirectory(directory, name=TRACKER_KEY_FILE, made=folder.made)
+
+
+def keepKey(identity, held):
+    """
+    At a stop, write the tracker's key back to the state directories in
+    ``held`` (L{SharedFolder}s) whose key file was removed while it ran (a
+    cleaner of old files, an C{rm -r}): its nodes keep this key and refuse
+    another, and a start that finds no key file makes a new one.
+    """
+    for folder in held:
+        path = os.path.join(folder.directory, TRACKER_KEY_FILE)
+        if os.path.exists(path):
+            continue
+        try:
+            makeFolders(folder.directory)
+            identity.writeNew(path)
+        except OSError as e:
+            log.warn("{path} was removed while the tracker ran and cannot be written "
+                     "back ({why}): its next start makes a new key, which its nodes "
+                     "refuse", path=path, why=e.strerror or e)
+        else:
+            log.warn("{path} was removed while the tracker ran: written back as it "
+                     "stops, so that its nodes, which keep this key, take it back at "
+                     "its next start", path=path)
 
 
 def inUse(directory, given):

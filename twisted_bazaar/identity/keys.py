@@ -287,7 +287,7 @@ class Identity:
             identity = cls.read(directory, name)
         except FileNotFoundError:
             identity = cls.generate(refusal)
-            if identity._write(path):
+            if identity.writeNew(path):
                 if made is not None:
                     made.append(path)
                 return identity
@@ -338,7 +338,7 @@ class Identity:
             raise ValueError(f"{path} holds no Ed25519 private key")
         return cls(private)
 
-    def _write(self, path):
+    def writeNew(self, path):
         """Write the key to ``path`` unless a file is there: True if
         written, False if another process wrote one first."""
         data = self._pair().private_bytes(serialization.Encoding.PEM,

@@ -55,11 +55,6 @@ class Role(Service, NodeObserver):
         role that sells nothing has none."""
         return {}
 
-    def bagHeld(self):
-        """item -> units this role has bought, for a node's status; a role
-        that buys nothing has none."""
-        return {}
-
     def sharedFiles(self):
         """(name, size, sha256, sold) of each file this role shares, for
         a node's status; none unless it shares a folder."""

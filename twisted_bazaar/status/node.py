@@ -150,11 +150,13 @@ class NodeStatus:
             trades += role.tradesHeld(now)
             for item, units in role.stockHeld().items():
                 stock[item] = stock.get(item, 0) + units
-            for item, units in role.bagHeld().items():
-                bag[item] = bag.get(item, 0) + units
             for row in role.sharedFiles():
                 files[row[0]] = tuple(row)
             downloads += role.downloadsHeld()
+        # The bag is the store's, not a role's: a buyer's data dir started
+        # again without the buyer role still holds what it bought.
+        for purchase in node.store.bag():
+            bag[purchase.item] = bag.get(purchase.item, 0) + purchase.units
         scheme = schemeOf(node.discovery)[0] or "none"
         reach = node.reach
         return NodeState(node.id if node.id is not None else -1, node.host or "",

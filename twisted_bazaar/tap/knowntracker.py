@@ -9,12 +9,16 @@ one (see L{twisted_bazaar.net.pin}).
 import os
 import re
 
+from twisted.logger import Logger
+
 from twisted_bazaar.identity.keys import encode, publicKey
 from twisted_bazaar.net.pin import KeyPin
 
 #: File of the tracker's key inside a node's data dir: the key's text and
 #: a newline, as the tracker logs it and --tracker-key takes it.
 KNOWN_TRACKER = "known_tracker"
+log = Logger()
+
 #: How a user makes a node take a tracker's new key.
 _PASS = "pass --tracker-key with the key the tracker logs when it starts"
 
@@ -64,9 +68,16 @@ def knownFile(address, several):
     return f"{KNOWN_TRACKER}-{re.sub(r'[^A-Za-z0-9.-]+', '_', address)}"
 
 
-def trackerPins(data_dir, pinned, addresses):
+def trackerPins(data_dir, pinned, addresses, said=None):
     """
     The L{KeyPin} of each of a node's trackers (L{trackerPin}).
+
+    A data dir keeps its trackers' keys one way while their number stays
+    (L{knownFile}).  A node of several started again with one of them
+    reads that one's key from its own file.  A node of one given several
+    cannot tell whose key L{KNOWN_TRACKER} holds, so it is not checked: that
+    is said (in ``said``, a list given the call that logs it once the
+    start succeeded), with how to pin each.
 
     @param pinned: the keys given with ``--tracker-key``, one per tracker
         in order, or none.
@@ -74,9 +85,42 @@ def trackerPins(data_dir, pinned, addresses):
     """
     several = len(addresses) > 1
     keys = list(pinned) or [None] * len(addresses)
-    return [trackerPin(data_dir, key, knownFile(str(address), several),
+    names = [keptName(data_dir, str(address), several) for address in addresses]
+    if data_dir is not None and not pinned:
+        if several and _kept(data_dir, KNOWN_TRACKER) and said is not None:
+            loose = [str(address) for address, name in zip(addresses, names)
+                     if not _kept(data_dir, name)]
+            if loose:
+                line = _unchecked(os.path.join(data_dir, KNOWN_TRACKER), loose)
+                said.append(lambda: log.warn("{line}", line=line))
+    return [trackerPin(data_dir, key, name,
                        f"the tracker at {address.label}" if several else "the tracker")
-            for key, address in zip(keys, addresses)]
+            for key, name, address in zip(keys, names, addresses)]
+
+
+def keptName(data_dir, address, several):
+    """The file of L{knownFile}, but that a node of one tracker whose data
+    dir keeps no L{KNOWN_TRACKER} reads the file it kept for that tracker
+    as one of several, if any (data_dir None: L{knownFile}'s)."""
+    name = knownFile(address, several)
+    if data_dir is None or several or _kept(data_dir, name):
+        return name
+    ownFile = knownFile(address, True)
+    return ownFile if _kept(data_dir, ownFile) else name
+
+
+def _kept(data_dir, name):
+    """Whether the data dir holds a known-tracker file of this name."""
+    return os.path.exists(os.path.join(data_dir, name))
+
+
+def _unchecked(path, addresses):
+    """The warning of a node of one tracker started with several."""
+    return (f"{path} keeps the key of the one tracker this node had before; with "
+            "several --tracker each tracker's key is kept apart (known_tracker-HOST_PORT), "
+            f"and which one that key is of is not known, so it is not checked: "
+            f"{', '.join(addresses)} will each be taken with the first key it proves; "
+            "to pin them, pass --tracker-key once per --tracker")
 
 
 def trackerPin(data_dir, pinned, name=KNOWN_TRACKER, what="the tracker"):

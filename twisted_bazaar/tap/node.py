@@ -594,7 +594,7 @@ def makeService(options, reactor=None):
         with interruptible():
             state = openState(reactor, options["data-dir"], keyRefusal(options.scheme),
                               lambda where: trackerPins(where, options["tracker-key"],
-                                                        options.trackers),
+                                                        options.trackers, said),
                               _restocked(options), onFailure=exitStatus.fail, said=said)
     except StartupError as e:
         raise SystemExit(exitStatus.line(str(e)))
@@ -621,7 +621,8 @@ def makeService(options, reactor=None):
     _exitsWhenDone(reactor, options, service, parts, exitStatus)
     if metrics is not None:
         addMetrics(service, reactor, options, metrics, exitStatus)
-    holdDataDir(reactor, service, state, parts.roles.get("seller"))
+    holdDataDir(reactor, service, state, parts.roles.get("seller"),
+                buying="buyer" in parts.roles)
     return service
 
 

@@ -16,6 +16,7 @@ from twisted_bazaar.daemon.services import DaemonServices, StartupError
 from twisted_bazaar.daemon.tracker import (
     TRACKER_KEY_FILE,
     UdpReachService,
+    keepKey,
     runOn,
     serveRelay,
     serveTracker,
@@ -402,6 +403,9 @@ def _keptIdentity(options, reactor, exitStatus, said):
     exitStatus.undoOnFailedStart(undo)
     exitStatus.whenStarted(lambda: runOn(held, options["data-dir"] is not None,
                                          exitStatus.fail))
+    # A start that fails, even once running, removes what it made instead.
+    exitStatus.whenStarted(lambda: reactor.addSystemEventTrigger(
+        "before", "shutdown", lambda: exitStatus.code or keepKey(identity, held)))
     reactor.addSystemEventTrigger("after", "shutdown",
                                   lambda: [folder.stopped() for folder in held])
     # Not said by a tracker that ends as it starts (L{runOn}).

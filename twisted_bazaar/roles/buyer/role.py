@@ -139,6 +139,7 @@ class Buyer(Role):
         return self.trades.entries(now)
 
     def bagHeld(self):
+        """item -> units in its bag."""
         held = {}
         for purchase in self.bag:
             held[purchase.item] = held.get(purchase.item, 0) + purchase.units
