@@ -14,6 +14,7 @@ from contextlib import redirect_stderr, redirect_stdout
 from twisted.trial.unittest import SynchronousTestCase
 
 from twisted_bazaar.cli import sim, simshards
+from twisted_bazaar.sim import codeid
 from twisted_bazaar.sim.runner import SimConfig
 from twisted_bazaar.sim.sweep import GiB, MiB, memoryNeeded
 
@@ -291,15 +292,27 @@ class SchedulerClient:
     (address: MEMORY), the keys each holds and is making, and what was
     submitted."""
 
-    def __init__(self, workers, held=None, making=None):
+    def __init__(self, workers, held=None, making=None, code=None):
         self.workers = workers
         self.held = held or {}
         self.making = making or {}
+        self.code = code or {}
         self.submitted = []
+        self.log = []
 
     def scheduler_info(self, n_workers):
+        self.log.append("look")
         return {"workers": {address: {"resources": {simshards.MEMORY: memory}}
                             for address, memory in self.workers.items()}}
+
+    def run(self, function, *args, workers, on_error):
+        """Each worker's answer: its code (L{codeid}), as code says, or
+        this process's; its metadata and Python as this process's."""
+        assert on_error == "return"
+        self.log.append(f"ask {function.__name__}")
+        return {address: self.code.get(address, codeid.codeId())
+                if function is codeid.codeId else function(*args)
+                for address in workers}
 
     def has_what(self):
         return self.held
@@ -308,11 +321,28 @@ class SchedulerClient:
         return self.making
 
     def submit(self, *args, **kwargs):
+        self.log.append("submit")
         self.submitted.append(kwargs)
         return Actor()
 
     def close(self):
         pass
+
+
+class Lock:
+    """The scheduler's lock of placing shards, as the client's log sees
+    it; taken by another run when held."""
+
+    def __init__(self, client, held=False):
+        self.client = client
+        self.held = held
+
+    def acquire(self, timeout):
+        self.client.log.append("lock" if not self.held else f"wait {timeout:g} s")
+        return not self.held
+
+    def release(self):
+        self.client.log.append("unlock")
 
 
 class Actor:
@@ -341,8 +371,15 @@ class PlacementTests(SynchronousTestCase):
         driver; (status, stderr), and no --json left by a failed run."""
         self.patch(simshards, "_connect", lambda scheduler, n: (
             client, max(client.workers.values())))
-        self.patch(simshards, "_hostsOf", lambda client, futures, shards, places:
-                   ["10.0.0.1"] * shards)
+
+        def hostsOf(client, futures, shards, places):
+            client.log.append("made")
+            return ["10.0.0.1"] * shards
+
+        self.patch(simshards, "_hostsOf", hostsOf)
+        if not hasattr(client, "lock"):
+            client.lock = Lock(client)
+        self.patch(simshards, "_lock", lambda client: client.lock)
         self.patch(simshards, "Windows", driver)
         self.patch(simshards, "merged", lambda config, tallies, wall, engine: {
             "searches": 2, "shards": {"count": shards}})
@@ -403,6 +440,68 @@ class PlacementTests(SynchronousTestCase):
             keys.append([each["key"] for each in client.submitted])
         self.assertTrue(all(key.startswith(simshards.SHARD_KEY) for key in keys[0]))
         self.assertEqual(len(set(keys[0] + keys[1])), 4)
+
+    def test_placedUnderTheSchedulersLock(self):
+        """A run holds the scheduler's lock from its look at the free
+        workers until its shards are made there (two runs started
+        together both saw the same workers free), and lets it go."""
+        client = SchedulerClient({"tcp://a:1": 8 * GiB, "tcp://b:1": 8 * GiB})
+        self.assertEqual(self.sharded(client), (0, ""))
+        self.assertEqual(client.log, ["lock", "look", "ask codeId", "submit", "submit",
+                                      "made", "unlock"])
+
+    def test_aRunStillPlacingHasTheLock(self):
+        """A run that waits past PLACING_WAIT_S for another's placing is
+        refused in one line, having placed nothing."""
+        client = SchedulerClient({"tcp://a:1": 8 * GiB, "tcp://b:1": 8 * GiB})
+        client.lock = Lock(client, held=True)
+        status, err = self.sharded(client)
+        self.assertEqual((status, err.splitlines()), (2, [
+            "bazaar-sim: error: --shards 2: another run has been placing its shards on "
+            "this scheduler for 240 s; try again when it has started"]))
+        self.assertEqual((client.log, client.submitted), (["wait 240 s"], []))
+
+    def test_aLockGoneWithItsSchedulerLosesNoRun(self):
+        """A lock that cannot be let go (its scheduler gone as the run
+        ends) changes nothing of the run's end."""
+        client = SchedulerClient({"tcp://a:1": 8 * GiB, "tcp://b:1": 8 * GiB})
+        client.lock = Lock(client)
+        client.lock.release = lambda: 1 / 0
+        self.assertEqual(self.sharded(client), (0, ""))
+
+    def test_aWorkerOfOtherCode(self):
+        """A worker whose twisted-bazaar is of another commit (or Python
+        minor) is refused before any shard starts, in one line naming both
+        (nothing was checked: the shards ran the client's objects with the
+        worker's modules)."""
+        ours = codeid.codeId()
+        other = "twisted-bazaar 0.1.0 (code 0123456789ab), Python 3.12"
+        client = SchedulerClient({"tcp://a:1": 8 * GiB, "tcp://b:1": 8 * GiB},
+                                 code={"tcp://b:1": other})
+        status, err = self.sharded(client)
+        self.assertEqual((status, err.splitlines()), (2, [
+            f"bazaar-sim: error: --shards 2: worker tcp://b:1 runs {other}, and this "
+            f"client {ours}: install this client's commit on every worker"]))
+        self.assertEqual((client.submitted, client.log[-1]), ([], "unlock"))
+
+    def test_aWorkerThatCannotSayItsCode(self):
+        """A worker without this module (an older commit, or no
+        twisted-bazaar) is refused so too, with what it has."""
+        import platform
+        from importlib import metadata
+
+        client = SchedulerClient(
+            {"tcp://a:1": 8 * GiB, "tcp://b:1": 8 * GiB},
+            code={"tcp://a:1": Exception(
+                "ModuleNotFoundError(\"No module named 'twisted_bazaar.sim.codeid'\")")})
+        status, err = self.sharded(client)
+        self.assertEqual(status, 2)
+        self.assertEqual(err.splitlines(), [
+            "bazaar-sim: error: --shards 2: worker tcp://a:1 runs no code it can tell "
+            "(ModuleNotFoundError(\"No module named 'twisted_bazaar.sim.codeid'\"); "
+            f"twisted-bazaar {metadata.version('twisted-bazaar')}, Python "
+            f"{platform.python_version()}), and this client "
+            f"{codeid.codeId()}: install this client's commit on every worker"])
 
     def test_aWorkerThatLeaves(self):
         """A worker that cannot read its shard's task (twisted-bazaar not
