@@ -292,8 +292,9 @@ class SchedulerClient:
     (address: MEMORY), the keys each holds and is making, and what was
     submitted."""
 
-    def __init__(self, workers, held=None, making=None, code=None):
+    def __init__(self, workers, held=None, making=None, code=None, limits=None):
         self.workers = workers
+        self.limits = limits or {}
         self.held = held or {}
         self.making = making or {}
         self.code = code or {}
@@ -302,7 +303,8 @@ class SchedulerClient:
 
     def scheduler_info(self, n_workers):
         self.log.append("look")
-        return {"workers": {address: {"resources": {simshards.MEMORY: memory}}
+        return {"workers": {address: {"resources": {simshards.MEMORY: memory},
+                                      "memory_limit": self.limits.get(address, 0)}
                             for address, memory in self.workers.items()}}
 
     def run(self, function, *args, workers, on_error):
@@ -417,6 +419,18 @@ class PlacementTests(SynchronousTestCase):
         self.assertEqual((status, err.splitlines()), (2, [
             "bazaar-sim: error: --shards 2: a shard (30 of the 60 nodes) declares "
             "0.5 GiB, and no worker has more than 0.1 GiB"]))
+
+    def test_aWorkerGivesNoMoreThanItsMemoryLimit(self):
+        """A worker gives a shard no more than its Dask memory limit,
+        whatever MEMORY it declares: one declaring 16 GiB with
+        --memory-limit 250MB took a shard, its nanny restarted it, and the
+        run ended in "Unable to contact Actor's worker"."""
+        client = SchedulerClient({"tcp://a:1": 16 * GiB, "tcp://b:1": 8 * GiB,
+                                  "tcp://c:1": 8 * GiB},
+                                 limits={"tcp://a:1": 250 * 10**6, "tcp://b:1": 8 * GiB})
+        self.assertEqual(self.sharded(client), (0, ""))
+        self.assertEqual([each["workers"] for each in client.submitted],
+                         [["tcp://b:1"], ["tcp://c:1"]])
 
     def test_anotherRunsWorkersAreTaken(self):
         """Workers holding or making another run's shard are not free."""

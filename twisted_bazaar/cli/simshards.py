@@ -359,13 +359,26 @@ def _installed(client, address, error):
 
 def _places(client, need, shards):
     """L{placement} on the scheduler's workers as they are now."""
-    workers = {address: worker.get("resources", {}).get(MEMORY, 0) for address, worker
+    workers = {address: _givesAShard(worker) for address, worker
                in client.scheduler_info(n_workers=-1)["workers"].items()}
     # A shard made (its actor in memory) or being made.
     held = [*client.has_what().items(), *client.processing().items()]
     busy = {address for address, keys in held
             if any(str(key).startswith(SHARD_KEY) for key in keys)}
     return placement(workers, busy, need, shards)
+
+
+def _givesAShard(worker):
+    """
+    The bytes a worker (as the scheduler describes it) gives a shard: the
+    MEMORY it declares, but no more than Dask's memory limit, past which
+    its nanny restarts it (a worker declaring 16e9 with --memory-limit
+    250MB took a shard of 0.8 GiB, was restarted, and the run ended in
+    "Unable to contact Actor's worker").
+    """
+    declared = worker.get("resources", {}).get(MEMORY, 0)
+    limit = worker.get("memory_limit") or declared
+    return min(declared, limit)
 
 
 def _hostsOf(client, futures, shards, places=None, wait_s=SHARD_START_S):
