@@ -214,7 +214,8 @@ class FailedTests(SynchronousTestCase):
                                    "[Errno 113] No route to host")
 
         self.patch(simshards, "_connect", lambda scheduler, shards: (Client(), 64 * GiB))
-        self.patch(simshards, "_hostsOf", lambda client, futures, shards, places: ["10.0.0.1", "10.0.0.2"])
+        self.patch(simshards, "_workersOf", lambda client, futures, shards, places: [
+            "tcp://10.0.0.1:1", "tcp://10.0.0.2:1"])
         self.patch(simshards, "Windows", Driver)
 
         class Future:
@@ -250,7 +251,8 @@ class FailedTests(SynchronousTestCase):
                 pass
 
         self.patch(simshards, "_connect", lambda scheduler, shards: (Client(), 64 * GiB))
-        self.patch(simshards, "_hostsOf", lambda client, futures, shards, places: ["10.0.0.1", "10.0.0.2"])
+        self.patch(simshards, "_workersOf", lambda client, futures, shards, places: [
+            "tcp://10.0.0.1:1", "tcp://10.0.0.2:1"])
         self.patch(simshards, "Windows", Finished)
         self.patch(simshards, "merged", lambda config, tallies, wall, engine: {
             "searches": 2, "shards": {"count": 2}, "tallies": tallies})
@@ -374,11 +376,11 @@ class PlacementTests(SynchronousTestCase):
         self.patch(simshards, "_connect", lambda scheduler, n: (
             client, max(client.workers.values())))
 
-        def hostsOf(client, futures, shards, places):
+        def workersOf(client, futures, shards, places):
             client.log.append("made")
-            return ["10.0.0.1"] * shards
+            return [place[0] for place in places]
 
-        self.patch(simshards, "_hostsOf", hostsOf)
+        self.patch(simshards, "_workersOf", workersOf)
         if not hasattr(client, "lock"):
             client.lock = Lock(client)
         self.patch(simshards, "_lock", lambda client: client.lock)
@@ -533,7 +535,7 @@ class PlacementTests(SynchronousTestCase):
         self.patch(distributed, "wait", wait)
         client = SchedulerClient({"tcp://a:1": 8 * GiB})
         with self.assertRaises(simshards.Failed) as e:
-            simshards._hostsOf(client, [Pending(), Pending()], 2,
+            simshards._workersOf(client, [Pending(), Pending()], 2,
                                [["tcp://a:1"], ["tcp://gone:1"]])
         self.assertEqual(str(e.exception), (
             "--shards 2: shard 1's worker tcp://gone:1 left before it started the "
@@ -552,6 +554,25 @@ class PlacementTests(SynchronousTestCase):
         self.assertEqual((status, err.splitlines()), (1, [
             "bazaar-sim: error: --shards 2: a shard failed on its worker: "
             "RuntimeError: shard 0 was built before its keys were drawn"]))
+
+
+    def test_aWorkerThatLeftMidRunIsNamed(self):
+        """A shard whose worker left during the run (its nanny restarted it
+        past its memory limit) is named with its worker and the likely
+        cause (the line said only "a shard failed on its worker: OSError:
+        Unable to contact Actor's worker")."""
+        client = SchedulerClient({"tcp://a:1": 8 * GiB, "tcp://b:1": 8 * GiB})
+
+        class Restarted(Finished):
+            def run(self):
+                del client.workers["tcp://b:1"]
+                raise OSError("Unable to contact Actor's worker")
+
+        status, err = self.sharded(client, driver=Restarted)
+        self.assertEqual((status, err.splitlines()), (1, [
+            "bazaar-sim: error: --shards 2: shard 1's worker tcp://b:1 left during the "
+            "run (killed, or restarted by its nanny past its memory limit?): OSError: "
+            "Unable to contact Actor's worker"]))
 
 
 class SchedulerAddressTests(SynchronousTestCase):

@@ -222,9 +222,10 @@ def _runOnDask(args, config, progress):
                                     workers=place, allow_other_workers=False,
                                     key=f"{SHARD_KEY}{run}-{shard}-of-{args.shards}")
                       for shard, place in enumerate(places)]
-            hosts = _hostsOf(client, actors, args.shards,
-                             places if args.scheduler else None)
+            workers = _workersOf(client, actors, args.shards,
+                                 places if args.scheduler else None)
         actors = [future.result() for future in actors]
+        hosts = [_hostOf(address) for address in workers]
         driver = Windows(config, actors, progress, quiet=True, hosts=hosts)
         try:
             tallies = driver.run()
@@ -233,7 +234,7 @@ def _runOnDask(args, config, progress):
         except Exception as e:
             # What a shard raised on its worker (a worker of another
             # commit, one killed): its reason, not the client's traceback.
-            raise Failed(f"--shards {args.shards}: a shard failed on its worker: "
+            raise Failed(f"--shards {args.shards}: {_lost(client, workers)}"
                          f"{_reason(e)}") from None
         metrics = merged(config, tallies, time.perf_counter() - started, "dask")
         metrics["shards"]["windows"] = driver.windows
@@ -262,6 +263,21 @@ def letGo(client, stderr=None):
             reason = str(e) or type(e).__name__
             stderr.write(f"bazaar-sim: warning: closing the Dask {name} failed "
                          f"({reason}); the run is not affected\n")
+
+
+def _lost(client, workers):
+    """What a run that failed lost: the first of its shards' workers gone
+    from the scheduler (a nanny restarts a worker past its memory limit:
+    the run said only "Unable to contact Actor's worker"), or a shard."""
+    try:
+        there = client.scheduler_info(n_workers=-1)["workers"]
+    except Exception:
+        there = workers
+    gone = [shard for shard, address in enumerate(workers) if address not in there]
+    if not gone:
+        return "a shard failed on its worker: "
+    return (f"shard {gone[0]}'s worker {workers[gone[0]]} left during the run (killed, "
+            f"or restarted by its nanny past its memory limit?): ")
 
 
 def _reason(error):
@@ -381,10 +397,17 @@ def _givesAShard(worker):
     return min(declared, limit)
 
 
-def _hostsOf(client, futures, shards, places=None, wait_s=SHARD_START_S):
+def _hostOf(address):
+    """A worker's host, from its address: where its shard listens for its
+    peers' streams (L{ShardSimulation.listen})."""
+    from distributed.comm.addressing import get_address_host
+
+    return get_address_host(address)
+
+
+def _workersOf(client, futures, shards, places=None, wait_s=SHARD_START_S):
     """
-    The host of the worker each future's actor is on: where its shard
-    listens for its peers' streams (L{ShardSimulation.listen}).
+    The address of the worker each future's actor is on.
 
     @param places: the worker each shard was placed on (L{placement}), or
         None for a local cluster's.
@@ -393,7 +416,6 @@ def _hostsOf(client, futures, shards, places=None, wait_s=SHARD_START_S):
         not made within wait_s, or that failed.
     """
     from distributed import wait
-    from distributed.comm.addressing import get_address_host
 
     deadline = time.monotonic() + wait_s
     while True:
@@ -418,7 +440,7 @@ def _hostsOf(client, futures, shards, places=None, wait_s=SHARD_START_S):
             raise Failed(f"--shards {shards}: shard {shard} could not start on its "
                          f"worker: {_reason(future.exception())}")
     held = client.who_has(futures)
-    return [get_address_host(held[future.key][0]) for future in futures]
+    return [held[future.key][0] for future in futures]
 
 
 def _connect(scheduler, shards):
