@@ -314,8 +314,8 @@ class SchedulerClient:
         this process's; its metadata and Python as this process's."""
         assert on_error == "return"
         self.log.append(f"ask {function.__name__}")
-        return {address: self.code.get(address, codeid.codeId())
-                if function is codeid.codeId else function(*args)
+        return {address: self.code.get(address, codeid.shardCode())
+                if function is codeid.shardCode else function(*args)
                 for address in workers}
 
     def has_what(self):
@@ -463,7 +463,7 @@ class PlacementTests(SynchronousTestCase):
         together both saw the same workers free), and lets it go."""
         client = SchedulerClient({"tcp://a:1": 8 * GiB, "tcp://b:1": 8 * GiB})
         self.assertEqual(self.sharded(client), (0, ""))
-        self.assertEqual(client.log, ["lock", "look", "ask codeId", "submit", "submit",
+        self.assertEqual(client.log, ["lock", "look", "ask shardCode", "submit", "submit",
                                       "made", "unlock"])
 
     def test_aRunStillPlacingHasTheLock(self):
@@ -497,7 +497,8 @@ class PlacementTests(SynchronousTestCase):
         status, err = self.sharded(client)
         self.assertEqual((status, err.splitlines()), (2, [
             f"bazaar-sim: error: --shards 2: worker tcp://b:1 runs {other}, and this "
-            f"client {ours}: install this client's commit on every worker"]))
+            f"client {ours}: install this client's commit, and its requirements, on "
+            "every worker"]))
         self.assertEqual((client.submitted, client.log[-1]), ([], "unlock"))
 
     def test_aWorkerThatCannotSayItsCode(self):
@@ -517,7 +518,8 @@ class PlacementTests(SynchronousTestCase):
             "(ModuleNotFoundError(\"No module named 'twisted_bazaar.sim.codeid'\"); "
             f"twisted-bazaar {metadata.version('twisted-bazaar')}, Python "
             f"{platform.python_version()}), and this client "
-            f"{codeid.codeId()}: install this client's commit on every worker"])
+            f"{codeid.codeId()}: install this client's commit, and its requirements, on "
+            "every worker"])
 
     def test_aWorkerThatLeaves(self):
         """A worker that cannot read its shard's task (twisted-bazaar not

@@ -39,3 +39,13 @@ def test_thisProcess():
         f"twisted-bazaar {metadata.version('twisted-bazaar')} (code "
         f"{codeid.digestOf(codeid.PACKAGE)}), "
         f"Python {sys.version_info[0]}.{sys.version_info[1]}")
+
+
+def test_aShardsModulesImported(monkeypatch):
+    """A worker that cannot import what a shard runs (one of
+    twisted-bazaar's requirements missing) says which module, beside its
+    code; one that can, its code alone."""
+    assert codeid.shardCode() == codeid.codeId()
+    monkeypatch.setitem(sys.modules, "twisted_bazaar.sim.shard", None)
+    assert codeid.shardCode().startswith(
+        f"{codeid.codeId()}, which cannot import twisted_bazaar.sim.shard (")

@@ -340,13 +340,14 @@ def _placing(client, shards, wait_s=PLACING_WAIT_S):
 
 def sameCode(client, workers, shards):
     """
-    Refuse workers that run other code than this client (L{codeid}): a
-    shard runs the client's pickled objects with its worker's modules.
+    Refuse workers that run other code than this client, or cannot import
+    a shard's modules (L{codeid}): a shard runs the client's pickled
+    objects with its worker's modules.
 
     @raise Refused: naming the first such worker, its code and the client's.
     """
-    ours = codeid.codeId()
-    theirs = client.run(codeid.codeId, workers=workers, on_error="return")
+    ours = codeid.shardCode()
+    theirs = client.run(codeid.shardCode, workers=workers, on_error="return")
     for address in workers:
         what = theirs.get(address, "no answer")
         if what == ours:
@@ -354,7 +355,8 @@ def sameCode(client, workers, shards):
         if not isinstance(what, str):
             what = f"no code it can tell ({_installed(client, address, what)})"
         raise Refused(f"--shards {shards}: worker {address} runs {what}, and this client "
-                      f"{ours}: install this client's commit on every worker")
+                      f"{ours}: install this client's commit, and its requirements, on "
+                      f"every worker")
 
 
 def _installed(client, address, error):

@@ -29,6 +29,20 @@ def codeId():
             f"Python {sys.version_info[0]}.{sys.version_info[1]}")
 
 
+def shardCode():
+    """
+    L{codeId}, once this process has imported what a shard runs, or it
+    and the module it could not import: a worker without one of
+    twisted-bazaar's requirements could not read its shard's task and
+    left, and the run asked whether twisted-bazaar was installed there.
+    """
+    try:
+        import twisted_bazaar.sim.shard  # noqa: F401
+    except ImportError as e:
+        return f"{codeId()}, which cannot import {e.name or 'a module'} ({e})"
+    return codeId()
+
+
 def digestOf(package):
     """The first 12 hex digits of the SHA-256 of each module's path in
     package and its bytes, in the order of their paths."""
