@@ -14,6 +14,7 @@ from contextlib import redirect_stderr, redirect_stdout
 from twisted.trial.unittest import SynchronousTestCase
 
 from twisted_bazaar.cli import sim, simshards
+from twisted_bazaar.sim import codeid
 from twisted_bazaar.sim.runner import SimConfig
 from twisted_bazaar.sim.sweep import GiB, MiB, memoryNeeded
 
@@ -213,7 +214,8 @@ class FailedTests(SynchronousTestCase):
                                    "[Errno 113] No route to host")
 
         self.patch(simshards, "_connect", lambda scheduler, shards: (Client(), 64 * GiB))
-        self.patch(simshards, "_hostsOf", lambda client, futures, shards, places: ["10.0.0.1", "10.0.0.2"])
+        self.patch(simshards, "_workersOf", lambda client, futures, shards, places: [
+            "tcp://10.0.0.1:1", "tcp://10.0.0.2:1"])
         self.patch(simshards, "Windows", Driver)
 
         class Future:
@@ -249,7 +251,8 @@ class FailedTests(SynchronousTestCase):
                 pass
 
         self.patch(simshards, "_connect", lambda scheduler, shards: (Client(), 64 * GiB))
-        self.patch(simshards, "_hostsOf", lambda client, futures, shards, places: ["10.0.0.1", "10.0.0.2"])
+        self.patch(simshards, "_workersOf", lambda client, futures, shards, places: [
+            "tcp://10.0.0.1:1", "tcp://10.0.0.2:1"])
         self.patch(simshards, "Windows", Finished)
         self.patch(simshards, "merged", lambda config, tallies, wall, engine: {
             "searches": 2, "shards": {"count": 2}, "tallies": tallies})
@@ -291,15 +294,29 @@ class SchedulerClient:
     (address: MEMORY), the keys each holds and is making, and what was
     submitted."""
 
-    def __init__(self, workers, held=None, making=None):
+    def __init__(self, workers, held=None, making=None, code=None, limits=None):
         self.workers = workers
+        self.limits = limits or {}
         self.held = held or {}
         self.making = making or {}
+        self.code = code or {}
         self.submitted = []
+        self.log = []
 
     def scheduler_info(self, n_workers):
-        return {"workers": {address: {"resources": {simshards.MEMORY: memory}}
+        self.log.append("look")
+        return {"workers": {address: {"resources": {simshards.MEMORY: memory},
+                                      "memory_limit": self.limits.get(address, 0)}
                             for address, memory in self.workers.items()}}
+
+    def run(self, function, *args, workers, on_error):
+        """Each worker's answer: its code (L{codeid}), as code says, or
+        this process's; its metadata and Python as this process's."""
+        assert on_error == "return"
+        self.log.append(f"ask {function.__name__}")
+        return {address: self.code.get(address, codeid.shardCode())
+                if function is codeid.shardCode else function(*args)
+                for address in workers}
 
     def has_what(self):
         return self.held
@@ -308,11 +325,28 @@ class SchedulerClient:
         return self.making
 
     def submit(self, *args, **kwargs):
+        self.log.append("submit")
         self.submitted.append(kwargs)
         return Actor()
 
     def close(self):
         pass
+
+
+class Lock:
+    """The scheduler's lock of placing shards, as the client's log sees
+    it; taken by another run when held."""
+
+    def __init__(self, client, held=False):
+        self.client = client
+        self.held = held
+
+    def acquire(self, timeout):
+        self.client.log.append("lock" if not self.held else f"wait {timeout:g} s")
+        return not self.held
+
+    def release(self):
+        self.client.log.append("unlock")
 
 
 class Actor:
@@ -341,8 +375,15 @@ class PlacementTests(SynchronousTestCase):
         driver; (status, stderr), and no --json left by a failed run."""
         self.patch(simshards, "_connect", lambda scheduler, n: (
             client, max(client.workers.values())))
-        self.patch(simshards, "_hostsOf", lambda client, futures, shards, places:
-                   ["10.0.0.1"] * shards)
+
+        def workersOf(client, futures, shards, places):
+            client.log.append("made")
+            return [place[0] for place in places]
+
+        self.patch(simshards, "_workersOf", workersOf)
+        if not hasattr(client, "lock"):
+            client.lock = Lock(client)
+        self.patch(simshards, "_lock", lambda client: client.lock)
         self.patch(simshards, "Windows", driver)
         self.patch(simshards, "merged", lambda config, tallies, wall, engine: {
             "searches": 2, "shards": {"count": shards}})
@@ -381,6 +422,18 @@ class PlacementTests(SynchronousTestCase):
             "bazaar-sim: error: --shards 2: a shard (30 of the 60 nodes) declares "
             "0.5 GiB, and no worker has more than 0.1 GiB"]))
 
+    def test_aWorkerGivesNoMoreThanItsMemoryLimit(self):
+        """A worker gives a shard no more than its Dask memory limit,
+        whatever MEMORY it declares: one declaring 16 GiB with
+        --memory-limit 250MB took a shard, its nanny restarted it, and the
+        run ended in "Unable to contact Actor's worker"."""
+        client = SchedulerClient({"tcp://a:1": 16 * GiB, "tcp://b:1": 8 * GiB,
+                                  "tcp://c:1": 8 * GiB},
+                                 limits={"tcp://a:1": 250 * 10**6, "tcp://b:1": 8 * GiB})
+        self.assertEqual(self.sharded(client), (0, ""))
+        self.assertEqual([each["workers"] for each in client.submitted],
+                         [["tcp://b:1"], ["tcp://c:1"]])
+
     def test_anotherRunsWorkersAreTaken(self):
         """Workers holding or making another run's shard are not free."""
         client = SchedulerClient(
@@ -404,6 +457,70 @@ class PlacementTests(SynchronousTestCase):
         self.assertTrue(all(key.startswith(simshards.SHARD_KEY) for key in keys[0]))
         self.assertEqual(len(set(keys[0] + keys[1])), 4)
 
+    def test_placedUnderTheSchedulersLock(self):
+        """A run holds the scheduler's lock from its look at the free
+        workers until its shards are made there (two runs started
+        together both saw the same workers free), and lets it go."""
+        client = SchedulerClient({"tcp://a:1": 8 * GiB, "tcp://b:1": 8 * GiB})
+        self.assertEqual(self.sharded(client), (0, ""))
+        self.assertEqual(client.log, ["lock", "look", "ask shardCode", "submit", "submit",
+                                      "made", "unlock"])
+
+    def test_aRunStillPlacingHasTheLock(self):
+        """A run that waits past PLACING_WAIT_S for another's placing is
+        refused in one line, having placed nothing."""
+        client = SchedulerClient({"tcp://a:1": 8 * GiB, "tcp://b:1": 8 * GiB})
+        client.lock = Lock(client, held=True)
+        status, err = self.sharded(client)
+        self.assertEqual((status, err.splitlines()), (2, [
+            "bazaar-sim: error: --shards 2: another run has been placing its shards on "
+            "this scheduler for 240 s; try again when it has started"]))
+        self.assertEqual((client.log, client.submitted), (["wait 240 s"], []))
+
+    def test_aLockGoneWithItsSchedulerLosesNoRun(self):
+        """A lock that cannot be let go (its scheduler gone as the run
+        ends) changes nothing of the run's end."""
+        client = SchedulerClient({"tcp://a:1": 8 * GiB, "tcp://b:1": 8 * GiB})
+        client.lock = Lock(client)
+        client.lock.release = lambda: 1 / 0
+        self.assertEqual(self.sharded(client), (0, ""))
+
+    def test_aWorkerOfOtherCode(self):
+        """A worker whose twisted-bazaar is of another commit (or Python
+        minor) is refused before any shard starts, in one line naming both
+        (nothing was checked: the shards ran the client's objects with the
+        worker's modules)."""
+        ours = codeid.codeId()
+        other = "twisted-bazaar 0.1.0 (code 0123456789ab), Python 3.12"
+        client = SchedulerClient({"tcp://a:1": 8 * GiB, "tcp://b:1": 8 * GiB},
+                                 code={"tcp://b:1": other})
+        status, err = self.sharded(client)
+        self.assertEqual((status, err.splitlines()), (2, [
+            f"bazaar-sim: error: --shards 2: worker tcp://b:1 runs {other}, and this "
+            f"client {ours}: install this client's commit, and its requirements, on "
+            "every worker"]))
+        self.assertEqual((client.submitted, client.log[-1]), ([], "unlock"))
+
+    def test_aWorkerThatCannotSayItsCode(self):
+        """A worker without this module (an older commit, or no
+        twisted-bazaar) is refused so too, with what it has."""
+        import platform
+        from importlib import metadata
+
+        client = SchedulerClient(
+            {"tcp://a:1": 8 * GiB, "tcp://b:1": 8 * GiB},
+            code={"tcp://a:1": Exception(
+                "ModuleNotFoundError(\"No module named 'twisted_bazaar.sim.codeid'\")")})
+        status, err = self.sharded(client)
+        self.assertEqual(status, 2)
+        self.assertEqual(err.splitlines(), [
+            "bazaar-sim: error: --shards 2: worker tcp://a:1 runs no code it can tell "
+            "(ModuleNotFoundError(\"No module named 'twisted_bazaar.sim.codeid'\"); "
+            f"twisted-bazaar {metadata.version('twisted-bazaar')}, Python "
+            f"{platform.python_version()}), and this client "
+            f"{codeid.codeId()}: install this client's commit, and its requirements, on "
+            "every worker"])
+
     def test_aWorkerThatLeaves(self):
         """A worker that cannot read its shard's task (twisted-bazaar not
         installed there) leaves: the run ends in one line at once (it
@@ -420,7 +537,7 @@ class PlacementTests(SynchronousTestCase):
         self.patch(distributed, "wait", wait)
         client = SchedulerClient({"tcp://a:1": 8 * GiB})
         with self.assertRaises(simshards.Failed) as e:
-            simshards._hostsOf(client, [Pending(), Pending()], 2,
+            simshards._workersOf(client, [Pending(), Pending()], 2,
                                [["tcp://a:1"], ["tcp://gone:1"]])
         self.assertEqual(str(e.exception), (
             "--shards 2: shard 1's worker tcp://gone:1 left before it started the "
@@ -439,6 +556,25 @@ class PlacementTests(SynchronousTestCase):
         self.assertEqual((status, err.splitlines()), (1, [
             "bazaar-sim: error: --shards 2: a shard failed on its worker: "
             "RuntimeError: shard 0 was built before its keys were drawn"]))
+
+
+    def test_aWorkerThatLeftMidRunIsNamed(self):
+        """A shard whose worker left during the run (its nanny restarted it
+        past its memory limit) is named with its worker and the likely
+        cause (the line said only "a shard failed on its worker: OSError:
+        Unable to contact Actor's worker")."""
+        client = SchedulerClient({"tcp://a:1": 8 * GiB, "tcp://b:1": 8 * GiB})
+
+        class Restarted(Finished):
+            def run(self):
+                del client.workers["tcp://b:1"]
+                raise OSError("Unable to contact Actor's worker")
+
+        status, err = self.sharded(client, driver=Restarted)
+        self.assertEqual((status, err.splitlines()), (1, [
+            "bazaar-sim: error: --shards 2: shard 1's worker tcp://b:1 left during the "
+            "run (killed, or restarted by its nanny past its memory limit?): OSError: "
+            "Unable to contact Actor's worker"]))
 
 
 class SchedulerAddressTests(SynchronousTestCase):

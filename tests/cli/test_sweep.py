@@ -365,6 +365,27 @@ def test_localWorkers():
     assert sweep.localWorkers(cores=2, memory=8 * GiB, largest=16 * GiB) == 1
 
 
+def test_shardedRunDeclaresItsShards():
+    """A run with --shards on Dask declares its client and each of its
+    shards as bazaar-sim --shards declares them: its shards are its local
+    cluster's workers (it declared one process's need, 1.3 GiB for 8
+    shards of 20,000 nodes, each shard's worker 0.5 GiB alone); one in
+    this process (--shard-engine local), or unsharded, one process's."""
+    from twisted_bazaar.cli import simshards, sweepgrid
+    from twisted_bazaar.sim.sweep import BASE_BYTES, memoryNeeded
+
+    base = ["--nodes", "20000", "--searches", "500", "--start", "warm", "--crypto",
+            "fast", "--discovery", "index"]
+    sharded = sweepgrid.runFlags([*base, "--shards", "8"])
+    assert sweep.runMemory(sharded) == (
+        BASE_BYTES + 8 * simshards.shardMemory(sharded, 8))
+    assert sweep.runMemory(sharded) > 8 * simshards.SHARD_BASE_BYTES
+    one = memoryNeeded(20_000, "warm", "index", 500)
+    assert sweep.runMemory(sweepgrid.runFlags(base)) == one
+    assert sweep.runMemory(sweepgrid.runFlags(
+        [*base, "--shards", "8", "--shard-engine", "local"])) == one
+
+
 def test_cannotWrite(scheduler, tmp_path, capsys, monkeypatch):
     """A run whose --json cannot be written is a failed run, the others
     kept; a summary that cannot be written ends the sweep in one line."""

@@ -86,6 +86,25 @@ def test_refusedByTheRunsChecks():
         grid(["--discovery", "flood", "--chord-successors", "3,4"])
 
 
+@pytest.mark.parametrize("flags, reason", [
+    (["--start", "warm,cold", "--shards", "2"],
+     "--start cold: --shards runs a warm start only so far: add --start warm"),
+    (["--start", "warm", "--shards", "2", "--latency-ms", "10,0"],
+     "--latency-ms 0: --shards needs a positive minimum --latency-ms"),
+    (["--start", "warm", "--shards", "2", "--drop", "0,0.1"],
+     "--drop 0.1: --shards"),
+    (["--start", "warm", "--seed", "1,2", "--shard-engine", "local"],
+     "--seed 1: --shard-engine places the shards of a run: add --shards N"),
+])
+def test_refusedAsAShardedRunIs(flags, reason):
+    """A sharded run's own checks refuse a grid's run before any starts
+    (before, the sweep started its cluster and each such run failed on
+    it, exit 1, as if the run had been tried)."""
+    with pytest.raises(ValueError) as caught:
+        grid(["--nodes", "30", "--searches", "3", "--crypto", "fast", *flags])
+    assert str(caught.value).startswith(reason)
+
+
 def test_emptyValue():
     with pytest.raises(ValueError, match=r"^--nodes 30,,40: a list with an empty value$"):
         grid(["--nodes", "30,,40"])

@@ -58,6 +58,39 @@ class ScaleCurvesTests(SynchronousTestCase):
                           [run("index", 1.0), run("index", 0.9)])
 
 
+class ScaleTitleTests(SynchronousTestCase):
+    def sized(self, nodes, searches=500, start="warm", shards=None):
+        result = run("index", 1.0, nodes=nodes)
+        result["config"].update(searches=searches, start=start)
+        if shards is not None:
+            result["shards"] = {"count": shards}
+        return result
+
+    def test_whatTheRunsShare(self):
+        """The title says the runs' start, searches and seed (it said
+        "warm runs, 500 searches" of runs of 20 searches)."""
+        self.assertEqual(plot.scaleTitle([self.sized(1000, 20), self.sized(2000, 20)]),
+                         "bazaar-sim: warm runs, 20 searches, seed 1")
+        self.assertEqual(plot.scaleTitle([self.sized(1000, start="cold")]),
+                         "bazaar-sim: cold runs, 500 searches, seed 1")
+
+    def test_shardsSaid(self):
+        """Sharded runs' peak RSS is their largest shard's: the title says
+        so (the figure showed it as a run's)."""
+        self.assertEqual(plot.scaleTitle([self.sized(1000, shards=2),
+                                          self.sized(2000, shards=2)]),
+                         "bazaar-sim: warm runs, 500 searches, seed 1, 2 shards (peak "
+                         "RSS: the largest shard's)")
+
+    def test_runsThatDiffer(self):
+        for other in (self.sized(2000, 20), self.sized(2000, start="cold"),
+                      self.sized(2000, shards=2)):
+            with self.assertRaises(ValueError) as caught:
+                plot.scaleTitle([self.sized(1000), other])
+            self.assertTrue(str(caught.exception).startswith(
+                "the runs are of different --"))
+
+
 class AttackCurvesTests(SynchronousTestCase):
     def test_curvesPerSchemeAndKind(self):
         """Each kind's points in the order of their fractions, the honest

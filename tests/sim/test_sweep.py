@@ -58,8 +58,13 @@ class FakeProcess:
     """psutil's Process: the resident sizes it reports, one a look; Gone
     when None."""
 
-    def __init__(self, sizes):
+    def __init__(self, sizes, children=()):
         self.sizes = list(sizes)
+        self.family = list(children)
+
+    def children(self, recursive=False):
+        assert recursive
+        return self.family
 
     def memory_info(self):
         size = self.sizes.pop(0)
@@ -85,6 +90,18 @@ def test_watchLetsRunWithinLimitEnd():
     child = FakeChild(waits=2)
     sweep._watch(child, FakeProcess([10 * MiB, None, 20 * MiB]), 20 * MiB, Gone)
     assert (child.killed, child.returncode) == (False, 0)
+
+
+def test_watchCountsTheRunsChildren():
+    """A run's children count with it: a run with --shards holds its nodes
+    in its local cluster's workers (its own process, the Dask client,
+    stayed within any limit); a child gone between two looks is none."""
+    child = FakeChild(waits=10)
+    workers = [FakeProcess([8 * MiB, 12 * MiB]), FakeProcess([None, 12 * MiB])]
+    with pytest.raises(RunFailed) as caught:
+        sweep._watch(child, FakeProcess([4 * MiB, 4 * MiB], workers), 20 * MiB, Gone)
+    assert (child.killed, child.waits) == (True, 9)
+    assert str(caught.value).startswith("over its memory limit: 28 MiB resident")
 
 
 def test_watchLooksAtOnce():

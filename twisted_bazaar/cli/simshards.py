@@ -13,13 +13,14 @@ a whole worker, on a scheduler a worker of its own (L{placement}).
 """
 
 import argparse
+import contextlib
 import logging
 import sys
 import time
 import uuid
 
 from twisted_bazaar.cli import daskscheduler
-from twisted_bazaar.sim import deafworker
+from twisted_bazaar.sim import codeid, deafworker
 from twisted_bazaar.sim.shard import ShardSimulation, refusal
 from twisted_bazaar.sim.shardstream import StreamFailed
 from twisted_bazaar.sim.sweep import GiB, memoryNeeded
@@ -39,6 +40,12 @@ SCHEDULER_TIMEOUT = daskscheduler.SCHEDULER_TIMEOUT
 SHARD_START_S = 120.0
 #: How a shard's Dask key begins: a worker holding one runs a run's shard.
 SHARD_KEY = "bazaar-shard-"
+#: The Dask lock a run holds on a scheduler from the look at its free
+#: workers until its shards are made there: two runs started together
+#: both saw the same workers free, and their shards shared them.
+PLACING = "bazaar-shard-placing"
+#: Seconds a run waits for another to place its shards.
+PLACING_WAIT_S = 2 * SHARD_START_S
 #: What a local cluster's scheduler and workers look at less often than
 #: Dask's defaults, which wake each process dozens of times a second (its
 #: event loop's tick every 20 ms, the profiler's sample of the actor's
@@ -200,20 +207,25 @@ def _runOnDask(args, config, progress):
                           f"of the {config.nodes} nodes) declares {need / GiB:.1f} GiB, "
                           f"and no worker has more than {largest / GiB:.1f} GiB")
         # On a local cluster a shard takes a whole worker, and its own.
-        declared, places = ((need, _places(client, need, args.shards)) if args.scheduler
-                            else (largest, [None] * args.shards))
+        declared = need if args.scheduler else largest
         started = time.perf_counter()
         # A key of this run's own: two runs of one scheduler shared a key's
         # actors (one built the other's shards).
         run = uuid.uuid4().hex[:12]
-        actors = [client.submit(ShardSimulation, config, shard, args.shards, actor=True,
-                                resources={MEMORY: declared},
-                                workers=place, allow_other_workers=False,
-                                key=f"{SHARD_KEY}{run}-{shard}-of-{args.shards}")
-                  for shard, place in enumerate(places)]
-        hosts = _hostsOf(client, actors, args.shards,
-                         places if args.scheduler else None)
+        with _placing(client, args.shards) if args.scheduler else contextlib.nullcontext():
+            places = (_places(client, need, args.shards) if args.scheduler
+                      else [None] * args.shards)
+            if args.scheduler:
+                sameCode(client, [place[0] for place in places], args.shards)
+            actors = [client.submit(ShardSimulation, config, shard, args.shards,
+                                    actor=True, resources={MEMORY: declared},
+                                    workers=place, allow_other_workers=False,
+                                    key=f"{SHARD_KEY}{run}-{shard}-of-{args.shards}")
+                      for shard, place in enumerate(places)]
+            workers = _workersOf(client, actors, args.shards,
+                                 places if args.scheduler else None)
         actors = [future.result() for future in actors]
+        hosts = [_hostOf(address) for address in workers]
         driver = Windows(config, actors, progress, quiet=True, hosts=hosts)
         try:
             tallies = driver.run()
@@ -222,7 +234,7 @@ def _runOnDask(args, config, progress):
         except Exception as e:
             # What a shard raised on its worker (a worker of another
             # commit, one killed): its reason, not the client's traceback.
-            raise Failed(f"--shards {args.shards}: a shard failed on its worker: "
+            raise Failed(f"--shards {args.shards}: {_lost(client, workers)}"
                          f"{_reason(e)}") from None
         metrics = merged(config, tallies, time.perf_counter() - started, "dask")
         metrics["shards"]["windows"] = driver.windows
@@ -251,6 +263,21 @@ def letGo(client, stderr=None):
             reason = str(e) or type(e).__name__
             stderr.write(f"bazaar-sim: warning: closing the Dask {name} failed "
                          f"({reason}); the run is not affected\n")
+
+
+def _lost(client, workers):
+    """What a run that failed lost: the first of its shards' workers gone
+    from the scheduler (a nanny restarts a worker past its memory limit:
+    the run said only "Unable to contact Actor's worker"), or a shard."""
+    try:
+        there = client.scheduler_info(n_workers=-1)["workers"]
+    except Exception:
+        there = workers
+    gone = [shard for shard, address in enumerate(workers) if address not in there]
+    if not gone:
+        return "a shard failed on its worker: "
+    return (f"shard {gone[0]}'s worker {workers[gone[0]]} left during the run (killed, "
+            f"or restarted by its nanny past its memory limit?): ")
 
 
 def _reason(error):
@@ -283,9 +310,74 @@ def placement(workers, busy, need, shards):
     return [[address] for address in free[:shards]]
 
 
+def _lock(client):
+    """The scheduler's lock of placing shards (L{PLACING})."""
+    from distributed import Lock
+
+    return Lock(PLACING, scheduler_rpc=client.scheduler, loop=client.loop)
+
+
+@contextlib.contextmanager
+def _placing(client, shards, wait_s=PLACING_WAIT_S):
+    """
+    Hold the scheduler's lock of placing shards: no other run looks for
+    free workers until this run's shards are made (Dask lets a lock go
+    30 s after its client died).
+
+    @raise Refused: for a lock another run holds past wait_s.
+    """
+    lock = _lock(client)
+    if not lock.acquire(timeout=wait_s):
+        raise Refused(f"--shards {shards}: another run has been placing its shards on "
+                      f"this scheduler for {wait_s:g} s; try again when it has started")
+    try:
+        yield
+    finally:
+        with contextlib.suppress(Exception):
+            # A lock whose scheduler is gone is gone with it.
+            lock.release()
+
+
+def sameCode(client, workers, shards):
+    """
+    Refuse workers that run other code than this client, or cannot import
+    a shard's modules (L{codeid}): a shard runs the client's pickled
+    objects with its worker's modules.
+
+    @raise Refused: naming the first such worker, its code and the client's.
+    """
+    ours = codeid.shardCode()
+    theirs = client.run(codeid.shardCode, workers=workers, on_error="return")
+    for address in workers:
+        what = theirs.get(address, "no answer")
+        if what == ours:
+            continue
+        if not isinstance(what, str):
+            what = f"no code it can tell ({_installed(client, address, what)})"
+        raise Refused(f"--shards {shards}: worker {address} runs {what}, and this client "
+                      f"{ours}: install this client's commit, and its requirements, on "
+                      f"every worker")
+
+
+def _installed(client, address, error):
+    """What a worker that cannot say its code has: its error, the
+    twisted-bazaar its metadata names, its Python."""
+    import platform
+    from importlib import metadata
+
+    version, python = (client.run(ask, *more, workers=[address], on_error="return")
+                       .get(address) for ask, *more in (
+                           (metadata.version, "twisted-bazaar"),
+                           (platform.python_version,)))
+    package = (f"twisted-bazaar {version}" if isinstance(version, str)
+               else "no twisted-bazaar")
+    python = python if isinstance(python, str) else "?"
+    return f"{str(error) or type(error).__name__}; {package}, Python {python}"
+
+
 def _places(client, need, shards):
     """L{placement} on the scheduler's workers as they are now."""
-    workers = {address: worker.get("resources", {}).get(MEMORY, 0) for address, worker
+    workers = {address: _givesAShard(worker) for address, worker
                in client.scheduler_info(n_workers=-1)["workers"].items()}
     # A shard made (its actor in memory) or being made.
     held = [*client.has_what().items(), *client.processing().items()]
@@ -294,10 +386,30 @@ def _places(client, need, shards):
     return placement(workers, busy, need, shards)
 
 
-def _hostsOf(client, futures, shards, places=None, wait_s=SHARD_START_S):
+def _givesAShard(worker):
     """
-    The host of the worker each future's actor is on: where its shard
-    listens for its peers' streams (L{ShardSimulation.listen}).
+    The bytes a worker (as the scheduler describes it) gives a shard: the
+    MEMORY it declares, but no more than Dask's memory limit, past which
+    its nanny restarts it (a worker declaring 16e9 with --memory-limit
+    250MB took a shard of 0.8 GiB, was restarted, and the run ended in
+    "Unable to contact Actor's worker").
+    """
+    declared = worker.get("resources", {}).get(MEMORY, 0)
+    limit = worker.get("memory_limit") or declared
+    return min(declared, limit)
+
+
+def _hostOf(address):
+    """A worker's host, from its address: where its shard listens for its
+    peers' streams (L{ShardSimulation.listen})."""
+    from distributed.comm.addressing import get_address_host
+
+    return get_address_host(address)
+
+
+def _workersOf(client, futures, shards, places=None, wait_s=SHARD_START_S):
+    """
+    The address of the worker each future's actor is on.
 
     @param places: the worker each shard was placed on (L{placement}), or
         None for a local cluster's.
@@ -306,7 +418,6 @@ def _hostsOf(client, futures, shards, places=None, wait_s=SHARD_START_S):
         not made within wait_s, or that failed.
     """
     from distributed import wait
-    from distributed.comm.addressing import get_address_host
 
     deadline = time.monotonic() + wait_s
     while True:
@@ -331,7 +442,7 @@ def _hostsOf(client, futures, shards, places=None, wait_s=SHARD_START_S):
             raise Failed(f"--shards {shards}: shard {shard} could not start on its "
                          f"worker: {_reason(future.exception())}")
     held = client.who_has(futures)
-    return [get_address_host(held[future.key][0]) for future in futures]
+    return [held[future.key][0] for future in futures]
 
 
 def _connect(scheduler, shards):

@@ -16,11 +16,12 @@ import os
 import sys
 
 from twisted_bazaar.base.options import boundedInt
-from twisted_bazaar.cli import daskscheduler, sim, sweepfigures, sweepgrid, sweepreport
+from twisted_bazaar.cli import (daskscheduler, sim, simshards, sweepfigures, sweepgrid,
+                                sweepreport)
 from twisted_bazaar.cli.common import addVersion
 from twisted_bazaar.base.usage import OneLineParser, argumentType
 from twisted_bazaar.sim import deafworker
-from twisted_bazaar.sim.sweep import GiB, RunFailed, memoryNeeded, runWithin
+from twisted_bazaar.sim.sweep import BASE_BYTES, GiB, RunFailed, memoryNeeded, runWithin
 
 #: Seconds a --scheduler has to answer: the command, started, ends within 10 s.
 SCHEDULER_TIMEOUT = daskscheduler.SCHEDULER_TIMEOUT
@@ -121,6 +122,19 @@ def localWorkers(cores, memory, largest):
     """The workers of a local cluster by default: one a core, but no more
     than memory holds of the largest run."""
     return max(1, min(cores, memory // largest))
+
+
+def runMemory(args):
+    """
+    The bytes a run of a grid declares: a run with ``--shards`` on Dask
+    runs its shards in a local cluster of its own, each declaring what
+    ``bazaar-sim --shards`` declares for it, beside its client (it declared
+    one process's need, which 8 small shards' workers pass); any other run
+    one process's (L{memoryNeeded}).
+    """
+    if args.shards is not None and args.shard_engine == "dask":
+        return BASE_BYTES + args.shards * simshards.shardMemory(args, args.shards)
+    return memoryNeeded(args.nodes, args.start, args.discovery, args.searches)
 
 
 def connect(own, largest_run):
@@ -266,9 +280,7 @@ def main(argv):
         p.error(f"--out: cannot make {own.out}: {e.strerror}")
     axes = list(dict.fromkeys(flag for point in points for flag, _ in point.varied))
     paths = [os.path.join(own.out, n + ".json") for n in names]
-    todo = [(n, point, own.run_memory or memoryNeeded(
-                 point.args.nodes, point.args.start, point.args.discovery,
-                 point.args.searches))
+    todo = [(n, point, own.run_memory or runMemory(point.args))
             for n, point, path in zip(names, points, paths) if not os.path.exists(path)]
     progress = sweepreport.Progress(sys.stderr, len(points), len(points) - len(todo))
     errors = {}

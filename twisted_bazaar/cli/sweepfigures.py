@@ -57,7 +57,8 @@ def drawFigures(folder, results):
         honest = [r for r in results if r["config"]["seed"] == seed and _honest(r)]
         if len({r["nodes"] for r in honest}) > 1:
             draw(f"growth-seed{seed}.png",
-                 lambda path: plot.plotScale(plot.scaleCurves(honest), seed, path))
+                 lambda path: plot.plotScale(plot.scaleCurves(honest),
+                                             plot.scaleTitle(honest), path))
         for nodes in sizes:
             group = [r for r in results if r["config"]["seed"] == seed and r["nodes"] == nodes]
             if not all(map(_honest, group)):

@@ -6,7 +6,7 @@ checked as ``bazaar-sim`` checks a run before it starts.
 
 import itertools
 
-from twisted_bazaar.cli import chordsim, sim
+from twisted_bazaar.cli import chordsim, sim, simshards
 
 #: Flags of a single run that a sweep sets itself, or has no use for.
 REFUSED = {
@@ -94,7 +94,13 @@ def runFlags(argv):
             raise ValueError(reason)
     scheme_options = sim.allSchemeOptions(args)
     chordsim.refuseDaemonOnly(scheme_options)
-    sim.simulation(args, scheme_options, p)
+    config = sim.simulation(args, scheme_options, p).config
+    try:
+        # A sharded run's own refusals (a cold start, --shard-engine without
+        # --shards) failed each run after the sweep had started.
+        simshards.check(args, config)
+    except simshards.Refused as reason:
+        raise ValueError(str(reason)) from None
     return args
 
 

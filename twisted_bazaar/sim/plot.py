@@ -243,9 +243,34 @@ def scaleCurves(results):
     return {scheme: sorted(curve.values()) for scheme, curve in sorted(curves.items())}
 
 
-def plotScale(curves, seed, path):
+def scaleTitle(results):
+    """
+    The title of a figure of how runs grow: what they share, their start,
+    searches and seed, and their shards (a sharded run's peak RSS is its
+    largest shard's).  It said "warm runs, 500 searches" of any runs.
+
+    @raise ValueError: for runs that differ in one of these.
+    """
+    said = []
+    for name, value in (("--start", lambda r: r["config"].get("start", "warm")),
+                        ("--searches", lambda r: r["config"].get("searches")),
+                        ("--seed", lambda r: r["config"]["seed"]),
+                        ("--shards", lambda r: (r.get("shards") or {}).get("count"))):
+        values = {value(result) for result in results}
+        if len(values) != 1:
+            raise ValueError(f"the runs are of different {name}: "
+                             + ", ".join(str(v) for v in sorted(values, key=str)))
+        said.append(values.pop())
+    start, searches, seed, shards = said
+    title = f"bazaar-sim: {start} runs, {searches} searches, seed {seed}"
+    if shards is not None:
+        title += f", {shards} shards (peak RSS: the largest shard's)"
+    return title
+
+
+def plotScale(curves, title, path):
     """Wall time and peak RSS against N, log-log, one curve per scheme,
-    with the million-node goals."""
+    with the million-node goals, under title (L{scaleTitle})."""
     import matplotlib
 
     matplotlib.use("Agg")
@@ -266,7 +291,7 @@ def plotScale(curves, seed, path):
         axes.set_xlabel("nodes")
         axes.set_ylabel(label)
         axes.legend(fontsize="small", loc="upper left")
-    figure.suptitle(f"bazaar-sim: warm runs, 500 searches, seed {seed}")
+    figure.suptitle(title)
     figure.tight_layout()
     figure.savefig(path, dpi=100)
     pyplot.close(figure)
@@ -448,7 +473,7 @@ def main(argv=None):
                     results[0]["config"]["seed"], args.out)
             told = f"{len(results)} runs"
         elif all(market) and isScaleSeries(results):
-            plotScale(scaleCurves(results), results[0]["config"]["seed"], args.out)
+            plotScale(scaleCurves(results), scaleTitle(results), args.out)
             told = f"{len(results)} runs"
         elif all(market):
             plotAttack(attackCurves(results), results[0]["nodes"],

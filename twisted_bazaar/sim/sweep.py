@@ -88,13 +88,11 @@ def runWithin(argv, limit):
 
 
 def _watch(child, process, limit, gone):
-    """Wait for child to end; kill it if its resident memory passes limit
-    (looked at first as soon as it runs)."""
+    """Wait for child to end; kill it if its resident memory, with its own
+    children's, passes limit (looked at first as soon as it runs); a
+    sharded run's workers end with it."""
     while True:
-        try:
-            resident = process.memory_info().rss
-        except gone:
-            resident = 0
+        resident = _resident(process, gone)
         if resident > limit:
             child.kill()
             child.wait()
@@ -106,6 +104,26 @@ def _watch(child, process, limit, gone):
             return
         except subprocess.TimeoutExpired:
             pass
+
+
+def _resident(process, gone):
+    """
+    The resident bytes of process and every process under it: a run with
+    ``--shards`` holds its nodes in its local cluster's workers, its
+    children (the child alone, its Dask client, was watched: a sharded
+    run never passed its limit).
+    """
+    try:
+        family = [process, *process.children(recursive=True)]
+    except gone:
+        return 0
+    total = 0
+    for each in family:
+        try:
+            total += each.memory_info().rss
+        except gone:
+            pass
+    return total
 
 
 def _reason(status, stderr):
