@@ -10,7 +10,13 @@ and the want takes its next offer at once
 (L{twisted_bazaar.roles.want.Want.unreachable}).  Along the path it
 would reach at best a seller whose address is wrong, at worst whoever
 made the offer up (a dead address costs a liar nothing), and a buy that
-left may have been sold: in doubt, it would hold its want back.
+left may have been sold: in doubt, it would hold its want back.  A dial
+that found no route to the address
+(L{NoRoute <twisted_bazaar.net.opening.NoRoute>}: one of the other family,
+from a node on IPv6 or IPv4 alone) says nothing of the seller: the buy
+goes along the path, the way its search came (through a node on both
+families).  A liar gains nothing it lacks now: a port that takes
+the connection and closes it sends the buy along the path too.
 
 A buy that cannot leave at all is L{Stranded}: its seller refused the
 connection (all its link slots taken, say) or gave no address, and the
