@@ -12,27 +12,21 @@ It needs root and ``ip``; without them it is skipped with the reason.
 Every namespace is removed when the test ends.
 """
 
-import os
 import shutil
 import tempfile
 
-from twisted.trial.unittest import SkipTest, SynchronousTestCase
+from twisted.trial.unittest import SynchronousTestCase
 
 from twisted_bazaar.base.address import hostPort
 from twisted_bazaar.testing.daemons import JSON, TERMINATED, LiveMarket, nodeId
-from twisted_bazaar.testing.netns import NetBed, missing, tagOf
-from tests.e2e.helpers import short, waitBought, waitSold
+from tests.e2e.helpers import netBed, short, waitBought, waitSold
 
 TIMEOUT = 60.0
 
 
 class AcrossFamiliesTests(SynchronousTestCase):
     def setUp(self):
-        reason = missing()
-        if reason is not None:
-            raise SkipTest(reason)
-        self.bed = NetBed(tagOf(os.getpid()))
-        self.addCleanup(self.bed.remove)
+        self.bed = netBed(self, nat=False)
         self.tracker = self.bed.public("t", families=(4, 6))
         self.seller = self.bed.public("s", families=(4,))
         self.both = self.bed.public("d", families=(4, 6))

@@ -377,7 +377,8 @@ class StrandedTests(_BuyerCase):
         """A buy that found no route to its seller's address (of the
         other family) and had no search's path to go along never left:
         its line says why, and the way across (a flood search's path
-        through a node on both families), in one line."""
+        through a node on both families), in one line.  Before, a dial
+        with no route was taken for a dead address, and said no way."""
         self.offered(NEAR, store=MemoryStore())
         first = self.want.buy_id
         self.buyer.book.record(first).routed = False
@@ -389,9 +390,9 @@ class StrandedTests(_BuyerCase):
                   if "cannot be reached" in formatEvent(event)]
         self.assertIn("(10.0.0.6:5006: the network is unreachable (this machine has no "
                       "route to it); this node has no route to that address (of the "
-                      "other address family, say), and a buy goes there only along its "
-                      "search's path through a node on both families: a flood search's "
-                      "(--discovery flood), which this offer's was not); the buy never "
+                      "other address family, say), and this offer has no path through "
+                      "another node (a flood search's has one, through a node on both "
+                      "families linked to each side: --discovery flood)); the buy never "
                       "left this node", line)
         self.assertNotEqual(self.want.buy_id, first)
 

@@ -41,9 +41,9 @@ DEFAULT_SEARCH_WINDOW = 1.0
 #: What a buy that found no route to its seller's address, and had no
 #: search's path to go along, says of the way across (L{NoRoute}).
 NO_ROUTE_WAY = ("; this node has no route to that address (of the other address "
-                "family, say), and a buy goes there only along its search's path "
-                "through a node on both families: a flood search's (--discovery "
-                "flood), which this offer's was not")
+                "family, say), and this offer has no path through another node (a "
+                "flood search's has one, through a node on both families linked to "
+                "each side: --discovery flood)")
 DEFAULT_BUY_TIMEOUT = 2.0
 
 
