@@ -396,6 +396,21 @@ class StrandedTests(_BuyerCase):
                       "left this node", line)
         self.assertNotEqual(self.want.buy_id, first)
 
+    def test_noRouteToAFilesSellerSaysSo(self):
+        """The same for a shared file, whose bytes come only over a
+        connection to its seller: its line says that, not a path."""
+        self.start(store=MemoryStore())
+        self.want.found([Offer(6, (1, 2, 6), size=5, sha256="ab" * 32)])
+        first = self.want.buy_id
+        self.buyer.book.record(first).routed = False
+        with capturedLogs() as events:
+            self.buyer.wantRefused(first, Failure(NoRoute("10.0.0.6:5006: no route")))
+        [line] = [formatEvent(event) for event in events
+                  if "cannot be reached" in formatEvent(event)]
+        self.assertIn("(10.0.0.6:5006: no route; this node has no route to that address "
+                      "(of the other address family, say), and a shared file's bytes "
+                      "come only over a connection to its seller)", line)
+
     def test_aSilentSellerSaysWhatComesNext(self):
         """A seller that never answers is given up on, saying what the
         want does then: it said "trying the next offer" with none left, as

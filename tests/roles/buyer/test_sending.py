@@ -136,6 +136,20 @@ class SenderTests(SynchronousTestCase):
         self.assertEqual((self.node.routed, self.refused), ([buy], []))
         self.assertTrue(self.book.get(7).routed)
 
+    def test_noRouteForAFileGoesNowhere(self):
+        """A buy of a shared file with no route to its seller is not sent
+        along the path: its bytes come only over a connection to the
+        seller, which this node cannot make (live, a buyer on IPv6 alone
+        bought a file of a seller on IPv4 alone and could never fetch
+        it)."""
+        buy = Buy(7, "song.ogg", (1, 3, SELLER), sha256="ab" * 32, size=5)
+        self.book.record(7).want = RecordingWant(pendingBuy())
+        self.sender.sendFirst(buy, Offer(SELLER, (1, 3, SELLER), "10.0.0.5", 5005),
+                              self.onRefused)
+        self.node.connecting[0][1].errback(Failure(NoRoute("no route")))
+        self.assertEqual((self.node.routed, self.refused), ([], [7]))
+        self.assertFalse(self.book.get(7).routed)
+
     def test_noRouteAndNoPathIsReported(self):
         """No route to the seller's address and no path (an index's
         offer): the want is told, with the failure's class kept."""

@@ -44,6 +44,11 @@ NO_ROUTE_WAY = ("; this node has no route to that address (of the other address 
                 "family, say), and this offer has no path through another node (a "
                 "flood search's has one, through a node on both families linked to "
                 "each side: --discovery flood)")
+#: The same for a shared file, whose bytes come only straight from its
+#: seller (L{twisted_bazaar.roles.buyer.sending}).
+NO_ROUTE_FILE = ("; this node has no route to that address (of the other address "
+                 "family, say), and a shared file's bytes come only over a connection "
+                 "to its seller")
 DEFAULT_BUY_TIMEOUT = 2.0
 
 
@@ -301,7 +306,9 @@ class Buyer(Role):
         elif reason.check(Unreachable, Stranded, NoRoute) and not record.routed:
             why = reason.getErrorMessage()
             if reason.check(NoRoute):
-                why += NO_ROUTE_WAY
+                offer = record.want.offer
+                why += (NO_ROUTE_FILE if offer is not None and offer.sha256 is not None
+                        else NO_ROUTE_WAY)
             record.want.unreachable(buy_id, why)
         else:
             record.want.refused(buy_id)
