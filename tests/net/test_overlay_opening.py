@@ -237,12 +237,15 @@ class DialFailureTests(SynchronousTestCase):
         class OtherFamily(ConnectError):
             noRoute = True
 
+        wrapped = ConnectError(Failure(NoRouteError(errno.ENETUNREACH, "unreachable")))
         for reason in (NoRouteError(errno.ENETUNREACH, "Network is unreachable"),
-                       ConnectError(errno.EADDRNOTAVAIL, "Cannot assign"),
+                       ConnectError(errno.EADDRNOTAVAIL, "Cannot assign"), wrapped,
                        OtherFamily(string="this node's QUIC port is on IPv6 only")):
             failure = dialFailure(Failure(reason), "10.0.0.5", 9)
             self.assertIsInstance(failure, NoRoute)
             self.assertNotIsInstance(failure, Unreachable)
+        for reason in (ConnectionRefusedError(), ConnectError(Failure(ConnectionRefusedError()))):
+            self.assertIsInstance(dialFailure(Failure(reason), "10.0.0.5", 9), Unreachable)
         self.assertIn("the network is unreachable", str(dialFailure(
             Failure(NoRouteError(errno.ENETUNREACH, "x")), "10.0.0.5", 9)))
 

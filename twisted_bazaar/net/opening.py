@@ -12,6 +12,7 @@ table its dial; whether the table may open one is its admission's.
 import errno
 
 from twisted.internet.error import ConnectError, ConnectionClosed
+from twisted.python.failure import Failure
 
 from twisted_bazaar.base.address import hostPort
 from twisted_bazaar.net.reconnect import inWords
@@ -43,10 +44,16 @@ _NO_ROUTE = frozenset({errno.ENETUNREACH, errno.EADDRNOTAVAIL, errno.EAFNOSUPPOR
 
 def _noRoute(reason):
     """Whether reason says this machine cannot send to the address (a
-    transport's own failure says so with a true ``noRoute``)."""
+    transport's own failure says so with a true ``noRoute``; an
+    endpoint's may wrap the failure it had)."""
     if getattr(reason.value, "noRoute", False):
         return True
-    return bool(reason.check(ConnectError)) and reason.value.osError in _NO_ROUTE
+    if not reason.check(ConnectError):
+        return False
+    cause = reason.value.osError
+    if isinstance(cause, Failure):
+        return _noRoute(cause)
+    return cause in _NO_ROUTE
 
 
 def dialFailure(reason, host, port):
