@@ -7,7 +7,14 @@ whose peers are StringTransports.
 """
 
 from twisted.internet.address import IPv4Address
-from twisted.internet.error import ConnectionClosed, ConnectionRefusedError
+import errno
+
+from twisted.internet.error import (
+    ConnectError,
+    ConnectionClosed,
+    ConnectionRefusedError,
+    NoRouteError,
+)
 from twisted.logger import capturedLogs, formatEvent
 from twisted.internet.testing import StringTransport
 from twisted.python.failure import Failure
@@ -16,7 +23,7 @@ from twisted.trial.unittest import SynchronousTestCase
 from twisted_bazaar import wire
 from twisted_bazaar.events import NodeObserver
 from twisted_bazaar.net.overlay import DIRECT, OVERLAY
-from twisted_bazaar.net.opening import NotConnected, Unreachable, dialFailure
+from twisted_bazaar.net.opening import NoRoute, NotConnected, Unreachable, dialFailure
 from twisted_bazaar.transports.relay.circuit import CircuitRefused
 from twisted_bazaar.testing.linking import linkAt
 
@@ -220,6 +227,27 @@ class DialFailureTests(SynchronousTestCase):
         failure = dialFailure(Failure(ConnectionRefusedError()), "h", 9)
         self.assertIsInstance(failure, Unreachable)
         self.assertTrue(str(failure).startswith("h:9: "))
+
+    def test_noRouteSaysNothingOfThePeer(self):
+        """A dial this machine could not send (no route to the address's
+        network; no address of its family; a transport's own ``noRoute``,
+        QUIC's to the other family) is L{NoRoute}, not L{Unreachable}:
+        the peer may listen there for others.  Before, each was
+        L{Unreachable}, and a buy across families never took its path."""
+        class OtherFamily(ConnectError):
+            noRoute = True
+
+        wrapped = ConnectError(Failure(NoRouteError(errno.ENETUNREACH, "unreachable")))
+        for reason in (NoRouteError(errno.ENETUNREACH, "Network is unreachable"),
+                       ConnectError(errno.EADDRNOTAVAIL, "Cannot assign"), wrapped,
+                       OtherFamily(string="this node's QUIC port is on IPv6 only")):
+            failure = dialFailure(Failure(reason), "10.0.0.5", 9)
+            self.assertIsInstance(failure, NoRoute)
+            self.assertNotIsInstance(failure, Unreachable)
+        for reason in (ConnectionRefusedError(), ConnectError(Failure(ConnectionRefusedError()))):
+            self.assertIsInstance(dialFailure(Failure(reason), "10.0.0.5", 9), Unreachable)
+        self.assertIn("the network is unreachable", str(dialFailure(
+            Failure(NoRouteError(errno.ENETUNREACH, "x")), "10.0.0.5", 9)))
 
     def test_closedIsOnlyNotConnected(self):
         failure = dialFailure(Failure(ConnectionClosed("relay said no")), "h", 9)

@@ -14,6 +14,7 @@ import random
 
 from twisted.internet import defer, task
 from twisted.logger import capturedLogs, formatEvent
+from twisted.python.failure import Failure
 from twisted.trial.unittest import SynchronousTestCase
 
 from twisted_bazaar import wire
@@ -21,7 +22,7 @@ from twisted_bazaar.wire import trade
 from twisted_bazaar.schemes.flood import messages as floodmsg
 from twisted_bazaar.net.link import LinkSettings
 from twisted_bazaar.core.market import Offer
-from twisted_bazaar.core.node import Node, NodeConfig
+from twisted_bazaar.core.node import Node, NodeConfig, NoRoute
 from twisted_bazaar.roles import want as machine
 from twisted_bazaar.roles.buyer import Buyer
 from twisted_bazaar.store import MemoryStore, StoreError
@@ -371,6 +372,44 @@ class StrandedTests(_BuyerCase):
                          "left this node, so nothing was sold: no other offer")
         self.assertRegex(lines[1], r"^no offer for apple yet; searching again in ")
         self.assertEqual(self.want.state, machine.BACKOFF)
+
+    def test_noRouteNamesTheWayAcross(self):
+        """A buy that found no route to its seller's address (of the
+        other family) and had no search's path to go along never left:
+        its line says why, and the way across (a flood search's path
+        through a node on both families), in one line.  Before, a dial
+        with no route was taken for a dead address, and said no way."""
+        self.offered(NEAR, store=MemoryStore())
+        first = self.want.buy_id
+        self.buyer.book.record(first).routed = False
+        with capturedLogs() as events:
+            self.buyer.wantRefused(first, Failure(NoRoute(
+                "10.0.0.6:5006: the network is unreachable (this machine has no "
+                "route to it)")))
+        [line] = [formatEvent(event) for event in events
+                  if "cannot be reached" in formatEvent(event)]
+        self.assertIn("(10.0.0.6:5006: the network is unreachable (this machine has no "
+                      "route to it); this node has no route to that address (of the "
+                      "other address family, say), and this offer has no path through "
+                      "another node (a flood search's has one, through a node on both "
+                      "families linked to each side: --discovery flood)); the buy never "
+                      "left this node", line)
+        self.assertNotEqual(self.want.buy_id, first)
+
+    def test_noRouteToAFilesSellerSaysSo(self):
+        """The same for a shared file, whose bytes come only over a
+        connection to its seller: its line says that, not a path."""
+        self.start(store=MemoryStore())
+        self.want.found([Offer(6, (1, 2, 6), size=5, sha256="ab" * 32)])
+        first = self.want.buy_id
+        self.buyer.book.record(first).routed = False
+        with capturedLogs() as events:
+            self.buyer.wantRefused(first, Failure(NoRoute("10.0.0.6:5006: no route")))
+        [line] = [formatEvent(event) for event in events
+                  if "cannot be reached" in formatEvent(event)]
+        self.assertIn("(10.0.0.6:5006: no route; this node has no route to that address "
+                      "(of the other address family, say), and a shared file's bytes "
+                      "come only over a connection to its seller)", line)
 
     def test_aSilentSellerSaysWhatComesNext(self):
         """A seller that never answers is given up on, saying what the

@@ -50,6 +50,22 @@ class BedTests(SynchronousTestCase):
         self.assertTrue(all(args[:2] == ("ip", "netns") or args[1] == "-n"
                             for args in self.ran), self.ran)
 
+    def test_publicOfEachFamily(self):
+        """A host of IPv6 alone has an address of fd47::/64 and none of
+        IPv4 (its address is its IPv6 one); a host of IPv4 alone has
+        IPv6 turned off; a host of both has one of each."""
+        six = self.bed.public("b", families=(6,))
+        four = self.bed.public("s", families=(4,))
+        both = self.bed.public("d", families=(4, 6))
+        self.assertEqual((six, four, both), (
+            netns.Host("bz7b", "fd47::1", "fd47::1"), netns.Host("bz7s", "10.47.0.2"),
+            netns.Host("bz7d", "10.47.0.3", "fd47::3")))
+        added = [(args[2], args[5]) for args in self.ran if args[3:5] == ("addr", "add")]
+        self.assertEqual(added, [("bz7b", "fd47::1/64"), ("bz7s", "10.47.0.2/24"),
+                                 ("bz7d", "10.47.0.3/24"), ("bz7d", "fd47::3/64")])
+        self.assertEqual([args[3] for args in self.ran if "sysctl" in args],
+                         ["bz7s"])
+
     def test_homeKeepsPorts(self):
         home = self.bed.home("a")
         self.assertEqual(home, netns.Home(netns.Host("bz7a", "192.168.1.2"),

@@ -42,14 +42,14 @@ from twisted_bazaar.net.overlay import (
     Overlay,
     OverlayFactory,
 )
-from twisted_bazaar.net.opening import NotConnected, Unreachable
+from twisted_bazaar.net.opening import NoRoute, NotConnected, Unreachable
 from twisted_bazaar.routing.path import DEFAULT_PATH_LIMIT, PathRouter
 from twisted_bazaar.reach.reachable.advertising import AdvertisePace
 from twisted_bazaar.core.registration import Registration, storedId
 from twisted_bazaar.store import MemoryStore
 
-__all__ = ["INode", "Node", "NodeConfig", "NotConnected", "Unreachable", "OverlayFactory",
-           "DIRECT", "OVERLAY", "Peer"]
+__all__ = ["INode", "Node", "NodeConfig", "NoRoute", "NotConnected", "Unreachable",
+           "OverlayFactory", "DIRECT", "OVERLAY", "Peer"]
 
 #: Default number of peers a node tries to stay linked to.
 DEFAULT_NEIGHBOURS = 3

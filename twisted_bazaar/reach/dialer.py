@@ -67,7 +67,7 @@ from twisted_bazaar.reach.ways import (
     PUNCH_DELAY, RELAY_DELAY, WAYS, LanFailed, asksFirst, relayWays)
 from twisted_bazaar.identity.keys import decode
 from twisted_bazaar.net.capabilities import IRelayedTransport
-from twisted_bazaar.net.opening import NotConnected, Unreachable
+from twisted_bazaar.net.opening import NoRoute, NotConnected, Unreachable
 from twisted_bazaar.transports.interface import DialOptions
 from twisted_bazaar.transports.path import (
     CLAIMED, CONFIGURED, DIRECT, NAMED, RELAYED, SEEN, Path)
@@ -378,11 +378,11 @@ class Dialer:
 
     def _unreached(self, reason, peer_id):
         """A link's dial that failed as L{Unreachable} (nothing listened
-        where its last way dialled: L{Race} keeps that way's kind) is a
-        fact of the book (L{PathBook.unreached
+        where its last way dialled: L{Race} keeps that way's kind) or
+        L{NoRoute} (this machine cannot send there) is a fact of the book (L{PathBook.unreached
         <twisted_bazaar.reach.book.PathBook.unreached>}) until a link to
         the peer comes up."""
-        if reason.check(Unreachable):
+        if reason.check(Unreachable, NoRoute):
             self.whereabouts.unreached(peer_id)
         return reason
 

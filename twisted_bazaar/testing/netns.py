@@ -6,7 +6,8 @@ NAT, as a house's router does (``iptables`` ``MASQUERADE``).
 Everything lives in namespaces this module makes, named after a tag: the
 public net is a bridge inside a namespace of its own, so nothing is
 added to the caller's namespace and nothing made here can reach outside.
-The public net is ``10.47.0.0/24``; home number k is ``192.168.k.0/24``
+The public net is ``10.47.0.0/24`` (and ``fd47::/64`` for its hosts on
+IPv6: L{NetBed.public}'s ``families``); home number k is ``192.168.k.0/24``
 behind a router whose public (WAN) address is on the public net.  Hosts
 on the public net have no route into any home, and each router drops
 every new connection from its WAN side to its home: a node at home
@@ -36,6 +37,8 @@ from twisted_bazaar.testing.portmaprouter import portMappingRouter
 COMMAND_TIMEOUT = 30.0
 #: The public net's first three octets; its hosts and routers are .1 on.
 PUBLIC_NET = "10.47.0"
+#: The public net's IPv6 prefix (a /64): a host's address ends in its number.
+PUBLIC_NET6 = "fd47::"
 #: The far net's: an ISP's router (.254) away from the public net.
 FAR_NET = "10.47.1"
 
@@ -110,10 +113,13 @@ def removeLeft(pids):
 
 @attr.s(frozen=True, auto_attribs=True)
 class Host:
-    """A namespace with one address: run a daemon there with L{wrapper}."""
+    """A namespace with one address (IPv4's, or IPv6's on a host of IPv6
+    alone) and its IPv6 one if it has one: run a daemon there with
+    L{wrapper}."""
 
     namespace: str
     address: str
+    address6: str = None
 
     @property
     def wrapper(self):
@@ -190,9 +196,11 @@ class NetBed:
         run("ip", "-n", namespace, "link", "set", "lo", "up")
         return namespace
 
-    def _plugPublic(self, namespace, device):
+    def _plugPublic(self, namespace, device, families=None):
         """A link from namespace's device to the public net's bridge, with
-        the next public address; returns that address."""
+        the next public address of each of families (4, 6; None: IPv4's,
+        the namespace's IPv6 left as it is); returns the IPv4 address
+        (None without 4)."""
         if self._wan is None:
             self._wan = self._namespace("wan")
             run("ip", "-n", self._wan, "link", "add", "br0", "type", "bridge")
@@ -202,7 +210,17 @@ class NetBed:
         run("ip", "-n", namespace, "link", "add", device, "type", "veth", "peer", "name",
             port, "netns", self._wan)
         run("ip", "-n", self._wan, "link", "set", port, "master", "br0", "up")
-        run("ip", "-n", namespace, "addr", "add", f"{address}/24", "dev", device)
+        if families is None or 4 in families:
+            run("ip", "-n", namespace, "addr", "add", f"{address}/24", "dev", device)
+        else:
+            address = None
+        if families is not None and 6 in families:
+            # nodad: usable at once, not after duplicate detection's second.
+            run("ip", "-n", namespace, "addr", "add",
+                f"{PUBLIC_NET6}{self._public}/64", "dev", device, "nodad")
+        elif families is not None:
+            run("ip", "netns", "exec", namespace, "sysctl", "-qw",
+                "net.ipv6.conf.all.disable_ipv6=1")
         run("ip", "-n", namespace, "link", "set", device, "up")
         self._onPublic.append(namespace)
         if self._isp is not None:
@@ -250,10 +268,15 @@ class NetBed:
                 "root", "tbf", "rate", self.rate, "burst", _burst(self.rate),
                 "latency", "20ms")
 
-    def public(self, name):
-        """A host on the public net."""
+    def public(self, name, families=None):
+        """A host on the public net, with an IPv4 address, or one of each
+        of families: (4,), IPv4 alone (IPv6 off); (6,), IPv6 alone; (4,
+        6), both."""
         namespace = self._namespace(name)
-        return Host(namespace, self._plugPublic(namespace, "eth0"))
+        address = self._plugPublic(namespace, "eth0", families)
+        address6 = (f"{PUBLIC_NET6}{self._public}" if families and 6 in families
+                    else None)
+        return Host(namespace, address or address6, address6)
 
     def home(self, name, symmetric=False, forward=None, portmap=None, folder=None,
              plain=False, far=False):

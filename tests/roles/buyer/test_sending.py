@@ -7,7 +7,7 @@ from twisted.trial.unittest import SynchronousTestCase
 
 from twisted_bazaar.base.deferreds import Outstanding
 from twisted_bazaar.core.market import Offer
-from twisted_bazaar.core.node import Unreachable
+from twisted_bazaar.core.node import NoRoute, Unreachable
 from twisted_bazaar.roles.buyer.book import BuyBook
 from twisted_bazaar.roles.buyer.sending import NoSlot, Sender, Stranded
 from twisted_bazaar.roles.want import BUY_LIFETIME
@@ -122,6 +122,45 @@ class SenderTests(SynchronousTestCase):
         self.node.connecting[0][1].errback(Failure(Unreachable("gone")))
         self.assertEqual((self.node.routed, self.refused), ([], [7]))
         self.assertFalse(self.book.get(7).routed)
+
+    def test_noRouteFirstGoesAlongThePath(self):
+        """A first send whose connection found no route to the seller's
+        address (an IPv4 address from a node on IPv6 alone) goes along the
+        offer's path: it says nothing of the seller, and the path (through
+        a node on both families) is how its search reached it."""
+        buy = Buy(7, "apple", (1, 3, SELLER))
+        self.book.record(7).want = RecordingWant(pendingBuy())
+        offer = Offer(SELLER, (1, 3, SELLER), "10.0.0.5", 5005)
+        self.sender.sendFirst(buy, offer, self.onRefused)
+        self.node.connecting[0][1].errback(Failure(NoRoute("no route")))
+        self.assertEqual((self.node.routed, self.refused), ([buy], []))
+        self.assertTrue(self.book.get(7).routed)
+
+    def test_noRouteForAFileGoesNowhere(self):
+        """A buy of a shared file with no route to its seller is not sent
+        along the path: its bytes come only over a connection to the
+        seller, which this node cannot make (live, a buyer on IPv6 alone
+        bought a file of a seller on IPv4 alone and could never fetch
+        it)."""
+        buy = Buy(7, "song.ogg", (1, 3, SELLER), sha256="ab" * 32, size=5)
+        self.book.record(7).want = RecordingWant(pendingBuy())
+        self.sender.sendFirst(buy, Offer(SELLER, (1, 3, SELLER), "10.0.0.5", 5005),
+                              self.onRefused)
+        self.node.connecting[0][1].errback(Failure(NoRoute("no route")))
+        self.assertEqual((self.node.routed, self.refused), ([], [7]))
+        self.assertFalse(self.book.get(7).routed)
+
+    def test_noRouteAndNoPathIsReported(self):
+        """No route to the seller's address and no path (an index's
+        offer): the want is told, with the failure's class kept."""
+        reasons = []
+        self.book.record(7).want = RecordingWant(pendingBuy())
+        self.sender.sendFirst(Buy(7, "apple", (1, SELLER)),
+                              Offer(SELLER, (1, SELLER), "10.0.0.5", 5005),
+                              lambda buy_id, reason: reasons.append(reason))
+        self.node.connecting[0][1].errback(Failure(NoRoute("no route")))
+        self.assertEqual([reason.check(NoRoute) for reason in reasons], [NoRoute])
+        self.assertEqual(self.node.routed, [])
 
     def test_refusedWithNoLinkAlongThePathIsStranded(self):
         """The seller refuses the connection (out of slots, say) and the

@@ -160,6 +160,7 @@ class TimerTests(SynchronousTestCase):
             client = network.endpoint(mine)
             _, result = dialled(client, 1, theirs, 2)
             self.assertIsInstance(result[0].value, QuicUnanswered)
+            self.assertTrue(result[0].value.noRoute)
             self.assertEqual(str(result[0].value),
                              f"this node's QUIC port is {words}: it sends nothing to the "
                              f"{'IPv4' if words.endswith('6 only') else 'IPv6'} address "

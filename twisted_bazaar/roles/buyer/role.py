@@ -24,7 +24,7 @@ from twisted.logger import Logger
 from twisted_bazaar import wire
 from twisted_bazaar.base.deferreds import Outstanding
 from twisted_bazaar.core.market import discoveryOf
-from twisted_bazaar.core.node import Unreachable
+from twisted_bazaar.core.node import NoRoute, Unreachable
 from twisted_bazaar.roles import Role
 from twisted_bazaar.roles.buyer.answers import Answers
 from twisted_bazaar.roles.buyer.book import BuyBook, FieldView
@@ -38,6 +38,17 @@ from twisted_bazaar.wire.ids import shortId
 from twisted_bazaar.wire.trade import BuyOK
 
 DEFAULT_SEARCH_WINDOW = 1.0
+#: What a buy that found no route to its seller's address, and had no
+#: search's path to go along, says of the way across (L{NoRoute}).
+NO_ROUTE_WAY = ("; this node has no route to that address (of the other address "
+                "family, say), and this offer has no path through another node (a "
+                "flood search's has one, through a node on both families linked to "
+                "each side: --discovery flood)")
+#: The same for a shared file, whose bytes come only straight from its
+#: seller (L{twisted_bazaar.roles.buyer.sending}).
+NO_ROUTE_FILE = ("; this node has no route to that address (of the other address "
+                 "family, say), and a shared file's bytes come only over a connection "
+                 "to its seller")
 DEFAULT_BUY_TIMEOUT = 2.0
 
 
@@ -293,8 +304,13 @@ class Buyer(Role):
             return
         if reason.check(NoSlot):
             record.want.noSlot(buy_id)
-        elif reason.check(Unreachable, Stranded) and not record.routed:
-            record.want.unreachable(buy_id, reason.getErrorMessage())
+        elif reason.check(Unreachable, Stranded, NoRoute) and not record.routed:
+            why = reason.getErrorMessage()
+            if reason.check(NoRoute):
+                offer = record.want.offer
+                why += (NO_ROUTE_FILE if offer is not None and offer.sha256 is not None
+                        else NO_ROUTE_WAY)
+            record.want.unreachable(buy_id, why)
         else:
             record.want.refused(buy_id)
 

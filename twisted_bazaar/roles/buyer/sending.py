@@ -10,7 +10,16 @@ and the want takes its next offer at once
 (L{twisted_bazaar.roles.want.Want.unreachable}).  Along the path it
 would reach at best a seller whose address is wrong, at worst whoever
 made the offer up (a dead address costs a liar nothing), and a buy that
-left may have been sold: in doubt, it would hold its want back.
+left may have been sold: in doubt, it would hold its want back.  A dial
+that found no route to the address
+(L{NoRoute <twisted_bazaar.net.opening.NoRoute>}: one of the other family,
+from a node on IPv6 or IPv4 alone) says nothing of the seller: the buy
+goes along the path, the way its search came (through a node on both
+families).  A liar gains nothing it lacks now: a port that takes
+the connection and closes it sends the buy along the path too.  Not a
+buy of a shared file: its bytes come only over a connection to the
+seller, which this node cannot make, and a sale it cannot fetch is
+none to make (L{_dead}).
 
 A buy that cannot leave at all is L{Stranded}: its seller refused the
 connection (all its link slots taken, say) or gave no address, and the
@@ -43,7 +52,7 @@ from twisted.python.failure import Failure
 from twisted_bazaar.base.wallclock import wallSeconds
 from twisted_bazaar import wire
 from twisted_bazaar.identity.keys import signedIf
-from twisted_bazaar.core.node import DIRECT, Unreachable
+from twisted_bazaar.core.node import DIRECT, NoRoute, Unreachable
 from twisted_bazaar.roles.buyer.slots import SlotWaits
 from twisted_bazaar.roles.probe import ANSWER_GRACE, BUY_ROUNDS, Pings, Probe
 from twisted_bazaar.roles.want import BUY_LIFETIME
@@ -218,7 +227,7 @@ class Sender:
         """
         if reason.check(defer.CancelledError):
             return False
-        if reason.check(Unreachable) or not self._alongPath(buy):
+        if _dead(reason, buy) or not self._alongPath(buy):
             onRefused(buy.id, reason)
         elif not left:
             self._stranded(buy, onRefused, reason)
@@ -226,6 +235,13 @@ class Sender:
 
     def _firstConnectFailed(self, reason, buy, onRefused, left):
         if (self._connectFailed(reason, buy, onRefused, left) and self._stillOut(buy.id)
-                and self._alongPath(buy) and not reason.check(Unreachable)
+                and self._alongPath(buy) and not _dead(reason, buy)
                 and not self._send(buy)):
             self._stranded(buy, onRefused, reason)
+
+
+def _dead(reason, buy):
+    """Whether a failed dial to buy's seller leaves it nowhere to go: no
+    one listens there, or (a buy of a shared file) no route there."""
+    return bool(reason.check(Unreachable) or (
+        reason.check(NoRoute) and getattr(buy, "sha256", None) is not None))

@@ -26,7 +26,7 @@ from twisted_bazaar.core.topology import dialWhy
 from twisted_bazaar.net.reconnect import inWords
 from twisted_bazaar import wire
 from twisted_bazaar.base.sparing import NOTHING, own
-from twisted_bazaar.net.opening import Unreachable
+from twisted_bazaar.net.opening import NoRoute, Unreachable
 from twisted_bazaar.routing.path import NO_LINK_GROUP
 from twisted_bazaar.schemes.chord.messages import ChordFind, ChordRequest, ChordStore
 from twisted_bazaar.schemes.chord.ring import between, keyOf
@@ -396,7 +396,7 @@ class KeyRouter:
             return None
         ring = self.ring
         if self.node.linkTo(hop.id) is None:
-            if (reason.check(Unreachable) and ring is not None
+            if (reason.check(Unreachable, NoRoute) and ring is not None
                     and hop not in ring.watched()):
                 # A finger nothing listens at: forget it; finger repair
                 # finds its replacement.  Neighbours are judged by pings.

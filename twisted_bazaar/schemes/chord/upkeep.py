@@ -33,7 +33,7 @@ from zope.interface import Attribute, Interface
 from twisted_bazaar.base.wallclock import wallSeconds
 from twisted_bazaar.core.topology import dialWhy
 from twisted_bazaar.wire.ids import shortId
-from twisted_bazaar.net.opening import Unreachable
+from twisted_bazaar.net.opening import NoRoute, Unreachable
 from twisted_bazaar.base.sparing import NOTHING, own
 from twisted_bazaar.schemes.chord.fingers import FingerRepair
 from twisted_bazaar.schemes.chord.messages import (
@@ -308,7 +308,7 @@ class Upkeep:
             # address family, say), as the flood's does.
             node.events.linkFailed(peer.id, peer.host, peer.port,
                                    dialWhy(reason, peer.host, peer.port))
-        if reason.check(Unreachable) and self.host.ring is not None and (
+        if reason.check(Unreachable, NoRoute) and self.host.ring is not None and (
                 peer not in self.host.ring.watched()):
             # A finger nothing listens at: forget it; the next round finds
             # its replacement.  Neighbours are judged by their pings.

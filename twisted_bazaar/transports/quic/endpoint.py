@@ -48,6 +48,7 @@ from twisted_bazaar.base.limitregistry import declare
 from twisted_bazaar.net.account import Account
 from twisted_bazaar.net.limits import GroupRates, TokenBucket
 from twisted_bazaar.transports.quic.connection import Connection, QuicSilent, QuicUnanswered
+from twisted_bazaar.transports.quic.errors import QuicOtherFamily
 from twisted_bazaar.transports.quic.pathmtu import datagramSize, fragmentPastPath, routeMtu
 from twisted_bazaar.transports.quic.retrytoken import RetryTokens
 from twisted_bazaar.transports.quic.segments import Segmenter, batches
@@ -356,13 +357,14 @@ class QuicEndpoint(DatagramProtocol):
         @return: a Deferred firing with protocol, connected, once QUIC's
             handshake is done; failing with L{QuicSilent} when it is not
             within ``timeout`` seconds, L{QuicUnanswered} when the peer
-            refused it.
+            refused it, L{QuicOtherFamily} (at once) for an address of
+            the other family.
         """
         unsendable = self._otherFamily(host)
         if unsendable is not None:
             # Twisted's UDP port refuses to write there: a dial made the
             # connection and its timer, then raised past them both.
-            return defer.fail(QuicUnanswered(string=unsendable))
+            return defer.fail(QuicOtherFamily(string=unsendable))
         addr = (host, port)
         quic = Quic(size=self.datagramSize(host), configuration=clientConfiguration(service))
         connection = Connection(self, quic, addr, addressGroup(host))

@@ -6,7 +6,7 @@ qh3 into every process that builds a node (a simulator's: 2.5 MB).
 
 from twisted.internet.error import ConnectError
 
-__all__ = ["QuicUnanswered", "QuicSilent"]
+__all__ = ["QuicOtherFamily", "QuicUnanswered", "QuicSilent"]
 
 
 class QuicUnanswered(ConnectError):
@@ -21,3 +21,11 @@ class QuicSilent(QuicUnanswered):
     """A dial over QUIC that nothing answered within its time: the path
     carries nothing (a router forgot it, a peer gone), which a refusal
     does not say."""
+
+
+class QuicOtherFamily(QuicUnanswered):
+    """A dial to an address of the other family than the node's QUIC
+    socket's: it cannot send there (L{twisted_bazaar.net.opening.NoRoute}),
+    which says nothing of the peer."""
+
+    noRoute = True
