@@ -386,9 +386,10 @@ def test_shardedRunDeclaresItsShards():
         [*base, "--shards", "8", "--shard-engine", "local"])) == one
 
 
-def test_cannotWrite(scheduler, tmp_path, capsys, monkeypatch):
+def test_cannotWrite(scheduler, grid, tmp_path, capsys, monkeypatch):
     """A run whose --json cannot be written is a failed run, the others
-    kept; a summary that cannot be written ends the sweep in one line."""
+    kept; a summary that cannot be written ends the sweep in one line
+    (the grid's, finished: its runs need not be run again for that)."""
     out = tmp_path / "out"
     write = sweep._write
 
@@ -410,11 +411,12 @@ def test_cannotWrite(scheduler, tmp_path, capsys, monkeypatch):
         raise OSError(13, "Permission denied")
 
     monkeypatch.setattr(sweep.sweepreport, "writeSummary", refused)
+    done = shutil.copytree(grid[0], tmp_path / "done")
     with pytest.raises(SystemExit) as caught:
-        sweep.main(argv)
+        sweep.main([*GRID, "--out", str(done), "--scheduler", scheduler])
     assert caught.value.code == 1
     assert capsys.readouterr().err.splitlines()[-1] == (
-        f"bazaar-sim sweep: error: cannot write the summary in {out}: Permission denied")
+        f"bazaar-sim sweep: error: cannot write the summary in {done}: Permission denied")
 
 
 def test_failureInOneLine():
