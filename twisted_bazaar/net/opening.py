@@ -13,11 +13,17 @@ from twisted.internet.error import ConnectionClosed
 from twisted_bazaar.base.address import hostPort
 from twisted_bazaar.net.reconnect import inWords
 
-__all__ = ["NotConnected", "Unreachable", "dialFailure"]
+__all__ = ["NotConnected", "NoRoom", "Unreachable", "dialFailure"]
 
 
 class NotConnected(Exception):
     """A link to the peer could not be made or did not finish its handshake."""
+
+
+class NoRoom(NotConnected):
+    """This node refused its own dial before it went out (no slot of its
+    purpose free): nothing was tried, so nothing of the peer's path is
+    learnt."""
 
 
 class Unreachable(NotConnected):
