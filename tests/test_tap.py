@@ -39,6 +39,7 @@ from twisted_bazaar.tap.tracker import makeService as _makeTrackerService
 from twisted_bazaar.tap.tracker import udpPorts
 from twisted_bazaar.transports.path import NAMED, Path
 from twisted_bazaar.transports.websocket import WEBSOCKET
+from twisted_bazaar.web.watch import StatusWatcher
 from twisted_bazaar.wire.ids import parseWireId
 
 SELLER = ["--role", "seller", "--sell", "apple=3"]
@@ -1068,6 +1069,14 @@ class MakeServiceTests(SynchronousTestCase):
         given = list(makeTrackerService(_parse(["--udp-port", "3478"], TrackerOptions)))[1]
         self.assertEqual(given.first, 3478)
         self.assertIsNotNone(given.onFailure)
+
+    def test_trackerWebViewCountsTheLanOnly(self):
+        """The tracker's --web view counts its registry's LAN-only nodes
+        live, which its members leave out (a class's 22 of 30 behind one
+        router: the page said 8, not `8 of 30`)."""
+        service = makeTrackerService(_parse(["--no-udp", "--web", "tcp:0"], TrackerOptions))
+        watcher, = [each for each in service if isinstance(each, StatusWatcher)]
+        self.assertEqual(watcher.unlisted, watcher.relayOf.__self__.lanOnlyCount)
 
     def test_trackerRelay(self):
         """The tracker relays by default, within its options; with

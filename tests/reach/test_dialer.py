@@ -36,7 +36,7 @@ from twisted_bazaar.daemon.services import EndpointConnector
 from twisted_bazaar.identity.keys import decode, encode
 from twisted_bazaar.transports.connector import IConnector
 from twisted_bazaar.net.link import LinkSettings
-from twisted_bazaar.net.opening import NotConnected, Unreachable
+from twisted_bazaar.net.opening import NoRoom, NotConnected, Unreachable
 from twisted_bazaar.testing.memory import MemoryConnector, MemoryNetwork
 from twisted_bazaar.transports.interface import DialOptions
 from twisted_bazaar.transports.path import (
@@ -881,6 +881,22 @@ class LanTests(SynchronousTestCase):
         self.assertEqual((len(self.direct()), len(self.punching.punches)), (1, 2))
         self.node.clock.advance(RETRY_AFTER)
         nameIn(self.node, SELLER.id, HOME, (LAN_HOST,))
+        self.dial()
+        self.assertEqual(len(self.direct()), 2)
+
+    def test_noRoomOfItsOwnIsNoFailureOfTheAddress(self):
+        """This node's own slots full (its link refused before it went
+        out) says nothing of the seller's local address: it is dialled
+        there again at once.  It was marked failed for RETRY_AFTER, and in
+        a class of 30 behind one router that does not hairpin a classmate
+        was then dialled at the router's public address alone (1,757
+        'nothing listens there' in 3 minutes)."""
+        nameIn(self.node, SELLER.id, HOME, (LAN_HOST,))
+        dialled = self.dial()
+        self.direct()[0][4].errback(NoRoom("no free overlay slots"))
+        [(_, _, protocol, d)] = self.punching.punches
+        d.callback(protocol)
+        self.assertIs(self.successResultOf(dialled), protocol)
         self.dial()
         self.assertEqual(len(self.direct()), 2)
 

@@ -226,6 +226,38 @@ class WatcherTurnTests(SynchronousTestCase):
         self.assertEqual(len(watcher.sessions), 19)
 
 
+class UnlistedCountTests(SynchronousTestCase):
+    """
+    The tracker's own web view (``--web``) of a class of 30 behind one
+    router, 8 held at its relay and 22 LAN-only: the tracker lists the
+    LAN-only ones to nobody off their LAN, so its members were the 8,
+    and the page said 8 live nodes, where ``bazaar web`` outside says
+    ``8 of 30`` (running.md, "Many machines behind one router").  The
+    watcher now counts those its members leave out.
+    """
+
+    def watch(self, unlisted):
+        clock = Clock()
+        drawn = [records.identity(700 + n) for n in range(8)]
+        identities = {identity.id: identity for identity in drawn}
+        rows = [(node_id, "10.0.0.1", node_id, "flood") for node_id in identities]
+        view = MarketView(clock)
+        watcher = StatusWatcher(clock, lambda: rows, Connector(clock, identities), view,
+                                LinkSettings(), random.Random(1), unlisted=unlisted)
+        watcher.startService()
+        self.addCleanup(watcher.stopService)
+        run(clock, 1)
+        return view.snapshot()
+
+    def test_theLanOnlyNodesCountLive(self):
+        market = self.watch(lambda: 22)
+        self.assertEqual((len(market["nodes"]), market["live"]), (8, 30))
+
+    def test_noneUnlisted(self):
+        market = self.watch(lambda: 0)
+        self.assertEqual((len(market["nodes"]), market["live"]), (8, 8))
+
+
 class ForgedNodeTests(SynchronousTestCase):
     """
     A proxy at a seller's advertised host ended the channel itself and

@@ -17,11 +17,17 @@ from twisted.python.failure import Failure
 from twisted_bazaar.base.address import hostPort
 from twisted_bazaar.net.reconnect import inWords
 
-__all__ = ["NoRoute", "NotConnected", "Unreachable", "dialFailure"]
+__all__ = ["NoRoom", "NoRoute", "NotConnected", "Unreachable", "dialFailure"]
 
 
 class NotConnected(Exception):
     """A link to the peer could not be made or did not finish its handshake."""
+
+
+class NoRoom(NotConnected):
+    """This node refused its own dial before it went out (no slot of its
+    purpose free): nothing was tried, so nothing of the peer's path is
+    learnt."""
 
 
 class Unreachable(NotConnected):

@@ -32,7 +32,7 @@ from twisted.logger import Logger, LogLevel
 from zope.interface import implementer
 
 from twisted_bazaar.net.link import ILinkOwner, contextFor
-from twisted_bazaar.net.opening import NotConnected, dialFailure
+from twisted_bazaar.net.opening import NoRoom, NotConnected, dialFailure
 from twisted_bazaar.base.limitregistry import declare
 from twisted_bazaar.base.logthrottle import PeerLog
 from twisted_bazaar.net.admission import RELAYED_GROUPS, admissionFor, crowded
@@ -564,7 +564,7 @@ class Overlay:
             return defer.succeed(peer_id)
         refused = self.admission.refusesDial(self, purpose)
         if refused is not None:
-            return defer.fail(NotConnected(refused))
+            return defer.fail(NoRoom(refused))
         link = node.buildLink(inbound=False)
         link.purpose = purpose
         greeter, dialing = self.greeter, []

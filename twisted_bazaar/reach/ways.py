@@ -40,6 +40,7 @@ from twisted.python.failure import Failure
 
 from twisted_bazaar.base.address import hostPort
 from twisted_bazaar.identity.keys import decode
+from twisted_bazaar.net.opening import NoRoom
 from twisted_bazaar.net.reconnect import inWords
 from twisted_bazaar.reach.asking import TrackerGone
 from twisted_bazaar.base.lan import LOWEST_PORT, sameHost
@@ -165,7 +166,10 @@ class Lan:
             return result
 
         def failed(reason):
-            if reason.check(defer.CancelledError):
+            # This node's own slots full: nothing went out, so the address
+            # is not marked failed (it was for 300 s, and a classmate was
+            # then dialled at its router's public address alone).
+            if reason.check(defer.CancelledError, NoRoom):
                 return reason
             dialer.whereabouts.book.lanFailed(peer.id, host)
             why = _why(reason).removeprefix(f"{where}: ")

@@ -673,7 +673,10 @@ def addWebView(parent, reactor, options, tracker, exitStatus):
                       reactor, channel=ChannelKey.generate()), reactor),
                   view, options.linkSettings(), random.Random(),
                   interval=options["web-poll"],
-                  relayOf=tracker.registry.relayOf).setServiceParent(parent)
+                  relayOf=tracker.registry.relayOf,
+                  # A class's LAN-only nodes, listed to nobody here, are
+                  # counted live (`8 of 30`), as `bazaar web` counts them.
+                  unlisted=tracker.registry.lanOnlyCount).setServiceParent(parent)
     # It answers to loopback's names and the address it is bound to; its
     # port is under the daemon's rules (daemon/site.py).
     names = ServedNames(names=options.get("web-names") or ())

@@ -274,10 +274,14 @@ class StatusWatcher(Service):
     def __init__(self, clock, members, transports, view, settings, rng,
                  interval=DEFAULT_INTERVAL, inFlight=DEFAULT_IN_FLIGHT,
                  timeout=DEFAULT_TIMEOUT, budget=DEFAULT_BUDGET, relayOf=None,
-                 operators=(), lanOf=None, pathsOf=lambda node_id: ()):
+                 operators=(), lanOf=None, pathsOf=lambda node_id: (),
+                 unlisted=None):
         """
         @param members: returns the live nodes as (id, host, port, scheme)
             rows (L{StatusExtension.members}).
+        @param unlisted: returns how many live nodes members leaves out
+            (the tracker's LAN-only ones, listed to nobody off their LAN),
+            which the view counts live all the same; None: none.
         @param relayOf: returns the relay a node id is reached through (a
             node the tracker relays for), or None; its status link goes
             through that relay (the transports must hold a relayed kind).
@@ -309,6 +313,7 @@ class StatusWatcher(Service):
         self.relayOf = relayOf
         self.lanOf = lanOf
         self.pathsOf = pathsOf
+        self.unlisted = unlisted
         self.operators = {identity.id: identity for identity in operators}
         self.sessions = {}
         #: node id -> its L{_Doubt}, for the members whose last attempt
@@ -337,6 +342,8 @@ class StatusWatcher(Service):
         round."""
         rows = self.members()
         self.view.membersSeen(rows)
+        if self.unlisted is not None:
+            self.view.liveSeen(len(rows) + self.unlisted())
         now = self.clock.seconds()
         live = {row[0]: (row[1], row[2]) for row in rows}
         for node_id in set(self.doubts) - set(live):
