@@ -8,6 +8,7 @@ from twisted_bazaar.net.limits import (
     ERROR_WINDOW,
     GroupRates,
     TokenBucket,
+    bucketIn,
     bucketRate,
     declareBucket,
     spend,
@@ -82,6 +83,47 @@ class TokenBucketTests(SynchronousTestCase):
                 pass
             self.assertFalse(bucket.take(now + 0.09))
             self.assertGreater(bucket.wait(now + 0.09), 0.009)
+
+
+class BucketInTests(SynchronousTestCase):
+    """A bucket held in a table as the time of its last take, while that
+    take left it full less one token, answers as a bucket kept all along."""
+
+    def test_asABucketKeptAllAlong(self):
+        """Takes at a rate far below the bucket's, in bursts over it, at
+        one time, and on a clock stepped back: each answer and each state
+        the kept bucket's, at an epoch as at 0."""
+        steps = [0.0, 3.0, 3.0, 3.0, 3.0, 3.1, 9.0, 9.25, 8.0, 8.0, 70.0, 70.0, 70.5,
+                 70.5, 70.5, 130.0, 190.0, 190.001]
+        for rate in (1.0, 0.25, 200.0, 0.5):
+            for start in (0.0, 1.8e9):
+                kept = TokenBucket(rate, start)
+                table, held = {}, []
+                for step in steps:
+                    now = start + step
+                    bucket = table.get("ping")
+                    if type(bucket) is not TokenBucket:
+                        bucket = bucketIn(table, "ping", rate, now, bucket)
+                    self.assertEqual(bucket.take(now), kept.take(now), (rate, now))
+                    entry = table["ping"]
+                    if type(entry) is TokenBucket:
+                        self.assertEqual((entry.tokens, entry.stamp),
+                                         (kept.tokens, kept.stamp))
+                    else:
+                        self.assertEqual((kept.burst - 1.0, entry), (kept.tokens, kept.stamp))
+                    held.append(type(entry))
+                self.assertIn(float, held, rate)
+                if rate < 200.0:
+                    self.assertIn(TokenBucket, held, rate)
+
+    def test_takenOnceItsTime(self):
+        """Taken once, full before: the table holds its time; taken again,
+        the bucket."""
+        table = {}
+        self.assertTrue(bucketIn(table, "ping", 1.0, 60.0, None).take(60.0))
+        self.assertEqual(table, {"ping": 60.0})
+        self.assertTrue(bucketIn(table, "ping", 1.0, 180.0, 60.0).take(180.0))
+        self.assertEqual((table["ping"].tokens, table["ping"].stamp), (1.0, 180.0))
 
 
 class BucketRateTests(SynchronousTestCase):

@@ -10,7 +10,7 @@ from twisted.internet.error import ConnectionDone
 from twisted.python.failure import Failure
 
 from twisted_bazaar import wire
-from twisted_bazaar.net.link import ERROR_WINDOW
+from twisted_bazaar.net.link import ERROR_WINDOW, TokenBucket
 from tests.net.links import LinkTestCase, frame
 
 
@@ -254,6 +254,23 @@ class PingTests(LinkTestCase):
         self.assertEqual(self.sent(), [wire.Pong(-77)])
         self.assertEqual(self.owner.messages, [])
         self.assertFalse(self.transport.disconnecting)
+
+    def test_aPingOnceHoldsNoBucket(self):
+        """A link whose peer pinged it once (a simulation's keepalive, a
+        ping a run) holds the time of its token, not a bucket (112 bytes
+        with its floats, every link end of a flood simulation's); from the
+        second ping on, a bucket, and the rate holds."""
+        self.connect(ping_rate=1.0, ping_interval=0)
+        self.link.identified(4)
+        self.clock.advance(60)
+        self.receive(wire.Ping(1))
+        self.assertEqual(self.link._buckets, {"ping": self.clock.seconds()})
+        self.clock.advance(0.5)
+        for nonce in (2, 3, 4):
+            self.receive(wire.Ping(nonce))
+        self.assertEqual([type(message) for message in self.sent()], [wire.Pong] * 2)
+        self.assertEqual(self.link.dropped, {"ping": 2})
+        self.assertIsInstance(self.link._buckets["ping"], TokenBucket)
 
     def test_pongSwallowed(self):
         """A pong is not answered and not handed on."""

@@ -175,6 +175,47 @@ class TokenBucket:
         return (1.0 - tokens) / self.rate
 
 
+class _Taken(TokenBucket):
+    """
+    A bucket of a table (L{bucketIn}) before its first take: the take
+    leaves the table its time, if the bucket is then full less the token
+    taken, else a L{TokenBucket} of its state.
+    """
+
+    __slots__ = ("table", "name")
+
+    def take(self, now, cost=1.0):
+        within = TokenBucket.take(self, now, cost)
+        if self.tokens == self.burst - 1.0:
+            self.table[self.name] = now
+        else:
+            kept = self.table[self.name] = TokenBucket(self.rate, now)
+            kept.tokens = self.tokens
+        return within
+
+
+def bucketIn(table, name, rate, now, held):
+    """
+    The bucket of name in table (name -> a L{TokenBucket}, or the time of
+    its one take, which left it full less a token), held there as
+    ``held``, to take from now.  Most of a link's buckets are taken once
+    (its peer's one ping of a simulation's run, a search now and then):
+    kept as that time, not as a bucket of 112 bytes with its floats (every
+    link end of a flood simulation held one for its keepalive's ping).
+    None held: a new bucket, full, whose take puts in table what it
+    leaves; a time held: a L{TokenBucket} of the state that take left, in
+    table, kept from now on.
+    """
+    if held is None:
+        bucket = _Taken(rate, now)
+        bucket.table = table
+        bucket.name = name
+        return bucket
+    bucket = table[name] = TokenBucket(rate, held)
+    bucket.tokens = bucket.burst - 1.0
+    return bucket
+
+
 class GroupRates:
     """
     A token bucket per address group (see

@@ -84,6 +84,7 @@ from twisted_bazaar.net.limits import (
     ERROR_WINDOW,
     UNSENT_LIMIT,
     TokenBucket,
+    bucketIn,
     bucketRate,
     spend,
 )
@@ -723,8 +724,8 @@ class Link(FrameLoop, Keepalive):
         if message.BUCKET is not None:
             buckets = self._buckets
             bucket = None if buckets is None else buckets.get(message.BUCKET)
-            if bucket is None:
-                bucket = self._newBucket(message.BUCKET, now)
+            if type(bucket) is not TokenBucket:
+                bucket = self._bucket(message.BUCKET, now, bucket)
             if not bucket.take(now):
                 self.dropOverRate(message.TYPE, bucket.rate)
                 return
@@ -770,23 +771,23 @@ class Link(FrameLoop, Keepalive):
         now = self._context.clock.seconds()
         buckets = self._buckets
         bucket = None if buckets is None else buckets.get(name)
-        if bucket is None:
-            bucket = self._newBucket(name, now)
+        if type(bucket) is not TokenBucket:
+            bucket = self._bucket(name, now, bucket)
         if bucket.take(now):
             return True
         self.dropOverRate(kind, bucket.rate)
         return False
 
-    def _newBucket(self, name, now):
-        """The token bucket of a rated kind of message on this link, made
-        at its first message: a message over its bucket's rate is dropped
+    def _bucket(self, name, now, held):
+        """The token bucket of a rated kind of message on this link, held
+        as the time of its last take or not yet (L{bucketIn}): made at its
+        first message; a message over its bucket's rate is dropped
         (L{dropOverRate})."""
         buckets = self._buckets
         if buckets is None:
             buckets = self._buckets = {}
-        rate = bucketRate(self._context.settings.rates, name)
-        bucket = buckets[name] = TokenBucket(rate, now)
-        return bucket
+        return bucketIn(buckets, name, bucketRate(self._context.settings.rates, name),
+                        now, held)
 
     def _pinged(self, message):
         """A ping is answered with its pong, once the peer has said who
