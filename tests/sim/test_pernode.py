@@ -356,7 +356,11 @@ class BytesANodeTests(SynchronousTestCase):
     too: each warm link end was a L{Link} until a part took it, where it
     is a quiet end (L{twisted_bazaar.testing.memory._QuietEnd}), 168 bytes less
     (flood 5,377 bytes, index 5,806, superpeer 8,639, chord 10,346 there;
-    4,704, 5,135, 7,969 and 9,015 here).
+    4,704, 5,135, 7,969 and 9,015 at 45b43ace).  45b43ace fails all but
+    the flood's, which has no tracker: each node's tracker session held a
+    L{LinkContext<twisted_bazaar.net.link.LinkContext>} for its one link,
+    where the session is that link's context itself (94 bytes less: index
+    5,042, superpeer 7,873, chord 8,915, at home 21,160).
     """
 
     def assertHoldsAtMost(self, discovery, bound):
@@ -368,13 +372,13 @@ class BytesANodeTests(SynchronousTestCase):
         self.assertHoldsAtMost("flood", 4_750)
 
     def test_index(self):
-        self.assertHoldsAtMost("index", 5_180)
+        self.assertHoldsAtMost("index", 5_090)
 
     def test_superpeer(self):
-        self.assertHoldsAtMost("superpeer", 8_010)
+        self.assertHoldsAtMost("superpeer", 7_920)
 
     def test_chord(self):
-        self.assertHoldsAtMost("chord", 9_060)
+        self.assertHoldsAtMost("chord", 8_965)
 
     def test_indexAtHome(self):
         """Half the nodes behind NAT, 10 virtual seconds into a cold run
@@ -383,8 +387,8 @@ class BytesANodeTests(SynchronousTestCase):
         each question a node's punching, reach and relay home asked of
         it, and a reach's handler kept by every node that heard one)."""
         held = bytesANode("index", 0.5, 10)
-        self.assertLessEqual(held, 21_379, f"an index node of a cold run at home holds "
-                                           f"{held:,.0f} bytes, more than 21,379")
+        self.assertLessEqual(held, 21_210, f"an index node of a cold run at home holds "
+                                           f"{held:,.0f} bytes, more than 21,210")
 
 
 class ModulesTests(SynchronousTestCase):

@@ -25,7 +25,10 @@ The others belong to the class that uses them, and say so there:
  - what only some links ever need, in one object made when first needed
    (L{twisted_bazaar.net.link}'s C{_Seldom}), not seven slots on each;
  - what every link of one owner holds alike, in one L{LinkContext
-   <twisted_bazaar.net.link.LinkContext>} (56 bytes a link end);
+   <twisted_bazaar.net.link.LinkContext>} (56 bytes a link end), and for
+   a node's tracker session, which holds one link at a time, the session
+   itself (L{OwnContext<twisted_bazaar.net.link.OwnContext>}: 96 bytes a
+   node);
  - a link's keepalive check waiting in its clock's deadlines as the
    link itself, its L{Keepalive<twisted_bazaar.net.keepalive.Keepalive>}
    a base of it and not an object (L{twisted_bazaar.net.timers}: a
