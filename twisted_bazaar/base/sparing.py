@@ -49,6 +49,9 @@ The others belong to the class that uses them, and say so there:
    trade log's deque (L{twisted_bazaar.roles.trades}), a dialer's book
    of paths (L{twisted_bazaar.reach.book}), LAN paths and punch
    waiters (L{twisted_bazaar.reach.dialer});
+ - an account's tables (L{twisted_bazaar.net.account.Account}, in
+   slots): a seller's three, of the closes it remembers and nearly
+   always empty, held 0.9 kB more of each simulated seller as dicts;
  - the shared empty table, or an empty frozenset or tuple, until written:
    a store's sales, bag, pending buys, stock and copies sold, its closes
    and copies remembered (L{twisted_bazaar.store.records}), an index
