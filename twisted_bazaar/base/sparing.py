@@ -51,7 +51,9 @@ The others belong to the class that uses them, and say so there:
    waiters (L{twisted_bazaar.reach.dialer});
  - an account's tables (L{twisted_bazaar.net.account.Account}, in
    slots): a seller's three, of the closes it remembers and nearly
-   always empty, held 0.9 kB more of each simulated seller as dicts;
+   always empty, held 0.9 kB more of each simulated seller as dicts; a
+   seller's sets of the sales and closes being written and the answers
+   waiting or signed alone (L{twisted_bazaar.roles.seller}: 0.9 kB);
  - the shared empty table, or an empty frozenset or tuple, until written:
    a store's sales, bag, pending buys, stock and copies sold, its closes
    and copies remembered (L{twisted_bazaar.store.records}), an index
@@ -122,8 +124,9 @@ def own(owner, name):
 
 class _NoMembers(frozenset):
     """An empty set that cannot be filled: what L{NOTHING} is to a dict,
-    to a set (an empty set is 216 bytes).  It discards and clears as a
-    set does, so an owner writes only where it adds (L{ownSet})."""
+    to a set (an empty set is 216 bytes).  It discards, clears and takes
+    away members (C{difference_update}) as a set does, so an owner writes
+    only where it adds (L{ownSet})."""
 
     __slots__ = ()
 
@@ -131,6 +134,9 @@ class _NoMembers(frozenset):
         pass
 
     def clear(self):
+        pass
+
+    def difference_update(self, *others):
         pass
 
     def __repr__(self):
