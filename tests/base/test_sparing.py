@@ -56,6 +56,7 @@ def test_noMembersReadsAsAnEmptySet():
     assert NO_MEMBERS | {1} == {1}
     NO_MEMBERS.discard("peer")
     NO_MEMBERS.clear()
+    NO_MEMBERS.difference_update(["peer"], {"other"})
     assert not NO_MEMBERS
 
 

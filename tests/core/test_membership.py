@@ -24,6 +24,7 @@ from twisted_bazaar.testing.capabilities import secured
 from twisted_bazaar.identity.proofs import REGISTER, Handshake
 from twisted_bazaar.net.keepalive import DEFAULT_HANDSHAKE_TIMEOUT
 from twisted_bazaar.net.link import LinkSettings
+from twisted_bazaar.net.timers import deadlinesFor
 from twisted_bazaar.base.logthrottle import PEER_BURST
 from twisted_bazaar.events import NodeObserver
 from twisted_bazaar.core.membership import (IDLE, INTRODUCING, REGISTERED, STOPPED, Membership,
@@ -711,6 +712,18 @@ class StateTests(MembershipCase):
         with self.assertRaises(AttributeError):
             self.membership._symbol_0 = None
         self.assertIs(self.membership.linkContext, self.membership.link._context)
+
+    def test_aSessionIsItsLinksContext(self):
+        """A session holds one link at a time, and is that link's context
+        itself: no L{LinkContext} of its own (96 bytes of every simulated
+        node, docs/simulator.md's twenty-fifth round), the link reading
+        its node's clock, settings and deadlines through it."""
+        self.register()
+        link, node = self.membership.link, self.membership.node
+        self.assertIs(link._context, self.membership)
+        self.assertEqual((link.owner, link.clock, link.settings, link.timers),
+                         (self.membership, node.clock, node.config.link,
+                          deadlinesFor(node.clock)))
 
 
 class _WiredEndpoint:

@@ -222,6 +222,32 @@ class AccountTests(SynchronousTestCase):
         pool.release("second")
         self.assertEqual((pool.held("g3"), pool._totals), (0, {}))
 
+    def test_anAccountThatHeldNothingCostsLittle(self):
+        """
+        An account that has held nothing (a simulated seller's three, of
+        closes it never made) holds no table of its own and no dict of
+        fields: under 320 bytes, counted by tracemalloc with the registry
+        of limits' weak entry for it (286; it was 576 with a dict of its
+        fields and four empty dicts).  Its first holder gives it its tables;
+        another account's stay empty.
+        """
+        count = 1_000
+        Account(THINGS, 4)
+        tracemalloc.start()
+        try:
+            pools = [Account(THINGS, 4) for _ in range(count)]
+            held = tracemalloc.get_traced_memory()[0]
+        finally:
+            tracemalloc.stop()
+        self.assertLess(held / count, 320)
+        first, second = pools[:2]
+        first.hold("a", "g", 2, key="k")
+        first.hold("b", "g")
+        self.assertEqual((first.held("g"), first.units("a"), len(first)), (3, 2, 2))
+        self.assertEqual((second.held("g"), len(second), list(second), second.used),
+                         (0, 0, [], 0))
+        self.assertFalse(hasattr(second, "__dict__"))
+
     def test_keysCountedWhereBounded(self):
         """An account with a key limit counts each key's units, whether its
         holders hold one unit or more, and forgets a key whose holders

@@ -20,7 +20,8 @@ from tests.helpers import RecordingOwner
 from twisted_bazaar.testing.capabilities import relayed
 from twisted_bazaar.wire import trade
 from twisted_bazaar import wire
-from twisted_bazaar.net.link import ClosedHere, Link, LinkSettings
+from twisted_bazaar.net.link import ClosedHere, Link, LinkContext, LinkSettings, OwnContext
+from twisted_bazaar.net.timers import deadlinesFor
 from twisted_bazaar.net.recent import RecentMessages
 from tests.net.links import LinkTestCase, sentMessages
 from twisted_bazaar.net.capabilities import IChannelProtocol, IQueuedBeside, ISecureTransport
@@ -592,6 +593,52 @@ class LinkContextTests(SynchronousTestCase):
         second = Link(owner, self.clock, self.settings, True)
         self.assertIs(first.owner, owner)
         self.assertIsNot(first._context, second._context)
+
+
+class OwnContextTests(SynchronousTestCase):
+    """An owner of one link at a time (a node's tracker session) is its
+    link's context itself: what the link reads of a context is the
+    owner's, as a L{LinkContext} of it would hold."""
+
+    def owner(self, clock, settings):
+
+        class Session(OwnContext):
+            __slots__ = ("clock", "timers", "linkSettings", "node")
+
+        session = Session()
+        session.clock, session.timers = clock, deadlinesFor(clock)
+        session.linkSettings, session.node = settings, object()
+        return session
+
+    def test_itsLinksContext(self):
+        clock, settings = Clock(), LinkSettings()
+        owner = self.owner(clock, settings)
+        link = Link(owner, clock, settings, False)
+        self.assertIs(link._context, owner)
+        plain = LinkContext(owner, clock, settings, None)
+        self.assertEqual(
+            (link.owner, link.clock, link.settings, link.timers),
+            (owner, clock, settings, plain.timers))
+        for field in ("stats", "batch", "recent", "peer_log"):
+            self.assertEqual(getattr(owner, field), getattr(plain, field), field)
+
+    def test_whatItCountsAndBatches(self):
+        """Its sends counted in the dict its settings give its node, and
+        batched as its clock says (a reactor's: coalesced)."""
+
+        class Counting(LinkSettings):
+            __slots__ = ("counts",)
+
+            def statsOf(self, owner):
+                return self.counts.get(owner.node, self.stats)
+
+        settings = Counting()
+        owner = self.owner(Clock(), settings)
+        settings.counts = {owner.node: {}}
+        self.assertIs(owner.stats, settings.counts[owner.node])
+        self.assertIsNone(owner.batch)
+        settings.coalesce = True
+        self.assertIs(owner.batch, settings.writes)
 
 
 class LinkOwnerTests(SynchronousTestCase):

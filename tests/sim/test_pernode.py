@@ -70,6 +70,10 @@ def quietParts(node):
         if closes is not None:
             parts["closed buys"] = closes.closed._entries
             parts["copies sold"] = closes.copies._entries
+            parts["closes being written"] = closes._writing
+            parts["paths waiting for a close"] = closes._waiting_paths
+            parts["sales not on disk"] = role.sales.uncommitted
+            parts["answers signed alone"] = role.answers._alone
     return parts
 
 
@@ -85,8 +89,9 @@ class QuietNodeTests(SynchronousTestCase):
         held = {}
         for node in self.sim.nodes:
             for name, part in quietParts(node).items():
-                if not any(part is shared for shared in (None, (), NOTHING, NO_ITEMS,
-                                                         NO_SALES, NOT_REMEMBERED)):
+                if not any(part is shared for shared in (None, (), NOTHING, NO_MEMBERS,
+                                                         NO_ITEMS, NO_SALES,
+                                                         NOT_REMEMBERED)):
                     held.setdefault(name, 0)
                     held[name] += 1
         self.assertEqual(held, {})
@@ -377,7 +382,19 @@ class BytesANodeTests(SynchronousTestCase):
     too: each warm link end was a L{Link} until a part took it, where it
     is a quiet end (L{twisted_bazaar.testing.memory._QuietEnd}), 168 bytes less
     (flood 5,377 bytes, index 5,806, superpeer 8,639, chord 10,346 there;
-    4,704, 5,135, 7,969 and 9,015 here).
+    4,704, 5,135, 7,969 and 9,015 at 45b43ace).  45b43ace fails all five:
+    each node's tracker session held a L{LinkContext
+    <twisted_bazaar.net.link.LinkContext>} for its one link, where the
+    session is that link's context itself (94 bytes less, no flood node
+    has a session: index 5,042, superpeer 7,873, chord 8,915, at home
+    21,160); and an account (L{twisted_bazaar.net.account.Account}: a
+    seller's three, of closes it never made; a node at home holds more)
+    held a dict of its fields and four empty dicts, where it has slots
+    and shared empty tables until it holds something (flood 4,617, index
+    4,951, superpeer 7,779, chord 8,828, at home 20,767); and a seller held
+    four empty sets of what its sales and closes wait for, the shared
+    empty one now (flood 4,531, index 4,862, superpeer 7,690, chord 8,745,
+    at home 20,683).
     """
 
     def assertHoldsAtMost(self, discovery, bound):
@@ -386,16 +403,16 @@ class BytesANodeTests(SynchronousTestCase):
                                           f"bytes, more than {bound:,}")
 
     def test_flood(self):
-        self.assertHoldsAtMost("flood", 4_750)
+        self.assertHoldsAtMost("flood", 4_575)
 
     def test_index(self):
-        self.assertHoldsAtMost("index", 5_180)
+        self.assertHoldsAtMost("index", 4_910)
 
     def test_superpeer(self):
-        self.assertHoldsAtMost("superpeer", 8_010)
+        self.assertHoldsAtMost("superpeer", 7_735)
 
     def test_chord(self):
-        self.assertHoldsAtMost("chord", 9_060)
+        self.assertHoldsAtMost("chord", 8_790)
 
     def test_indexAtHome(self):
         """Half the nodes behind NAT, 10 virtual seconds into a cold run
@@ -404,8 +421,8 @@ class BytesANodeTests(SynchronousTestCase):
         each question a node's punching, reach and relay home asked of
         it, and a reach's handler kept by every node that heard one)."""
         held = bytesANode("index", 0.5, 10)
-        self.assertLessEqual(held, 21_379, f"an index node of a cold run at home holds "
-                                           f"{held:,.0f} bytes, more than 21,379")
+        self.assertLessEqual(held, 20_730, f"an index node of a cold run at home holds "
+                                           f"{held:,.0f} bytes, more than 20,730")
 
 
 class ModulesTests(SynchronousTestCase):

@@ -25,7 +25,10 @@ The others belong to the class that uses them, and say so there:
  - what only some links ever need, in one object made when first needed
    (L{twisted_bazaar.net.link}'s C{_Seldom}), not seven slots on each;
  - what every link of one owner holds alike, in one L{LinkContext
-   <twisted_bazaar.net.link.LinkContext>} (56 bytes a link end);
+   <twisted_bazaar.net.link.LinkContext>} (56 bytes a link end), and for
+   a node's tracker session, which holds one link at a time, the session
+   itself (L{OwnContext<twisted_bazaar.net.link.OwnContext>}: 96 bytes a
+   node);
  - a link's keepalive check waiting in its clock's deadlines as the
    link itself, its L{Keepalive<twisted_bazaar.net.keepalive.Keepalive>}
    a base of it and not an object (L{twisted_bazaar.net.timers}: a
@@ -46,6 +49,11 @@ The others belong to the class that uses them, and say so there:
    trade log's deque (L{twisted_bazaar.roles.trades}), a dialer's book
    of paths (L{twisted_bazaar.reach.book}), LAN paths and punch
    waiters (L{twisted_bazaar.reach.dialer});
+ - an account's tables (L{twisted_bazaar.net.account.Account}, in
+   slots): a seller's three, of the closes it remembers and nearly
+   always empty, held 0.9 kB more of each simulated seller as dicts; a
+   seller's sets of the sales and closes being written and the answers
+   waiting or signed alone (L{twisted_bazaar.roles.seller}: 0.9 kB);
  - the shared empty table, or an empty frozenset or tuple, until written:
    a store's sales, bag, pending buys, stock and copies sold, its closes
    and copies remembered (L{twisted_bazaar.store.records}), an index
@@ -116,8 +124,9 @@ def own(owner, name):
 
 class _NoMembers(frozenset):
     """An empty set that cannot be filled: what L{NOTHING} is to a dict,
-    to a set (an empty set is 216 bytes).  It discards and clears as a
-    set does, so an owner writes only where it adds (L{ownSet})."""
+    to a set (an empty set is 216 bytes).  It discards, clears and takes
+    away members (C{difference_update}) as a set does, so an owner writes
+    only where it adds (L{ownSet})."""
 
     __slots__ = ()
 
@@ -125,6 +134,9 @@ class _NoMembers(frozenset):
         pass
 
     def clear(self):
+        pass
+
+    def difference_update(self, *others):
         pass
 
     def __repr__(self):

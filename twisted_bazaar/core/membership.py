@@ -57,7 +57,8 @@ from twisted_bazaar.core.trackerquestions import TrackerQuestions
 from twisted_bazaar.core.trackersrelay import TrackersRelay, atHostOf
 from twisted_bazaar.identity.proofs import REGISTER
 from twisted_bazaar.net.handshake import PLAIN, LinkHandshake, channelKey
-from twisted_bazaar.net.link import ILinkOwner, Link
+from twisted_bazaar.net.link import ILinkOwner, Link, OwnContext
+from twisted_bazaar.net.timers import deadlinesFor
 from twisted_bazaar.net.reconnect import Reconnector
 
 #: How the tracker link is named in logs.
@@ -74,7 +75,7 @@ class NoMove(Exception):
 
 
 @implementer(ILinkOwner)
-class Membership(TrackerQuestions, SlotService):
+class Membership(TrackerQuestions, OwnContext, SlotService):
     """
     The node's tracker session.  Parts of it are made when first needed:
     what it knows of the tracker's own relay (L{TrackersRelay}), the
@@ -96,7 +97,7 @@ class Membership(TrackerQuestions, SlotService):
     # Slots, not a dict: a simulated node holds one (40 bytes less).
     # L{TrackerQuestions}' own field, _asked, is among them (a base with
     # slots of its own would not combine with L{SlotService}'s).
-    __slots__ = ("node", "clock", "state", "link", "linkContext", "_factory",
+    __slots__ = ("node", "clock", "state", "link", "timers", "_factory",
                  "_reaching", "_local", "_handshake", "_taken", "_heldReach",
                  "_namedBy", "_asked", "_ways", "_client", "_parts", "_relays")
 
@@ -116,9 +117,9 @@ class Membership(TrackerQuestions, SlotService):
         SlotService.__init__(self)
         self.node = node
         self.clock = node.clock
-        #: The L{twisted_bazaar.net.link.LinkContext} its links share
-        #: (L{twisted_bazaar.net.link.contextFor}), once it has one.
-        self.linkContext = None
+        #: Its clock's deadlines, where its link waits: it is its link's
+        #: context itself (L{OwnContext}), one at a time.
+        self.timers = deadlinesFor(self.clock)
         #: The session's L{SessionParts}, once a part registered; the
         #: tracker's relay (L{TrackersRelay}) once it named one.
         self._parts = self._relays = None
@@ -174,10 +175,14 @@ class Membership(TrackerQuestions, SlotService):
             factory = self._factory = _TrackerClientFactory(self)
         return factory
 
+    @property
+    def linkSettings(self):
+        """The settings of its links: the node's."""
+        return self.node.config.link
+
     def buildLink(self):
         """A new tracker link of this session, not yet connected."""
-        node = self.node
-        return Link(self, node.clock, node.config.link, inbound=False)
+        return Link(self, self.clock, self.linkSettings, inbound=False)
 
     # -- the state machine ---------------------------------------------------
     # Its own table (L{_MOVES}), not automat's: automat made each session a

@@ -39,6 +39,7 @@ import heapq
 import math
 
 from twisted_bazaar.base.limitregistry import LIMITS
+from twisted_bazaar.base.sparing import NOTHING, own
 
 
 #: What an empty queue of victims gives (a holder may be None).
@@ -80,6 +81,13 @@ class Account:
         default, the newest (what a group holding too much added last).
     """
 
+    # Slots, and its tables the shared empty one until it holds something
+    # (L{twisted_bazaar.base.sparing}): a simulated seller holds three
+    # accounts that nearly always stay empty, 0.6 kB each as a dict of
+    # fields and four empty dicts.
+    __slots__ = ("limit", "capacity", "group_limit", "key_limit", "oldest_first", "used",
+                 "_holders", "_groups", "_totals", "_keys", "_ranking", "__weakref__")
+
     def __init__(self, limit, capacity=None, group_limit=None, key_limit=None,
                  oldest_first=False, holders=None):
         """
@@ -113,24 +121,24 @@ class Account:
         #: holder -> its group, for a holder of one unit whose key is not
         #: counted (a tracker's node: 64 bytes of a tuple less each), else
         #: a L{_Held} (L{_heldBy}).
-        self._holders = {} if holders is None else holders
+        self._holders = NOTHING if holders is None else holders
         #: group -> its holders, in the order they came: the holder itself
         #: for a group of one (the usual group: a node of its own
         #: address), else a dict of holder -> None (an ordered set; no
         #: holder is a dict).  What each holds is in L{_holders}.  A dict
         #: for each group was 250 bytes of every registration of a tracker
         #: of a million nodes, and a 1-tuple 48 (L{_membersOf}).
-        self._groups = {}
+        self._groups = NOTHING
         #: group -> units its holders hold, for a group of more than one
         #: holder (a dict in L{_groups}); a group of one holds what its
         #: holder does (L{held}): a tracker's million nodes, each in a
         #: group of its own, were an entry each here too.
-        self._totals = {}
+        self._totals = NOTHING
         #: key -> units its holders hold (proven keys only), kept only
         #: by an account that bounds a key's units (C{key_limit}): in any
         #: other, no one asks it, and a tracker's million proven keys
         #: were an entry each.
-        self._keys = {}
+        self._keys = NOTHING
         #: The groups by total (L{_Ranking}), once the account has been
         #: full: None until then, so an account never full pays nothing.
         self._ranking = None
@@ -356,21 +364,23 @@ class Account:
             return
         if self.key_limit is None:
             key = None
-        self._holders[holder] = (group if units == 1 and key is None
-                                 else _Held(group, key, units))
-        members = self._groups.get(group, _NONE)
+        own(self, "_holders")[holder] = (group if units == 1 and key is None
+                                         else _Held(group, key, units))
+        groups = own(self, "_groups")
+        members = groups.get(group, _NONE)
         if members is _NONE:
-            self._groups[group] = holder
+            groups[group] = holder
         elif type(members) is not dict:
-            self._groups[group] = dict.fromkeys((members, holder))
-            self._totals[group] = self._heldBy(members)[2] + units
+            groups[group] = dict.fromkeys((members, holder))
+            own(self, "_totals")[group] = self._heldBy(members)[2] + units
         else:
             members[holder] = None
             self._totals[group] += units
         if self._ranking is not None:
             self._ranking.changed(group)
         if key is not None:
-            self._keys[key] = self._keys.get(key, 0) + units
+            keys = own(self, "_keys")
+            keys[key] = keys.get(key, 0) + units
         self.used += units
 
     def release(self, holder):

@@ -254,17 +254,64 @@ class LinkContext:
                 and self.peer_log is getattr(owner, "peer_log", None))
 
 
-def contextFor(owner, clock, settings):
-    """
-    The L{LinkContext} of a new link of owner: the one its owner's last
-    link was given, if it still fits, else a new one (kept on the owner,
-    for the next link, when the owner takes attributes).
-    """
+def batchOf(clock, settings):
+    """The L{WriteBatch} links on clock with settings coalesce their
+    writes in, or None (L{LinkSettings.coalesce})."""
     coalesce = settings.coalesce
     if coalesce is None:
         coalesce = IReactorFDSet.providedBy(clock)
-    batch = settings.writes if coalesce else None
+    return settings.writes if coalesce else None
+
+
+class OwnContext:
+    """
+    A link owner that is its links' L{LinkContext} itself: one that holds
+    a link at a time (a node's tracker session), whose own fields say
+    what a context would hold, where a context was an object of 96 bytes
+    more for each node of a simulation.  A subclass has a C{clock}, the
+    C{timers} of that clock (L{deadlinesFor}, held: its link waits
+    there), and the settings it builds its links with (C{linkSettings});
+    it builds each link with that clock and those settings.
+    """
+
+    __slots__ = ()
+
+    #: It keeps no recent messages and no peer log of its own.
+    recent = peer_log = None
+
+    @property
+    def linkContext(self):
+        """Its links' context: itself (L{contextFor})."""
+        return self
+
+    @property
+    def owner(self):
+        return self
+
+    @property
+    def settings(self):
+        return self.linkSettings
+
+    @property
+    def stats(self):
+        return self.linkSettings.statsOf(self)
+
+    @property
+    def batch(self):
+        return batchOf(self.clock, self.linkSettings)
+
+
+def contextFor(owner, clock, settings):
+    """
+    The L{LinkContext} of a new link of owner: the owner itself if it is
+    an L{OwnContext}; else the one its owner's last link was given, if it
+    still fits, else a new one (kept on the owner, for the next link,
+    when the owner takes attributes).
+    """
     context = getattr(owner, "linkContext", None)
+    if context is owner:
+        return owner
+    batch = batchOf(clock, settings)
     if type(context) is LinkContext and context.fits(owner, clock, settings, batch):
         return context
     context = LinkContext(owner, clock, settings, batch)

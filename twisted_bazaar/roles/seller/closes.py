@@ -8,6 +8,7 @@ answered only once it is on disk; closes are written in groups, one
 write in flight at a time.
 """
 
+from twisted_bazaar.base.sparing import NO_MEMBERS, ownSet
 from twisted_bazaar.base.wallclock import wallSeconds
 from twisted_bazaar.base.words import plural
 from twisted_bazaar.net.eviction import groupOf, namedGroupOf
@@ -69,9 +70,11 @@ class Closes:
         #: buys) but not promised, until a later ask or buy of one writes
         #: it again; (buyer key, buy id) -> L{Closed}.
         self._unwritten = {}
-        self._writing = set()
+        # The shared empty set until written (L{twisted_bazaar.base.sparing}):
+        # a seller that sells nothing never writes a close.
+        self._writing = NO_MEMBERS
         self._close_waiters = []
-        self._waiting_paths = set()
+        self._waiting_paths = NO_MEMBERS
 
     @property
     def log(self):
@@ -162,7 +165,7 @@ class Closes:
             # being written is answered by the one waiting (each waited
             # before, and was sent).
             if (key, answer.path) not in self._waiting_paths:
-                self._waiting_paths.add((key, answer.path))
+                ownSet(self, "_waiting_paths").add((key, answer.path))
                 self._close_waiters.append((key, answer))
         else:
             self.seller.answers.answer(answer)
@@ -226,13 +229,17 @@ class Closes:
         d.addCallbacks(self._closesWritten, self._closesNotWritten,
                        errbackArgs=(closes,))
 
+    def _waitingPaths(self):
+        """The (key, path) of each answer waiting for its close's write."""
+        return {(key, answer.path) for key, answer in self._close_waiters} or NO_MEMBERS
+
     def _closesWritten(self, _):
-        self._writing = set()
+        self._writing = NO_MEMBERS
         pending = self._unclosed
         ready = [answer for key, answer in self._close_waiters if key not in pending]
         self._close_waiters = [(key, answer) for key, answer in self._close_waiters
                                if key in pending]
-        self._waiting_paths = {(key, answer.path) for key, answer in self._close_waiters}
+        self._waiting_paths = self._waitingPaths()
         if not self.seller.stopped:
             for answer in ready:
                 self.seller.answers.answer(answer)
@@ -250,7 +257,7 @@ class Closes:
         written = self._writing
         self._close_waiters = [(key, answer) for key, answer in self._close_waiters
                                if key not in written]
-        self._waiting_paths = {(key, answer.path) for key, answer in self._close_waiters}
-        self._writing = set()
+        self._waiting_paths = self._waitingPaths()
+        self._writing = NO_MEMBERS
         self._writeCloses()
         self.seller.checkIdle()

@@ -12,6 +12,7 @@ from twisted.internet import defer
 from twisted.logger import LogLevel
 
 from twisted_bazaar.base.logthrottle import LogThrottle
+from twisted_bazaar.base.sparing import NO_MEMBERS, ownSet
 from twisted_bazaar.base.words import counted, plural
 from twisted_bazaar.store import WriterGone
 from twisted_bazaar.store.records import SaleBook
@@ -42,7 +43,7 @@ class Ledger:
         #: Sales not yet handed to the store, and the keys of those not
         #: yet on disk (read by the answers waiting for them).
         self._unsaved = []
-        self.uncommitted = set()
+        self.uncommitted = NO_MEMBERS
         #: Commits in flight.
         self._committing = 0
         self._flush_call = None
@@ -77,7 +78,7 @@ class Ledger:
         """A new sale: in the ledger at once, on disk at the next commit."""
         self.ledger[sale.ledgerKey] = sale
         self._unsaved.append(sale)
-        self.uncommitted.add(sale.ledgerKey)
+        ownSet(self, "uncommitted").add(sale.ledgerKey)
 
     def commitSoon(self, sale, now):
         """

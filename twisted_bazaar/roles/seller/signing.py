@@ -10,6 +10,8 @@ signature, rather than one a turn (docs/benchmarks.md, "Signed once on
 disk").
 """
 
+from twisted_bazaar.base.sparing import NO_MEMBERS, ownSet
+
 
 class AnswerQueue:
     """
@@ -36,7 +38,7 @@ class AnswerQueue:
         self._queued = {}
         #: The answers (by id) to sign alone, never in a batch: buyOKs
         #: answering a buy or ask repeated after its sale (L{answer}).
-        self._alone = set()
+        self._alone = NO_MEMBERS
 
     @property
     def log(self):
@@ -59,7 +61,7 @@ class AnswerQueue:
         2026-11-26, took none signed so, and asked again until it gave
         up)."""
         if alone:
-            self._alone.add(id(message))
+            ownSet(self, "_alone").add(id(message))
         signer = self.signer
         if (sale is not None and signer.inline and not signer.atOnce
                 and self.seller.store.durable
