@@ -11,6 +11,7 @@ from types import SimpleNamespace
 import re
 
 from twisted.internet import defer, task
+from twisted.internet.error import ConnectionRefusedError
 from twisted.internet.testing import StringTransport
 from twisted.logger import globalLogPublisher
 from twisted.trial.unittest import SynchronousTestCase
@@ -651,6 +652,34 @@ class AddressCheckTests(SynchronousTestCase):
         self.register(host="198.51.100.9")
         [request] = self.node.connector.requests
         self.assertEqual((request.host, request.port), ("198.51.100.9", 9011))
+
+    def test_elsewhereFailsAtTheHandshakeTimeout(self):
+        """
+        A leaf (its link from 10.0.0.99) registered at a third party's
+        198.51.100.9:22: refused at once, its link closed at once, and a
+        silent port's at the handshake timeout (the super-peer a port
+        scanner, 32 dials a burst).  Now each failure ends the leaf's link
+        exactly at the handshake timeout after the check began.  A leaf
+        registered at the host its link comes from is found at once
+        (LAN-only, here).
+        """
+        self.node.connector.addressed = True
+        timeout = self.node.config.link.handshake_timeout
+        for fail in (lambda request: request.deferred.errback(ConnectionRefusedError()),
+                     lambda request: None):
+            link = self.register(host="198.51.100.9", port=22)
+            request = self.node.connector.requests[-1]
+            fail(request)
+            self.node.clock.advance(timeout - 0.001)
+            self.assertFalse(link.closing)
+            self.node.clock.advance(0.001)
+            self.assertForgotten(link)
+            self.assertTrue(request.deferred.called)
+        with capturedLogs() as events:
+            self.register(host="10.0.0.99", port=9011)
+            self.node.connector.requests[-1].deferred.errback(ConnectionRefusedError())
+        self.assertIn("no check reaches 10.0.0.99:9011",
+                      "\n".join(formatEvent(event) for event in events))
 
     def test_aLeafsRelayDialledOnlyAsTheTrackerNamesIt(self):
         """

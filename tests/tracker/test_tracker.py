@@ -1074,6 +1074,114 @@ class CheckedWhereItConnectsTests(ReachTests):
         [answer] = asker.heard()
         self.assertEqual((answer["host"], answer["port"]), ("2001:db8:1:200::2", 4001))
 
+    def test_aNeighbourAtAWellKnownPortIsNotDialled(self):
+        """A node in a shared /64 (a hosting provider's, a campus LAN)
+        registered at a neighbour's address, port 22: the tracker dialled
+        the neighbour's ssh for it; now not, and says why (the rule is the
+        node's to know: told at once).  From a private address the same."""
+        temporary = "2001:db8:1:200:10b7:6657:9d6f:e5a0"
+        with capturedLogs() as events:
+            peer, node_id = self.register(22, peer_host=temporary, host="2001:db8:1:200::2")
+            self.register(22, peer_host="192.168.1.5", host="192.168.1.6")
+        self.assertEqual(self.connector.requests, [])
+        self.assertEqual(self.told[0]["reachable"], False)
+        self.assertIn(f"node {shortId(node_id)}: not dialling [2001:db8:1:200::2]:22 to "
+                      "check it: 2001:db8:1:200::2 is not where the node's connection "
+                      f"comes from ({temporary}), and port 22 is below 1024: another "
+                      "address is checked only at a port from 1024; not introducing it "
+                      "(checking again in 5 s)", [formatEvent(event) for event in events])
+
+    def neighbourFails(self, fail, peer_host="2001:db8:1:200:10b7:6657:9d6f:e5a0",
+                       host="2001:db8:1:200::2"):
+        """A node registered at a neighbour's address (another of its /64,
+        or of its private network), whose check's dial ends by ``fail``
+        (the test's connector request): the node is told nothing, and its
+        check slot is held, until exactly the handshake timeout after the
+        check began; then told ``reachable: false`` and the slot freed."""
+        timeout = self.tracker.settings.handshake_timeout
+        dialled = len(self.connector.requests)
+        peer, node_id = self.register(4001, peer_host=peer_host, host=host)
+        [request] = self.connector.requests[dialled:]
+        self.assertEqual(request[:2], (self.connector.names.get(host, [host])[0], 4001))
+        fail(self.connector)
+        self.clock.advance(timeout - 0.001)
+        self.assertEqual((self.told, peer.heard()), ([], []))
+        self.assertEqual(len(self.tracker.checks.checking), 1)
+        self.clock.advance(0.001)
+        self.assertEqual([(m["host"], m["port"], m["reachable"]) for m in peer.heard()],
+                         [(host, 4001, False)])
+        self.assertEqual(len(self.tracker.checks.checking), 0)
+        self.assertTrue(request.deferred.called)
+        self.assertEqual(len(self.clock.getDelayedCalls()), 1)  # the next check
+        self.tracker.checks.stop(node_id)
+
+    def test_aNeighbourRefusingIsToldAtTheHandshakeTimeout(self):
+        """Refused at once: told at the handshake timeout, not at once (a
+        registrant in a shared /64 had the tracker scan a neighbour's
+        ports, a refusal told at once, a silent port at the timeout)."""
+        self.neighbourFails(lambda connector: connector.failLast(ConnectionRefusedError()))
+
+    def test_aNeighbourClosingIsToldAtTheHandshakeTimeout(self):
+        """A service there that closes (or answers as another node)."""
+        self.neighbourFails(lambda connector: closeLink(connector.connectLast()))
+        self.neighbourFails(lambda connector: self.answerCheck(wire.ThisIsMe(7, 4001)),
+                            peer_host="2001:db8:1:200::9")
+
+    def test_aSilentNeighbourIsToldAtTheHandshakeTimeout(self):
+        """Nothing answers the dial: given up at the handshake timeout,
+        told then as a refusal is."""
+        self.neighbourFails(lambda connector: None)
+
+    def test_aPrivateNeighbourLikewise(self):
+        """From a private network, another private or public address."""
+        for host in ("192.168.1.6", "198.51.100.9"):
+            self.neighbourFails(
+                lambda connector: connector.failLast(ConnectionRefusedError()),
+                peer_host="192.168.1.5", host=host)
+
+    def test_aNameAtANeighbourLikewise(self):
+        """A name that resolves to a neighbour's address is held so; one
+        that resolves to the node's own address alone is told at once."""
+        temporary = "2001:db8:1:200:10b7:6657:9d6f:e5a0"
+        self.connector.names.update({"neighbour.example": ["2001:db8:1:200::2"],
+                                     "own.example": [temporary]})
+        self.neighbourFails(lambda connector: connector.failLast(ConnectionRefusedError()),
+                            peer_host=temporary, host="neighbour.example")
+        peer, _ = self.register(4001, peer_host=temporary, host="own.example")
+        self.connector.failLast(ConnectionRefusedError())
+        self.assertEqual([m["reachable"] for m in peer.heard()], [False])
+
+    def test_itsOwnAddressIsToldAtOnce(self):
+        """The node's own address (behind a router that maps nothing, at
+        its temporary IPv6 address, or from the tracker's machine at any):
+        a failure is told at once, as before."""
+        for peer_host, host in (("203.0.113.5", ""),
+                                ("2001:db8:1:200:10b7:6657:9d6f:e5a0", ""),
+                                ("127.0.0.1", "192.0.2.44")):
+            peer, _ = self.register(4001, peer_host=peer_host, host=host)
+            self.connector.failLast(ConnectionRefusedError())
+            self.assertEqual([m["reachable"] for m in peer.heard()], [False])
+            self.assertEqual(len(self.tracker.checks.checking), 0)
+
+    def test_aNeighbourThatPassesIsToldAtOnce(self):
+        """A pass proves the node's key there: told at once, and no
+        timer of the check is left."""
+        peer, node_id = self.register(4001, peer_host="2001:db8:1:200:10b7:6657:9d6f:e5a0",
+                                      host="2001:db8:1:200::2")
+        self.answerCheck(wire.ThisIsMe(node_id, 4001))
+        self.assertEqual([m["reachable"] for m in peer.heard()], [True])
+        self.assertEqual(self.clock.getDelayedCalls(), [])
+
+    def test_leavingWhileAFailureIsHeld(self):
+        """The held failure's timer is the check's: the node leaving
+        cancels it, and nothing is told."""
+        peer, _ = self.register(4001, peer_host="2001:db8:1:200:10b7:6657:9d6f:e5a0",
+                                host="2001:db8:1:200::2")
+        self.connector.failLast(ConnectionRefusedError())
+        peer.link.transport.loseConnection()
+        self.assertEqual(self.clock.getDelayedCalls(), [])
+        self.assertEqual(len(self.tracker.checks.checking), 0)
+
     def test_aNameAtTheAddressItConnectsFrom(self):
         """A name is resolved, and dialled at the address it resolves to
         where the node's connection comes from, never as a name; the node

@@ -107,21 +107,25 @@ def whyNotDialled(host, port, own, who="this node"):
     return None
 
 
-def whyNotChecked(host, seen):
+def whyNotChecked(host, port, seen):
     """
     Why a tracker checking a node whose connection comes from IP address
-    ``seen`` does not dial IP address ``host``, the node's word for where
-    it listens; None when it does (docs/protocol.md §5, "The address
-    check").  It dials ``seen`` itself; from a connection of its own
-    machine (loopback), any address; from its private network, any but a
-    loopback or link-local one: hosts the node can dial itself, so that
-    a registration makes no tracker dial, for a stranger, a service of
-    its own machine or network (its cloud's metadata service among them:
-    each machine's own), nor a third party.  As libp2p's AutoNAT dials
-    back only the IP address it sees a client at.  From a public IPv6
-    address, also any other of its /64 (L{sameLink}): a host with privacy
-    addresses (RFC 8981, a desktop's default) connects from a temporary
-    one and listens at its stable ``--host`` beside it.
+    ``seen`` does not dial IP address ``host`` at ``port``, the node's
+    word for where it listens; None when it does (docs/protocol.md §5,
+    "The address check").  It dials ``seen`` itself; from a connection of
+    its own machine (loopback), any address; from its private network,
+    any but a loopback or link-local one: hosts the node can dial itself,
+    so that a registration makes no tracker dial, for a stranger, a
+    service of its own machine or network (its cloud's metadata service
+    among them: each machine's own), nor a third party.  As libp2p's
+    AutoNAT dials back only the IP address it sees a client at.  From a
+    public IPv6 address, also any other of its /64 (L{sameLink}): a host
+    with privacy addresses (RFC 8981, a desktop's default) connects from
+    a temporary one and listens at its stable ``--host`` beside it.  An
+    address other than ``seen`` (L{probesAnother}: a neighbour's, in a
+    shared /64 or a private network) only at a port from L{LOWEST_PORT},
+    as a node dials a private host: never a neighbour's well-known
+    service.
     """
     if "%" in host:
         return f"{host!r} names a zone: an interface of the tracker's machine"
@@ -136,12 +140,33 @@ def whyNotChecked(host, seen):
         return f"{host} is no address a node listens at (multicast, broadcast, reserved)"
     if from_scope == LOOPBACK:
         return None
-    if from_scope == LOCAL and scope != LOOPBACK and not address.is_link_local:
-        return None
-    if from_scope == scope == PUBLIC and sameLink(address, origin):
+    if ((from_scope == LOCAL and scope != LOOPBACK and not address.is_link_local)
+            or (from_scope == scope == PUBLIC and sameLink(address, origin))):
+        if port < LOWEST_PORT:
+            return (f"{host} is not where the node's connection comes from ({seen}), "
+                    f"and port {port} is below {LOWEST_PORT}: another address is "
+                    f"checked only at a port from {LOWEST_PORT}")
         return None
     where = (" there, or at another private or public address" if from_scope == LOCAL
              else " there, or at another address of its /64" if origin.version == 6
              else " there")
     return (f"{host} is not where the node's connection comes from ({seen}): a node "
             f"connecting from a {from_scope or 'public'} address is checked only{where}")
+
+
+def probesAnother(host, seen):
+    """
+    Whether an address check (a tracker's of a node, a super-peer's of a
+    leaf) of ``host``, for a node whose connection comes from IP address
+    ``seen``, dials a host other than the node's own (a name: perhaps):
+    how such a check ends (refused at once, a service that closed, a
+    silent port) would tell a registrant of that host's port, so its
+    failure is told only at the check's handshake timeout
+    (L{twisted_bazaar.tracker.check.AddressCheck.start}).  Not from
+    loopback: the checker's own machine is its operator's.
+    """
+    try:
+        address, origin = ipAddress(host), ipAddress(seen)
+    except ValueError:
+        return True
+    return address != origin and scopeOf(str(origin)) != LOOPBACK

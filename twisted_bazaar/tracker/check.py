@@ -15,6 +15,7 @@ from zope.interface import implementer
 
 from twisted_bazaar import wire
 from twisted_bazaar.base.lan import peerHost
+from twisted_bazaar.base.peerhost import probesAnother
 from twisted_bazaar.reach.peerhosts import HostRefused
 from twisted_bazaar.reach.vetting import NotNamed, RelayRefused
 from twisted_bazaar.identity.proofs import CHECK
@@ -78,8 +79,12 @@ class AddressCheck:
         #: says so, not that the node listens at its address.
         self.relayed = False
         self._direct = False
+        #: When the check began, on its clock (L{startBy}).
+        self._began = None
+        #: The timer that ends a check whose failure is held (L{_hold}).
+        self._deadline = None
 
-    def start(self, dial, host, port, hosts=None):
+    def start(self, dial, host, port, hosts=None, seen=None, holdFailure=0.0):
         """
         The tracker's check: connect to host:port and ask; returns
         L{result}.  A tracker has no node, so no book of paths and no
@@ -98,16 +103,26 @@ class AddressCheck:
             of host, in order, until one connects (host vetted: a name
             resolved, only addresses the checker dials for the node); or
             failing with L{HostRefused}, why there are none (L{refused}).
+        @param seen: the IP address the node's connection to the checker
+            comes from, with C{hosts}.
+        @param holdFailure: seconds after it began within which the check,
+            once it dialled an address of C{hosts} other than C{seen}
+            (L{probesAnother}: a neighbour's, whose port a registrant could
+            probe), fails only at their end (L{_hold}).
         """
         def connect(protocol):
             if hosts is None:
                 return dial(Path(DIRECT, host, port, word=CLAIMED), None, protocol)
-            return hosts.addCallback(connectAny, lambda address: dial(
-                Path(DIRECT, address, port, word=CLAIMED), None, protocol))
+            return hosts.addCallback(connectAny, lambda address: dialAt(address, protocol))
+
+        def dialAt(address, protocol):
+            if holdFailure and probesAnother(address, seen):
+                self._hold(holdFailure)
+            return dial(Path(DIRECT, address, port, word=CLAIMED), None, protocol)
 
         return self.startBy(connect, True)
 
-    def startBy(self, connect, direct):
+    def startBy(self, connect, direct, holdFailure=0.0):
         """
         Connect by C{connect(protocolFactory)} (a Deferred; failing with
         L{HostRefused} when the host is one the checker does not dial for
@@ -119,9 +134,15 @@ class AddressCheck:
 
         @param direct: whether it dials the node's own address, not
             through a relay (then L{reached} says where it reached it).
+        @param holdFailure: if not 0, the seconds after it began within
+            which the check fails only at their end, unless it dials
+            nothing (L{_hold}).
         """
         self.link = Link(self, self.clock, self.settings, inbound=False)
         self._direct = direct
+        self._began = self.clock.seconds()
+        if holdFailure:
+            self._hold(holdFailure)
         link = self.link
         connecting = connect(lambda: link)
         self._connecting = connecting
@@ -131,19 +152,47 @@ class AddressCheck:
     def cancel(self):
         """Give the check up: stop connecting, or close its connection;
         the result is False."""
+        self._unhold()
         self._done(False)
         # Cancels the dial a vetting of hosts chained, too.
         self._connecting.cancel()
         self.link.close("check abandoned", routine=True)
 
+    def _hold(self, seconds):
+        """
+        From now on the check fails exactly ``seconds`` after it began,
+        unless it passes sooner: a port that refused at once, a service
+        that closed and a silent port look alike to whoever is told, and
+        the checker's slot for it (held until the result) is held as long,
+        so that failing fast runs no more probes.  A pass is told at once.
+        """
+        if self._deadline is None and not self.result.called:
+            delay = max(0.0, self._began + seconds - self.clock.seconds())
+            self._deadline = self.clock.callLater(delay, self._expire)
+
+    def _unhold(self):
+        deadline, self._deadline = self._deadline, None
+        if deadline is not None and deadline.active():
+            deadline.cancel()
+
+    def _expire(self):
+        self._deadline = None
+        self.cancel()
+
     def _failed(self, reason):
         if reason.check(HostRefused, RelayRefused, NotNamed):
+            # Dialled nothing: the rule that refused is the node's to know.
             self.refused = str(reason.value)
+            self._unhold()
         self._done(False)
 
     def _done(self, passed):
-        if not self.result.called:
-            self.result.callback(passed)
+        """Tell the result, but a failure while one is held (L{_hold}):
+        its deadline tells it."""
+        if self.result.called or not passed and self._deadline is not None:
+            return
+        self._unhold()
+        self.result.callback(passed)
 
     # -- the link's owner -----------------------------------------------------------
 

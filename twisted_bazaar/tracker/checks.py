@@ -87,8 +87,13 @@ class AddressChecks:
         check = self._checks[node_id] = AddressCheck(node_id, key,
                                                      tracker.identity, clock,
                                                      tracker.settings, tracker.peer_log)
+        seen = (peerHost(tracker.links[node_id].transport) if tracker.connector.addressed
+                else None)
+        # A failure at a neighbour's address is told at the handshake
+        # timeout alone: how soon a port fails tells of what is there.
         check.start(tracker.transports.dial, host, port,
-                    hosts=self._hostsOf(node_id, host, port)).addCallback(
+                    hosts=self._hostsOf(host, port, seen), seen=seen,
+                    holdFailure=tracker.settings.handshake_timeout).addCallback(
             self._checked, node_id, check, retry)
 
     def again(self, node_id):
@@ -116,12 +121,12 @@ class AddressChecks:
         self.stop(node_id)
         self.check(node_id)
 
-    def _hostsOf(self, node_id, host, port):
+    def _hostsOf(self, host, port, seen):
         """
-        Where to dial node_id, registered at host:port: a Deferred firing
+        Where to dial a node registered at host:port: a Deferred firing
         with the addresses, or failing with L{HostRefused}.  host, or the
         addresses its name resolves to now, that L{whyNotChecked} allows
-        for a node whose connection comes from where node_id's does; None
+        for a node whose connection comes from IP address seen; None
         (host as it is) on a connector of labels (a memory network's).
 
         A lookup takes at most the check's handshake timeout, then is
@@ -132,14 +137,13 @@ class AddressChecks:
         connector = tracker.connector
         if not connector.addressed:
             return None
-        seen = peerHost(tracker.links[node_id].transport)
         if not isName(host):
-            why = whyNotChecked(host, seen)
+            why = whyNotChecked(host, port, seen)
             return defer.succeed([host]) if why is None else defer.fail(HostRefused(why))
         timeout = tracker.settings.handshake_timeout
         lookup = connector.resolve(host, port)
         lookup.addTimeout(timeout, tracker.clock)
-        return lookup.addCallbacks(_allowed, _unresolved, callbackArgs=(host, seen),
+        return lookup.addCallbacks(_allowed, _unresolved, callbackArgs=(host, port, seen),
                                    errbackArgs=(host, timeout))
 
     def _checked(self, passed, node_id, check, retry):
@@ -212,10 +216,10 @@ class AddressChecks:
             self.stop(node_id)
 
 
-def _allowed(addresses, name, seen):
-    """The addresses name resolved to that a check dials (L{whyNotChecked}),
-    the first L{firstDialled} takes; else why none."""
-    whys = [(address, whyNotChecked(address, seen)) for address in addresses]
+def _allowed(addresses, name, port, seen):
+    """The addresses name resolved to that a check at port dials
+    (L{whyNotChecked}), the first L{firstDialled} takes; else why none."""
+    whys = [(address, whyNotChecked(address, port, seen)) for address in addresses]
     allowed = [address for address, why in whys if why is None]
     if allowed:
         return firstDialled(allowed)

@@ -31,6 +31,7 @@ from twisted.logger import Logger, LogLevel
 from twisted_bazaar.base.address import hostPort
 from twisted_bazaar.base.wallclock import wallSeconds
 from twisted_bazaar.base.lan import peerHost, sameHost
+from twisted_bazaar.base.peerhost import probesAnother
 from twisted_bazaar.wire.ids import shortId, wireId
 from twisted_bazaar.base.logthrottle import MEMBER_LINES, PeerLog
 from twisted_bazaar.base.words import plural
@@ -307,8 +308,16 @@ class SuperPeerSide(NodeObserver):
         # the tracker names it for the leaf), so that no leaf has this node
         # dial a service of its own machine or network (docs/protocol.md §18).
         dialer = self.node.dialer
+        # A leaf's address elsewhere than where its link comes from fails
+        # its check only at the handshake timeout: how soon the dial failed
+        # (refused, closed, silent) would tell the leaf of a third party's
+        # port, this node its port scanner.
+        hold = (self.node.config.link.handshake_timeout
+                if relay is None and dialer.connector.addressed
+                and probesAnother(address[0], peerHost(link.transport)) else 0.0)
         check.startBy(lambda protocol: dialer.checkAt(leaf, *address, relay, protocol),
-                      relay is None).addCallback(self._addressChecked, link, address, check)
+                      relay is None, holdFailure=hold).addCallback(
+            self._addressChecked, link, address, check)
 
     def _addressChecked(self, passed, link, address, check):
         leaf = link.peer_id
