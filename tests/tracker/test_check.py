@@ -149,6 +149,7 @@ class HeldFailureTests(SynchronousTestCase):
             told = []
             check.startBy(lambda protocol: defer.fail(failure), True,
                           holdFailure=10).addCallback(told.append)
+            self.assertEqual(told, [] if at else [False])
             self.clock.advance(at)
             self.assertEqual(told, [False])
             self.assertEqual(self.clock.getDelayedCalls(), [])
