@@ -10,6 +10,7 @@ from twisted.internet.error import CannotListenError
 from twisted.python.lockfile import FilesystemLock
 from twisted.trial.unittest import SynchronousTestCase
 
+from twisted_bazaar.base import listenfault
 from twisted_bazaar.base.listenfault import listenFault
 from tests.files.helpers import scratchDir
 
@@ -66,6 +67,28 @@ class ListenFaultTests(SynchronousTestCase):
                          "port 7700: Too many open files")
         self.assertEqual(listenFault(CannotListenError("h", 5, "address in use")),
                          "port 5 of h: address in use")
+
+    def test_aPortThisDaemonHoldsItself(self):
+        """A port in use by this very process (one port under two of a
+        daemon's options, --listen tcp:9000 --ws-port 9000) is said so, not
+        as another program's, which the user would look for in vain; TCP
+        or UDP as the port was."""
+        asked = []
+
+        def holds(port, udp=False):
+            asked.append((port, udp))
+            return port == 9000
+        self.patch(listenfault, "holds", holds)
+
+        def inUse(port, **kwargs):
+            return listenFault(CannotListenError("", port, OSError(
+                errno.EADDRINUSE, "Address already in use")), **kwargs)
+        self.assertEqual(inUse(9000), "port 9000 is in use by this daemon itself: two "
+                         "of its options name it (give each its own port)")
+        self.assertEqual(inUse(9001), "port 9001 is in use (another program, or another "
+                         "daemon, listens there)")
+        inUse(9000, udp=True)
+        self.assertEqual(asked, [(9000, False), (9001, False), (9000, True)])
 
     def test_anyOtherReasonAsItIs(self):
         self.assertEqual(listenFault(OSError(errno.ENOENT, "gone", "a", None, "b")),

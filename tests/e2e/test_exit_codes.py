@@ -178,6 +178,20 @@ class FailedStartTests(SynchronousTestCase):
         self.assertEqual(result.stderr.count(line), 1, output)
         self.assertEqual(result.stderr.count("error:"), 1, output)
 
+    def test_onePortUnderTwoOptions(self):
+        """A node given one port under two of its options: the line says
+        the node holds it itself (it said "another program", which the user
+        looked for in vain once the node had ended)."""
+        folder, port = scratch(self), freePort()
+        result = runTwistd(["-n", "bazaar-node", *SELLER, "--listen",
+                            f"tcp:{port}:interface=127.0.0.1", "--ws-port", str(port),
+                            "--tracker", f"127.0.0.1:{freePort()}"], folder,
+                           timeout=TIMEOUT)
+        self.assertOneLine(result, f"twistd bazaar-node: error: websocket cannot "
+                           f"listen on --ws-port {port}: port {port} of 127.0.0.1 is "
+                           "in use by this daemon itself: two of its options name it "
+                           "(give each its own port)")
+
     def test_trackerWsPortTaken(self):
         """The tracker whose --ws-port is taken said error: and ran on,
         its key directory removed while it ran.  It exits 1, its default

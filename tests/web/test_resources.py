@@ -13,6 +13,7 @@ from twisted_bazaar.status.messages import NodeState
 from twisted_bazaar.web.graphlib import libraryFiles
 from twisted_bazaar.web.resources import STATIC, webSite
 from twisted_bazaar.web.view import MarketView
+from twisted_bazaar.wire.ids import KEYED, wireId
 
 from tests.web import StreamRequest
 
@@ -88,6 +89,31 @@ class ResourceTests(SynchronousTestCase):
                      "nothing", "api/nothing"):
             request, _ = render(self.site, path)
             self.assertEqual(request.responseCode, 404, path)
+
+    def test_aNodePageByTheIdAsShown(self):
+        """/node/ and an id's first 8 or more hex digits, as the market's
+        page and the logs show it, is sent to the page of the node the view
+        keeps whose id begins so (its query kept: a link's token); a text that
+        names no node says what a node page's path is."""
+        whole = KEYED | 0x97551cd4 << 96 | 7
+        self.view.membersSeen([(17, "10.0.0.1", 9001, "flood"),
+                               (whole, "10.0.0.2", 9002, "flood")])
+        for path, args, query in (("node/97551cd4", None, b""),
+                                  ("node/97551CD4", {b"x": [b"1"]}, b"?x=1")):
+            request = StreamRequest([segment.encode() for segment in path.split("/")])
+            request.uri = b"/" + path.encode() + query
+            request.args = args or {}
+            self.site.getResourceFor(request).render(request)
+            self.assertEqual((request.responseCode,
+                              request.responseHeaders.getRawHeaders(b"location")),
+                             (302, [b"/node/" + wireId(whole).encode() + query]), path)
+        for path in ("node/97551cd5", "node/97551cd", "node/apple"):
+            request, _ = render(self.site, path)
+            self.assertEqual(request.responseCode, 404, path)
+        body = b"".join(request.written)
+        self.assertIn(b"Node pages are /node/ID: ID a node's whole id (32 hex digits), "
+                      b"or its first 8 or more, as the market's page and the logs show "
+                      b"it.", body)
 
     def test_apiNotFoundIsJSON(self):
         """A program asking the API for what is not there is told why in

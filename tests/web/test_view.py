@@ -11,7 +11,7 @@ import attr
 from twisted.internet.task import Clock
 from twisted.trial.unittest import SynchronousTestCase
 
-from twisted_bazaar.wire.ids import wireId
+from twisted_bazaar.wire.ids import KEYED, wireId
 from twisted_bazaar.net import greeting as net_greeting
 from twisted_bazaar.net.link import LinkSettings
 from twisted_bazaar.status.messages import NodeState
@@ -291,6 +291,25 @@ class MarketViewTests(SynchronousTestCase):
         self.assertIsNone(self.view.node(99))
         self.view.membersSeen([(1, "h", 1, "flood"), (2, "h", 2, "flood")])
         self.assertNotIn("left", self.view.node(1), "back again")
+
+    def test_namedByItsFirstDigits(self):
+        """The first 8 or more hex digits of an id, as the page and the logs
+        show it, name the one node the view keeps (live, or left lately)
+        whose id begins so: its whole id; none for fewer digits, a prefix
+        two ids share, or one no node has."""
+        one, two = KEYED | 0xabcdef01 << 96 | 5 << 8, KEYED | 0xabcdef01 << 96 | 6 << 8
+        three = KEYED | 0x12345678 << 96
+        self.view.membersSeen([(one, "h", 1, "flood"), (two, "h", 2, "flood"),
+                               (three, "h", 3, "flood")])
+        self.assertEqual(self.view.named("12345678"), wireId(three))
+        self.assertEqual(self.view.named(b"12345678"), wireId(three))
+        self.assertEqual(self.view.named("1234567800"), wireId(three))
+        self.assertEqual(self.view.named("ABCDEF01" + "0" * 21 + "5"), wireId(one))
+        for prefix in ("1234567", "abcdef01", "87654321", "1234567z", "", b"\xff" * 8,
+                       wireId(three)):
+            self.assertIsNone(self.view.named(prefix), prefix)
+        self.view.membersSeen([(one, "h", 1, "flood")])
+        self.assertEqual(self.view.named("12345678"), wireId(three), "left lately")
 
     def test_aFrozenNodeDoesNotLookHealthy(self):
         """A node that stops answering (SIGSTOP: still registered) is shown

@@ -14,6 +14,8 @@ import os
 
 from twisted.internet.error import CannotListenError
 
+from twisted_bazaar.base.ownports import holds
+
 #: The line a port that listens logs (``where``: L{hostPort
 #: <twisted_bazaar.base.address.hostPort>}, ``[::1]:7700`` for IPv6; its
 #: ``host`` and ``port`` are the event's fields too).
@@ -23,14 +25,17 @@ LISTENING = "{what} listening on {where}"
 _LOCK = ".lock"
 
 
-def listenFault(error):
+def listenFault(error, udp=False):
     """
     The reason ``error`` (what an endpoint's ``listen`` failed with) says,
     in one line: for a UNIX socket's lock file, what is wrong with the
     socket's folder; else the error's own words.
+
+    @param udp: the port was a UDP one (a port in use is looked for among
+        this process's own of that protocol).
     """
     if isinstance(error, CannotListenError):
-        return _portFault(error)
+        return _portFault(error, udp)
     lock = getattr(error, "filename2", None)
     if isinstance(error, OSError) and lock is not None:
         lock = os.fsdecode(lock)
@@ -51,7 +56,7 @@ def _folderFault(folder, error):
     return f"its folder {folder}: {error.strerror}"
 
 
-def _portFault(error):
+def _portFault(error, udp):
     """A CannotListenError in words: its port, where, and why."""
     port, interface = error.port, error.interface
     where = f"port {port}" + (f" of {interface}" if interface not in ("", "any", None)
@@ -59,6 +64,9 @@ def _portFault(error):
     cause = error.socketError
     code = getattr(cause, "errno", None)
     if code == errno.EADDRINUSE:
+        if isinstance(port, int) and port > 0 and holds(port, udp):
+            return (f"{where} is in use by this daemon itself: two of its options name "
+                    "it (give each its own port)")
         return f"{where} is in use (another program, or another daemon, listens there)"
     if code in (errno.EACCES, errno.EPERM):
         if isinstance(port, int) and 0 < port < 1024:

@@ -124,7 +124,7 @@ class QuicService(Service):
             if self.onFailure is None:
                 raise
             self.onFailure(f"QUIC cannot listen on --quic-port {self.wanted}: "
-                           f"{listenFault(e)}")
+                           f"{listenFault(e, udp=True)}")
             return
         transport = self.transport
         serveNode(transport, self.node)

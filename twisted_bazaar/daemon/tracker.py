@@ -251,10 +251,10 @@ class UdpReachService(Service):
             except CannotListenError as e:
                 if self.onFailure is not None:
                     self.onFailure(f"--udp-port: cannot listen over UDP: "
-                                   f"{listenFault(e)}")
+                                   f"{listenFault(e, udp=True)}")
                     return
                 self._close()
-                self._warn(defaultTaken(self.first, wanted, listenFault(e)))
+                self._warn(defaultTaken(self.first, wanted, listenFault(e, udp=True)))
                 return
         numbers = tuple(port.getHost().port for port in self.ports)
         self.tracker.udp.ports = numbers

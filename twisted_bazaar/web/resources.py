@@ -26,6 +26,7 @@ from pathlib import Path
 
 from twisted.web.pages import errorPage, notFound
 from twisted.web.resource import Resource
+from twisted.web.util import Redirect
 from twisted_bazaar.base.limitregistry import declare
 from twisted_bazaar.base.httphosts import ServedNames
 from twisted_bazaar.daemon.site import ConnectionGuard, QuietSite
@@ -186,8 +187,16 @@ class _Pages(Resource):
 
     def getChild(self, name, request):
         node_id = nodeId(name)
+        if node_id is None or self.view.node(node_id) is None:
+            # The first digits of an id, as the page and the logs show it.
+            whole = self.view.named(name)
+            if whole is not None:
+                query = request.uri.partition(b"?")[1:]
+                return Redirect(b"/node/" + whole.encode("ascii") + b"".join(query))
         if node_id is None:
-            return notFound("Not a node", "Node pages are /node/ID.")
+            return notFound("Not a node", "Node pages are /node/ID: ID a node's whole "
+                            "id (32 hex digits), or its first 8 or more, as the "
+                            "market's page and the logs show it.")
         if self.view.node(node_id) is None:
             return notFound("No such node", "No live node has this id: it left before "
                             "this view started (or more than 50 nodes ago), or never "

@@ -13,6 +13,7 @@ stock going down); its bag, buys, downloads, messages and copies of files
 sold are not shown, since they are not told.
 """
 
+import re
 from collections import deque
 
 from twisted_bazaar.base.wallclock import wallSeconds
@@ -22,6 +23,8 @@ from twisted_bazaar.status.shown import CONTENT_ID, shownFile
 from twisted_bazaar.web.trades import TradeRows
 from twisted_bazaar.wire.ids import wireId
 
+#: The first digits of a keyed id, as shown (8) or more, not the whole (32).
+_SHORT_ID = re.compile("[0-9a-f]{8,31}")
 #: Events the market's feed keeps, and each node's.
 RECENT = 50
 NODE_RECENT = 20
@@ -305,6 +308,23 @@ class MarketView:
                                      "units": units, "path": list(map(wireId, path))}
                                     for ago, _, item, units, path in state.trades]))
         return page
+
+    def named(self, prefix):
+        """
+        The whole id (its wire text) of the one node the view keeps, live
+        or left lately, whose id begins with ``prefix``: 8 to 31 hex
+        digits, the short form the page and the logs show (a link typed
+        from a log line).  None when no node, or more than one, has it.
+        """
+        try:
+            prefix = (prefix.decode("ascii") if isinstance(prefix, bytes) else prefix).lower()
+        except UnicodeDecodeError:
+            return None
+        if _SHORT_ID.fullmatch(prefix) is None:
+            return None
+        found = {text for text in map(wireId, (*self.members, *self.departed))
+                 if text.startswith(prefix)}
+        return found.pop() if len(found) == 1 else None
 
     def _quiet(self, node_id):
         """How long a live node has not answered (since its last answer, or
