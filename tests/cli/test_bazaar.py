@@ -776,7 +776,8 @@ class RenderTests(SynchronousTestCase):
         tracker saw it come from."""
         node = {"id": "7", "host": "192.168.1.5", "port": 4001, "scheme": "flood",
                 "links": [], "stock": {}, "bag": {}, "pending": 0,
-                "reach": "private", "seen": {"host": "203.0.113.9", "port": 61000}}
+                "reach": "private", "seen": {"host": "203.0.113.9", "port": 61000},
+                "localHost": "192.168.1.5"}
         self.assertEqual(renderNode(node).splitlines()[:2], [
             "node 7 at 192.168.1.5:4001 (flood)",
             "reachable from outside: no (behind NAT?) (the tracker saw it come from "
@@ -786,12 +787,32 @@ class RenderTests(SynchronousTestCase):
         self.assertEqual(renderNode(stranger).splitlines()[1],
                          "reachable from outside: yes")
 
+    def test_nodeReachBehindAFirewall(self):
+        """An IPv6 home (a routed prefix behind its router's firewall, no
+        NAT on the way) is seen from the address it leaves from: bazaar
+        node said "behind NAT?" where the node's own log says "behind a
+        firewall?"; it says what the log says, from the same guess. A
+        stranger, not told where the node leaves from, reads both."""
+        home = "2001:db8:1:200::2"
+        node = {"id": "7", "host": home, "port": 4001, "scheme": "flood",
+                "links": [], "stock": {}, "bag": {}, "pending": 0,
+                "reach": "private", "seen": {"host": home, "port": 61000},
+                "localHost": home}
+        self.assertEqual(renderNode(node).splitlines()[1],
+                         "reachable from outside: no (behind a firewall?) (the tracker "
+                         f"saw it come from [{home}]:61000)")
+        stranger = dict(node, operator=False, withheld=["bag"])
+        del stranger["seen"], stranger["localHost"]
+        self.assertEqual(renderNode(stranger).splitlines()[1],
+                         "reachable from outside: no (behind NAT or a firewall?)")
+
     def test_nodeReachInJSON(self):
         state = NodeState(7, "192.168.1.5", 4001, "flood", (), {}, {}, 0,
-                          reach="private", seen_host="203.0.113.9", seen_port=61000)
+                          reach="private", seen_host="203.0.113.9", seen_port=61000,
+                          local_host="192.168.1.5")
         obj = nodeObject(state)
-        self.assertEqual((obj["reach"], obj["seen"]),
-                         ("private", {"host": "203.0.113.9", "port": 61000}))
+        self.assertEqual((obj["reach"], obj["seen"], obj["localHost"]),
+                         ("private", {"host": "203.0.113.9", "port": 61000}, "192.168.1.5"))
         public = nodeObject(NodeState(7, "h", 1, "flood", (), {}, public=True,
                                       reach="public"))
         self.assertEqual(public["reach"], "public")
@@ -888,8 +909,8 @@ class RenderTests(SynchronousTestCase):
         text = renderNode(node)
         self.assertEqual(text.splitlines()[:2], [
             "node 7 at [2001:db8::5]:4001 (flood)",
-            "reachable from outside: no (behind NAT?) (the tracker saw it come from "
-            "[2001:db8::9]:61000)"])
+            "reachable from outside: no (behind NAT or a firewall?) (the tracker saw it "
+            "come from [2001:db8::9]:61000)"])
         self.assertIn("at [::1]:4002", text)
         self.assertNotIn("::1:4002", text.replace("[::1]:4002", ""))
 
