@@ -326,7 +326,8 @@ def parser(transports=()):
                      "tracker's live nodes claim by the most address groups' "
                      "votes, a vote a group, or flood in an empty market)")
     buy.add_argument("--listen", type=_listen, default="tcp:0", metavar="ENDPOINT",
-                     help="endpoint the buying node listens on for peers")
+                     help="endpoint the buying node listens on for peers (tcp:0, "
+                     "any free port; on IPv6 where --tracker is at an IPv6 address)")
     buy.add_argument("--host", type=later("twisted_bazaar.base.address", "parseHost"),
                      default=None,
                      help="host name or address peers should use to reach the "
@@ -430,6 +431,12 @@ def parse(argv=None):
             command.error(f"restock names {', '.join(twice)} more than once")
     if args.command != "restock":
         _trackersOf(command, args)
+    if args.command == "buy":
+        from twisted_bazaar.daemon.listenfamily import onTrackersFamily
+
+        # On an IPv6 tracker's family, as a node's: a seller dials the
+        # buyer there (a file's fetch through a relay, a punch).
+        args.listen = onTrackersFamily(args.listen, [args.tracker])
     if not hasattr(args, "timeout"):
         args.timeout = TIMEOUTS[args.command]
     if not hasattr(args, "json"):
