@@ -9,7 +9,6 @@ from twisted.logger import globalLogPublisher
 from twisted.trial.unittest import SynchronousTestCase
 
 from twisted_bazaar.base.address import parseAddress
-from twisted_bazaar.cli.arguments import parse
 from twisted_bazaar.daemon.listenfamily import IPv4Only, onTrackersFamily
 from twisted_bazaar.tap.node import Options as NodeOptions
 from twisted_bazaar.reach.reachable.reachability import PRIVATE, PUBLIC, Reachability
@@ -90,8 +89,3 @@ class OnTrackersFamilyTests(SynchronousTestCase):
         options = NodeOptions()
         options.parseOptions(["--tracker", "127.0.0.1:7700"])
         self.assertEqual(options["listen"], "tcp:0")
-
-    def test_bazaarBuysDefault(self):
-        self.assertEqual(parse(["buy", "apple", "--tracker", "[::1]:7700"]).listen, "tcp6:0")
-        self.assertEqual(parse(["buy", "apple", "--tracker", "127.0.0.1:7700"]).listen,
-                         "tcp:0")

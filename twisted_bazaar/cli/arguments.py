@@ -431,12 +431,6 @@ def parse(argv=None):
             command.error(f"restock names {', '.join(twice)} more than once")
     if args.command != "restock":
         _trackersOf(command, args)
-    if args.command == "buy":
-        from twisted_bazaar.daemon.listenfamily import onTrackersFamily
-
-        # On an IPv6 tracker's family, as a node's: a seller dials the
-        # buyer there (a file's fetch through a relay, a punch).
-        args.listen = onTrackersFamily(args.listen, [args.tracker])
     if not hasattr(args, "timeout"):
         args.timeout = TIMEOUTS[args.command]
     if not hasattr(args, "json"):

@@ -80,6 +80,7 @@ from twisted_bazaar.cli.trackers import (
     trackerPins,
 )
 from twisted_bazaar.daemon.allocator import tuneForStreaming
+from twisted_bazaar.daemon.listenfamily import onTrackersFamily
 from twisted_bazaar.daemon.pluginfault import PluginFault
 from twisted_bazaar.daemon.registry import discoveryPlugins, transportPlugins
 from twisted_bazaar.daemon.tracker import TRACKER_KEY_FILE, isTrackersDir
@@ -440,13 +441,16 @@ def buy(reactor, args):
     channel = ChannelKey.generate(identity)
     connector = EndpointConnector(reactor, channel=channel)
     downloads, refused = _downloads(getattr(args, "downloads", None))
+    # On an IPv6 tracker's family, as a node's: a seller dials the buyer
+    # there (a file's fetch through a relay, a punch).
+    listen = onTrackersFamily(args.listen, [args.tracker])
     purchase = OneShotBuy(
         reactor, connector,
-        EncryptedServerEndpoint(serverFromString(reactor, args.listen), channel, reactor),
+        EncryptedServerEndpoint(serverFromString(reactor, listen), channel, reactor),
         EncryptedClientEndpoint(clientEndpoint(reactor, args.tracker.endpoint),
                                 channel, reactor, expected=args.tracker_key),
         str(args.tracker), args.item, args.quantity, args.timeout, scheme, args.host or "",
-        listen_description=args.listen, downloads=downloads, refused=refused,
+        listen_description=listen, downloads=downloads, refused=refused,
         give_up=args.download_give_up, progress=progress, identity=identity,
         notice=noticeFor(args), announce=None if args.json else _announce,
         punch=_punchOf(reactor, channel, connector, not args.no_punch),
