@@ -220,6 +220,37 @@ class HoldDataDirTests(SynchronousTestCase):
         holdDataDir(task.Clock(), service, NodeState(None, None, None, None), None)
         self.assertEqual(list(service), [])
 
+    def test_aDataDirGoneEndsTheNode(self):
+        """A data dir moved or deleted while the node runs: the node went
+        on with a ledger it could not keep (its next sale failed, a buy
+        hung in doubt); its folder's watch tells it, within a second, the
+        line it ends with, naming the folder; stopped, it looks no more."""
+        from twisted.internet.testing import MemoryReactorClock
+
+        from twisted_bazaar.store.memory import MemoryStore
+
+        parent = tempfile.mkdtemp(prefix="bazaar-daemon-")
+        self.addCleanup(shutil.rmtree, parent, True)
+        data = os.path.join(parent, "data")
+        lock = DataDirLock(data)
+        lock.acquire()
+        self.addCleanup(lock.release)
+        reactor = MemoryReactorClock()
+        service, told = MultiService(), []
+        holdDataDir(reactor, service, NodeState(lock, None, MemoryStore(), None), None,
+                    onFailure=told.append)
+        service.startService()
+        reactor.advance(0.5)
+        self.assertEqual(told, [])
+        os.rename(data, data + ".moved")
+        reactor.advance(0.5)
+        self.assertEqual(told, [
+            f"--data-dir {data}: the folder was moved or deleted while the daemon ran; "
+            "this node can record nothing more, so it stops (what it confirmed is on "
+            "disk; what was not written is undone, unconfirmed)"])
+        self.successResultOf(defer.maybeDeferred(service.stopService))
+        self.assertEqual(reactor.getDelayedCalls(), [])
+
     def test_lockStampedWhenRunning(self):
         data = tempfile.mkdtemp(prefix="bazaar-daemon-")
         self.addCleanup(shutil.rmtree, data)

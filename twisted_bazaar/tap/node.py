@@ -625,7 +625,7 @@ def makeService(options, reactor=None):
     if metrics is not None:
         addMetrics(service, reactor, options, metrics, exitStatus)
     holdDataDir(reactor, service, state, parts.roles.get("seller"),
-                buying="buyer" in parts.roles)
+                buying="buyer" in parts.roles, onFailure=exitStatus.fail)
     return service
 
 
