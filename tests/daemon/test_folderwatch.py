@@ -72,3 +72,35 @@ class FolderWatchTests(SynchronousTestCase):
         self.clock.advance(EVERY)
         self.assertLessEqual(self.clock.seconds(), 1.0)
         self.assertEqual(len(self.told), 1)
+
+
+class FilesInTheFolderTests(SynchronousTestCase):
+    """A file in the folder (a node's lock) is looked at after it: one
+    removed while the folder stays is told to its own onGone; the folder
+    gone is told once, as the folder's, not again as its file's."""
+
+    def setUp(self):
+        self.folder = tempfile.mkdtemp(prefix="bazaar-folderwatch-")
+        self.addCleanup(shutil.rmtree, self.folder, True)
+        self.lock = os.path.join(self.folder, "lock")
+        open(self.lock, "w").close()
+        self.clock = task.Clock()
+        self.told = []
+        self.watch = FolderWatch(
+            self.clock, self.folder, lambda why: self.told.append(("folder", why)),
+            files=[(self.lock, "its lock file",
+                    lambda why: self.told.append(("lock", why)))])
+        self.watch.startService()
+        self.addCleanup(lambda: self.watch.running and self.watch.stopService())
+
+    def test_aFileRemoved(self):
+        os.remove(self.lock)
+        self.clock.pump([EVERY] * 3)
+        self.assertEqual(self.told, [
+            ("lock", "its lock file was moved or deleted while the daemon ran")])
+
+    def test_theFolderGoneIsTheFolders(self):
+        shutil.rmtree(self.folder)
+        self.clock.pump([EVERY] * 3)
+        self.assertEqual(self.told, [
+            ("folder", "the folder was moved or deleted while the daemon ran")])

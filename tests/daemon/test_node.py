@@ -251,6 +251,33 @@ class HoldDataDirTests(SynchronousTestCase):
         self.successResultOf(defer.maybeDeferred(service.stopService))
         self.assertEqual(reactor.getDelayedCalls(), [])
 
+    def test_aLockRemovedEndsTheNode(self):
+        """DIR/lock removed while the node ran: a second node started on
+        the folder took a new lock and ran on the same ledger and key
+        (the tracker then stopped the first, 'a copy of this node's
+        --data-dir?'); the first now stops within a second, saying why."""
+        from twisted.internet.testing import MemoryReactorClock
+
+        from twisted_bazaar.store.memory import MemoryStore
+
+        data = tempfile.mkdtemp(prefix="bazaar-daemon-")
+        self.addCleanup(shutil.rmtree, data, True)
+        lock = DataDirLock(data)
+        lock.acquire()
+        self.addCleanup(lock.release)
+        reactor, service, told = MemoryReactorClock(), MultiService(), []
+        holdDataDir(reactor, service, NodeState(lock, None, MemoryStore(), None), None,
+                    onFailure=told.append)
+        service.startService()
+        self.addCleanup(service.stopService)
+        os.remove(lock.path)
+        reactor.advance(0.5)
+        self.assertEqual(told, [
+            f"--data-dir {data}: its lock file {lock.path} was moved or deleted while the "
+            "daemon ran, so another node could start on this data dir and share its "
+            "ledger and key; this one stops rather than share them (what it confirmed is "
+            "on disk; started again, it takes a new lock)"])
+
     def test_lockStampedWhenRunning(self):
         data = tempfile.mkdtemp(prefix="bazaar-daemon-")
         self.addCleanup(shutil.rmtree, data)

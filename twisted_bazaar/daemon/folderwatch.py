@@ -20,29 +20,34 @@ EVERY = 0.5
 
 class FolderWatch(Service):
     """
-    Looks at a folder every L{EVERY} seconds on ``clock`` from its start
-    until its stop (its one timer is cancelled then), and tells
-    ``onGone(why)`` once if the folder is no longer the one it started
-    with: moved, deleted, or another in its place.
+    Looks at a folder, then at each of the files in it it is given, every
+    L{EVERY} seconds on ``clock`` from its start until its stop (its one
+    timer is cancelled then), and tells the first that is no longer the
+    one it started with (moved, deleted, or another in its place) why,
+    once: the folder's ``onGone``, or the file's own.
     """
 
-    def __init__(self, clock, path, onGone, every=EVERY):
+    def __init__(self, clock, path, onGone, every=EVERY, files=()):
         """
         @param clock: an L{IReactorTime} (a L{twisted.internet.task.Clock}
             in tests).
         @param path: the folder.
         @param onGone: told the reason, in words, once.
+        @param files: (path, name in words, onGone) of files in the folder
+            looked at after it (a node's lock): one gone while the folder
+            stays is told to its own onGone.
         """
         self._clock = clock
         self.path = os.path.abspath(path)
-        self._onGone = onGone
+        self._watched = [(self.path, "the folder", onGone)] + [
+            (os.path.abspath(file), what, told) for file, what, told in files]
         self._every = every
-        self._kept = None
+        self._kept = ()
         self._call = None
 
     def startService(self):
         Service.startService(self)
-        self._kept = fileIdentity(self.path)
+        self._kept = [fileIdentity(path) for path, _, _ in self._watched]
         self._call = self._clock.callLater(self._every, self._look)
 
     def stopService(self):
@@ -53,11 +58,11 @@ class FolderWatch(Service):
 
     def _look(self):
         self._call = None
-        now = fileIdentity(self.path)
-        if now == self._kept:
-            self._call = self._clock.callLater(self._every, self._look)
-        elif now is None:
-            self._onGone("the folder was moved or deleted while the daemon ran")
-        else:
-            self._onGone("the folder was replaced by another while the daemon ran "
-                         "(moved or deleted, and made again)")
+        for (path, what, onGone), kept in zip(self._watched, self._kept):
+            now = fileIdentity(path)
+            if now is None and kept is not None:
+                return onGone(f"{what} was moved or deleted while the daemon ran")
+            if now != kept:
+                return onGone(f"{what} was replaced by another while the daemon ran "
+                              "(moved or deleted, and made again)")
+        self._call = self._clock.callLater(self._every, self._look)

@@ -190,6 +190,15 @@ def writerGone(directory, why):
             "undone, unconfirmed)")
 
 
+def lockGone(directory, why):
+    """The line a node ends with when its data dir's lock file is removed
+    while it runs (``why``): a second node started on the folder would
+    take a new lock, and share its ledger and key."""
+    return (f"--data-dir {directory}: {why}, so another node could start on this data "
+            "dir and share its ledger and key; this one stops rather than share them "
+            "(what it confirmed is on disk; started again, it takes a new lock)")
+
+
 def restock(directory, stock):
     """
     ``--restock``: set each ``--sell`` item's units in the data dir to its
@@ -428,9 +437,9 @@ def holdDataDir(reactor, service, state, seller, buying=False, onFailure=None):
     """With a data dir, the last children of a node daemon's service: the
     lock stamped with the pid once it runs, the control socket (for
     ``seller``, a L{Seller} or None), and, with ``onFailure``, a watch
-    of the folder that tells it the line the node ends with if the folder
-    is moved or deleted while it runs (L{FolderWatch}: its ledger could
-    no longer be kept).  What the data dir holds that no role of the node
+    of the folder and its lock file that tells it the line the node ends
+    with if either is moved or deleted while it runs (L{FolderWatch}: its
+    ledger could no longer be kept; another node could take the folder).  What the data dir holds that no role of the node
     takes up is said (``buying``: it has the buyer role)."""
     if state.lock is None:
         return
@@ -442,9 +451,11 @@ def holdDataDir(reactor, service, state, seller, buying=False, onFailure=None):
     LockStamp(state.lock).setServiceParent(service)
     ControlService(reactor, state.lock.directory, seller).setServiceParent(service)
     if onFailure is not None:
-        directory = state.lock.directory
-        FolderWatch(reactor, directory,
-                    lambda why: onFailure(writerGone(directory, why))).setServiceParent(service)
+        directory, lock = state.lock.directory, state.lock.path
+        FolderWatch(reactor, directory, lambda why: onFailure(writerGone(directory, why)),
+                    files=[(lock, f"its lock file {lock}",
+                            lambda why: onFailure(lockGone(directory, why)))]
+                    ).setServiceParent(service)
 
 
 class LockStamp(Service):
