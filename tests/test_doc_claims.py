@@ -180,7 +180,8 @@ class SearchWaitTests(SynchronousTestCase):
 class PendingBuyLineTests(SynchronousTestCase):
     """running.md quoted bazaar-ledger's pending buy as ``grape from
     a6efc345…``; the ledger names the seller by its whole id, as a live
-    ledger of a buyer killed mid-trade showed."""
+    ledger of a buyer killed mid-trade showed, and its time with its
+    offset from UTC."""
 
     def test_theLineAsPrinted(self):
         import re
@@ -197,6 +198,10 @@ class PendingBuyLineTests(SynchronousTestCase):
         # The doc's text is flattened: its runs of spaces are one.
         self.assertEqual(" ".join(re.sub(r"until .*", "", printed).split()),
                          re.sub(r"until .*", "", quoted).strip())
+        # Its time is a moment's form, with the offset from UTC it was
+        # printed without: digits aside, the doc's is the printed one.
+        self.assertEqual(re.sub(r"\d", "N", re.search(r"until (.*)", printed).group(1)),
+                         re.sub(r"\d", "N", re.search(r"until (.*)", quoted).group(1)))
 
 
 class SimulatorCliTests(SynchronousTestCase):

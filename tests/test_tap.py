@@ -1539,6 +1539,35 @@ class TrackerKeyTests(SynchronousTestCase):
             call(*a, **kw)
         return line.split()[4]
 
+    def test_aStateDirectoryGoneEndsTheTracker(self):
+        """Its state directory moved or deleted while it runs: it ran on,
+        and its next start made a new key that every node that pinned the
+        old one refused; now it ends within a second, naming the folder,
+        its key written back there first, its watch started and stopped
+        with it."""
+        folder = os.path.join(self.folder, "tracker")
+        told = []
+        self.patch(ExitStatus, "fail", lambda status, why, code=1: told.append((why, code)))
+        reactor = MemoryReactorClock()
+        service = makeTrackerService(_parse(["--data-dir", folder, "--no-udp"],
+                                            TrackerOptions), reactor)
+        service.startService()
+        reactor.advance(0.5)
+        self.assertEqual(told, [])
+        key = Identity.read(folder, "tracker.key").key
+        os.rename(folder, folder + ".moved")
+        reactor.advance(0.5)
+        self.assertEqual(told, [(f"state directory {folder}: the folder was moved or "
+                                 "deleted while the daemon ran; the tracker's key was "
+                                 "kept there, so it stops (its key written back first, "
+                                 "for its next start)", 1)])
+        # Its nodes keep this key: the next start takes it back.
+        self.assertEqual(Identity.read(folder, "tracker.key").key, key)
+        service.stopService()
+        self.assertFalse(service.watch.running)
+        for call, a, kw in reactor.triggers.get("after", {}).get("shutdown", []):
+            call(*a, **kw)
+
     def test_keptAcrossRestarts(self):
         folder = os.path.join(self.folder, "tracker")
         first = self.keyLogged(["--data-dir", folder])

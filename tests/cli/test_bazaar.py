@@ -72,6 +72,32 @@ def helpOf(*argv):
 #: A key's id, as the wire and --json give it.
 KEYED_ID = "9903ed08d3debadce05841a07701165c"
 
+def capturedBuy(case, *argv):
+    """What ``bazaar buy ARGV`` hands its buying node (L{OneShotBuy}'s
+    keywords), in a market of one flood node, on a memory reactor."""
+    given = {}
+
+    class Capture:
+        def __init__(self, *args, **kwargs):
+            given.update(kwargs)
+
+        def run(self, started):
+            return defer.succeed({"purchases": []})
+
+    class Reactor(MemoryReactorClock):
+        def addSystemEventTrigger(self, *args):
+            return "trigger"
+
+        def removeSystemEventTrigger(self, trigger):
+            pass
+
+    market = MemberList(((1, "10.1.0.1", 4000, "flood"),), 1)
+    case.patch(bazaar, "askTracker", lambda *a, **k: defer.succeed(market))
+    case.patch(bazaar, "OneShotBuy", Capture)
+    case.successResultOf(bazaar.buy(Reactor(), parse(["buy", *argv])))
+    return given
+
+
 class CommonOptionTests(SynchronousTestCase):
     def test_beforeOrAfter(self):
         """An option of every command means the same before the command's
@@ -153,25 +179,6 @@ class CommonOptionTests(SynchronousTestCase):
         item needs no folder: the buy is not refused at once."""
         import tempfile
 
-        given = {}
-
-        class Capture:
-            def __init__(self, *args, **kwargs):
-                given.update(kwargs)
-
-            def run(self, started):
-                return defer.succeed({"purchases": []})
-
-        class Reactor(MemoryReactorClock):
-            def addSystemEventTrigger(self, *args):
-                return "trigger"
-
-            def removeSystemEventTrigger(self, trigger):
-                pass
-
-        market = MemberList(((1, "10.1.0.1", 4000, "flood"),), 1)
-        self.patch(bazaar, "askTracker", lambda *a, **k: defer.succeed(market))
-        self.patch(bazaar, "OneShotBuy", Capture)
         here = os.getcwd()
         self.addCleanup(os.chdir, here)
         for name, what in (("node.key", "a node's key"), ("bazaar.sqlite", "a node's store"),
@@ -182,14 +189,24 @@ class CommonOptionTests(SynchronousTestCase):
                 with open(os.path.join(state, name), "wb") as f:
                     f.write(b"k")
             os.chdir(state)
-            given.clear()
-            self.successResultOf(bazaar.buy(Reactor(), parse(
-                ["buy", "song.ogg", "--no-quic", "--no-punch"])))
+            given = capturedBuy(self, "song.ogg", "--no-quic", "--no-punch")
             self.assertEqual(given["downloads"], os.path.abspath(state))
             self.assertEqual(given.get("refused"), None if name is None else (
                 f"the current folder {os.path.abspath(state)} holds {what} ({name}): it "
                 "is a daemon's state, among which the files bought would go; give them "
                 "a folder of their own (--downloads DIR)"))
+
+    def test_buyListensOnItsTrackersFamily(self):
+        """A buyer at an IPv6-only tracker listened on tcp:0, IPv4 only:
+        the tracker's check and its sellers found nothing at its IPv6
+        address, so what needs an inbound path (a seller's relayed file,
+        a punch) had none; it listens on IPv6 there, as a node does."""
+        given = capturedBuy(self, "apple", "--tracker", "[2001:db8::7]:7700", "--no-quic",
+                            "--no-punch")
+        self.assertEqual(given["listen_description"], "tcp6:0")
+        given = capturedBuy(self, "apple", "--tracker", "192.0.2.7:7700", "--no-quic",
+                            "--no-punch")
+        self.assertEqual(given["listen_description"], "tcp:0")
 
     def test_buyPunches(self):
         """``bazaar buy`` hole-punches as a daemon does, by default, with
@@ -776,7 +793,8 @@ class RenderTests(SynchronousTestCase):
         tracker saw it come from."""
         node = {"id": "7", "host": "192.168.1.5", "port": 4001, "scheme": "flood",
                 "links": [], "stock": {}, "bag": {}, "pending": 0,
-                "reach": "private", "seen": {"host": "203.0.113.9", "port": 61000}}
+                "reach": "private", "seen": {"host": "203.0.113.9", "port": 61000},
+                "localHost": "192.168.1.5"}
         self.assertEqual(renderNode(node).splitlines()[:2], [
             "node 7 at 192.168.1.5:4001 (flood)",
             "reachable from outside: no (behind NAT?) (the tracker saw it come from "
@@ -786,12 +804,32 @@ class RenderTests(SynchronousTestCase):
         self.assertEqual(renderNode(stranger).splitlines()[1],
                          "reachable from outside: yes")
 
+    def test_nodeReachBehindAFirewall(self):
+        """An IPv6 home (a routed prefix behind its router's firewall, no
+        NAT on the way) is seen from the address it leaves from: bazaar
+        node said "behind NAT?" where the node's own log says "behind a
+        firewall?"; it says what the log says, from the same guess. A
+        stranger, not told where the node leaves from, reads both."""
+        home = "2001:db8:1:200::2"
+        node = {"id": "7", "host": home, "port": 4001, "scheme": "flood",
+                "links": [], "stock": {}, "bag": {}, "pending": 0,
+                "reach": "private", "seen": {"host": home, "port": 61000},
+                "localHost": home}
+        self.assertEqual(renderNode(node).splitlines()[1],
+                         "reachable from outside: no (behind a firewall?) (the tracker "
+                         f"saw it come from [{home}]:61000)")
+        stranger = dict(node, operator=False, withheld=["bag"])
+        del stranger["seen"], stranger["localHost"]
+        self.assertEqual(renderNode(stranger).splitlines()[1],
+                         "reachable from outside: no (behind NAT or a firewall?)")
+
     def test_nodeReachInJSON(self):
         state = NodeState(7, "192.168.1.5", 4001, "flood", (), {}, {}, 0,
-                          reach="private", seen_host="203.0.113.9", seen_port=61000)
+                          reach="private", seen_host="203.0.113.9", seen_port=61000,
+                          local_host="192.168.1.5")
         obj = nodeObject(state)
-        self.assertEqual((obj["reach"], obj["seen"]),
-                         ("private", {"host": "203.0.113.9", "port": 61000}))
+        self.assertEqual((obj["reach"], obj["seen"], obj["localHost"]),
+                         ("private", {"host": "203.0.113.9", "port": 61000}, "192.168.1.5"))
         public = nodeObject(NodeState(7, "h", 1, "flood", (), {}, public=True,
                                       reach="public"))
         self.assertEqual(public["reach"], "public")
@@ -888,8 +926,8 @@ class RenderTests(SynchronousTestCase):
         text = renderNode(node)
         self.assertEqual(text.splitlines()[:2], [
             "node 7 at [2001:db8::5]:4001 (flood)",
-            "reachable from outside: no (behind NAT?) (the tracker saw it come from "
-            "[2001:db8::9]:61000)"])
+            "reachable from outside: no (behind NAT or a firewall?) (the tracker saw it "
+            "come from [2001:db8::9]:61000)"])
         self.assertIn("at [::1]:4002", text)
         self.assertNotIn("::1:4002", text.replace("[::1]:4002", ""))
 

@@ -10,6 +10,7 @@ import shutil
 import sys
 import tempfile
 import time
+from datetime import datetime
 
 from twisted.trial.unittest import SynchronousTestCase
 
@@ -22,8 +23,28 @@ BAG_KEYS = {"buy_id", "item", "seller", "time", "units"}
 
 
 def stamp(seconds):
-    """How the text form shows a time (local time, to the second)."""
-    return time.strftime("%Y-%m-%d %H:%M:%S", time.localtime(seconds))
+    """How the text form shows a time: local time, to the second, and its
+    offset from UTC after a space (``2026-11-27 13:43:14 +01:00``)."""
+    iso = datetime.fromtimestamp(seconds).astimezone().isoformat(sep=" ",
+                                                                 timespec="seconds")
+    return f"{iso[:19]} {iso[19:]}"
+
+
+def inZone(case, tz):
+    """Local time is C{tz} (a POSIX TZ string, which needs no zone files)
+    until C{case} ends."""
+    before = os.environ.get("TZ")
+
+    def restore():
+        if before is None:
+            os.environ.pop("TZ", None)
+        else:
+            os.environ["TZ"] = before
+        time.tzset()
+
+    case.addCleanup(restore)
+    os.environ["TZ"] = tz
+    time.tzset()
 
 
 class _LedgerDirs(SynchronousTestCase):
@@ -113,6 +134,26 @@ class LedgerTests(_LedgerDirs):
             f"  {stamp(2000.0)}  buy 77  fig from 8",
             "pending buys: 0",
         ])
+
+    def test_timesSayTheirZone(self):
+        """Two operators in two zones read the same moment from a ledger:
+        each time carries its offset from UTC. It was local time without
+        one, so 10:00 in Kolkata and 23:30 in New York looked like two
+        moments (and one time like another)."""
+        folder = self.dataDir(17, {"apple": 2}, [Sale(901, "apple", 33, 1_764_000_000.0)])
+        seen = {}
+        for tz in ("IST-05:30", "EST+05EDT,M3.2.0,M11.1.0", "UTC0"):
+            inZone(self, tz)
+            self.stdout.truncate(0), self.stdout.seek(0)
+            code, out, _ = self.runLedger(folder)
+            self.assertEqual(code, 0)
+            seen[tz] = out.splitlines()[3].split("  buy")[0].strip()
+        self.assertEqual(seen, {"IST-05:30": "2025-11-24 21:30:00 +05:30",
+                                "EST+05EDT,M3.2.0,M11.1.0": "2025-11-24 11:00:00 -05:00",
+                                "UTC0": "2025-11-24 16:00:00 +00:00"})
+        for shown in seen.values():
+            self.assertEqual(datetime.strptime(shown, "%Y-%m-%d %H:%M:%S %z").timestamp(),
+                             1_764_000_000.0)
 
     def test_textOnAnAsciiTerminal(self):
         """Names its stdout's encoding lacks are written escaped, not a

@@ -534,7 +534,7 @@ class ReachTests(MembershipCase):
         seen from, and says so once, however often it is told."""
         self.tracker.say(reach(False))
         self.assertEqual(self.node.reach, Reachability(
-            PRIVATE, "198.51.100.9", NODE_PORT, "198.51.100.9", 40123))
+            PRIVATE, "198.51.100.9", NODE_PORT, "198.51.100.9", 40123, "10.0.0.1"))
         self.assertEqual(self.reachLines(), [
             f"this node is not reachable from outside at 198.51.100.9:{NODE_PORT} "
             "(behind NAT?): other nodes cannot dial it; the tracker saw it connect "
@@ -556,6 +556,9 @@ class ReachTests(MembershipCase):
             f"this node is not reachable from outside at [{home}]:{NODE_PORT} "
             "(behind a firewall?): other nodes cannot dial it; the tracker saw it "
             f"connect from [{home}]:40123"])
+        # Where it leaves from is kept with the reach, for its status
+        # answer: bazaar node guesses as this line does.
+        self.assertEqual(self.node.reach.local_host, home)
 
     def test_reachableLater(self):
         """A change is logged: private, then public (a port forwarded)."""

@@ -220,6 +220,64 @@ class HoldDataDirTests(SynchronousTestCase):
         holdDataDir(task.Clock(), service, NodeState(None, None, None, None), None)
         self.assertEqual(list(service), [])
 
+    def test_aDataDirGoneEndsTheNode(self):
+        """A data dir moved or deleted while the node runs: the node went
+        on with a ledger it could not keep (its next sale failed, a buy
+        hung in doubt); its folder's watch tells it, within a second, the
+        line it ends with, naming the folder; stopped, it looks no more."""
+        from twisted.internet.testing import MemoryReactorClock
+
+        from twisted_bazaar.store.memory import MemoryStore
+
+        parent = tempfile.mkdtemp(prefix="bazaar-daemon-")
+        self.addCleanup(shutil.rmtree, parent, True)
+        data = os.path.join(parent, "data")
+        lock = DataDirLock(data)
+        lock.acquire()
+        self.addCleanup(lock.release)
+        reactor = MemoryReactorClock()
+        service, told = MultiService(), []
+        holdDataDir(reactor, service, NodeState(lock, None, MemoryStore(), None), None,
+                    onFailure=told.append)
+        service.startService()
+        reactor.advance(0.5)
+        self.assertEqual(told, [])
+        os.rename(data, data + ".moved")
+        reactor.advance(0.5)
+        self.assertEqual(told, [
+            f"--data-dir {data}: the folder was moved or deleted while the daemon ran; "
+            "this node can record nothing more, so it stops (what it confirmed is on "
+            "disk; what was not written is undone, unconfirmed)"])
+        self.successResultOf(defer.maybeDeferred(service.stopService))
+        self.assertEqual(reactor.getDelayedCalls(), [])
+
+    def test_aLockRemovedEndsTheNode(self):
+        """DIR/lock removed while the node ran: a second node started on
+        the folder took a new lock and ran on the same ledger and key
+        (the tracker then stopped the first, 'a copy of this node's
+        --data-dir?'); the first now stops within a second, saying why."""
+        from twisted.internet.testing import MemoryReactorClock
+
+        from twisted_bazaar.store.memory import MemoryStore
+
+        data = tempfile.mkdtemp(prefix="bazaar-daemon-")
+        self.addCleanup(shutil.rmtree, data, True)
+        lock = DataDirLock(data)
+        lock.acquire()
+        self.addCleanup(lock.release)
+        reactor, service, told = MemoryReactorClock(), MultiService(), []
+        holdDataDir(reactor, service, NodeState(lock, None, MemoryStore(), None), None,
+                    onFailure=told.append)
+        service.startService()
+        self.addCleanup(service.stopService)
+        os.remove(lock.path)
+        reactor.advance(0.5)
+        self.assertEqual(told, [
+            f"--data-dir {data}: its lock file {lock.path} was moved or deleted while the "
+            "daemon ran, so another node could start on this data dir and share its "
+            "ledger and key; this one stops rather than share them (what it confirmed is "
+            "on disk; started again, it takes a new lock)"])
+
     def test_lockStampedWhenRunning(self):
         data = tempfile.mkdtemp(prefix="bazaar-daemon-")
         self.addCleanup(shutil.rmtree, data)

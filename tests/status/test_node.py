@@ -371,23 +371,28 @@ class ReachTests(StrangerTests):
     def setUp(self):
         super().setUp()
         self.node.reach = Reachability(PRIVATE, "198.51.100.9", 4100, "198.51.100.9",
-                                       40123)
+                                       40123, "192.168.1.5")
 
     def test_strangerToldTheReachOnly(self):
         link = self.statusLink()
         feed(link, State())
         answer = sent(link)[-1]
-        self.assertEqual((answer.reach, answer.seen_host, answer.seen_port),
-                         (PRIVATE, None, None))
+        self.assertEqual((answer.reach, answer.seen_host, answer.seen_port,
+                          answer.local_host), (PRIVATE, None, None, None))
         self.assertNotIn(b'"seenHost"', wire.encode(answer))
+        self.assertNotIn(b'"localHost"', wire.encode(answer))
         self.assertEqual(wire.decode(wire.encode(answer)), answer)
         public = self.market.services[self.buyer].status.publicState()
         self.assertEqual((public.reach, public.seen_host), (PRIVATE, None))
 
     def test_operatorToldWhereItWasSeen(self):
+        """And where its connection to the tracker leaves from, which
+        bazaar node compares with the address seen, as the node's log
+        does, to say "behind a firewall?" or "behind NAT?"."""
         answer = askAsOperator(self.node, self.statusLink())
-        self.assertEqual((answer.reach, answer.seen_host, answer.seen_port),
-                         (PRIVATE, "198.51.100.9", 40123))
+        self.assertEqual((answer.reach, answer.seen_host, answer.seen_port,
+                          answer.local_host), (PRIVATE, "198.51.100.9", 40123, "192.168.1.5"))
+        self.assertIn(b'"localHost":"192.168.1.5"', wire.encode(answer))
         self.assertEqual(wire.decode(wire.encode(answer)), answer)
 
     def test_relayIsPublic(self):

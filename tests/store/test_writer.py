@@ -66,6 +66,17 @@ class RunBatchTests(SynchronousTestCase):
                                         "Input/output error")])
         self.assertEqual(failed, "the disk did not sync: [Errno 5] Input/output error")
 
+    def test_aFileGoneFailsTheBatch(self):
+        """Its database moved or deleted (with its data dir): nothing of
+        the batch is written to the file no path names, or answered done;
+        the batch fails as a failed sync does."""
+        outcomes, failed, closing = runBatch(
+            self.db, self.sync, [(1, "id", SET_ID), (2, None, None)],
+            lambda: "DIR/bazaar.sqlite was moved or deleted")
+        self.assertEqual(outcomes, [(1, "id: DIR/bazaar.sqlite was moved or deleted")])
+        self.assertEqual((failed, closing), ("DIR/bazaar.sqlite was moved or deleted", True))
+        self.assertEqual((self.log, self.committed()), ([], []))
+
     def test_close(self):
         outcomes, _, closing = runBatch(self.db, self.sync, [
             (1, "id", SET_ID), (2, None, None)])
@@ -75,8 +86,8 @@ class RunBatchTests(SynchronousTestCase):
 class ServeTests(SynchronousTestCase):
     """The loop over real pipes, its input written (and closed) first."""
 
-    def serve(self, requests, close_input=True, raises=None):
-        folder = scratchDir(self)
+    def serve(self, requests, close_input=True, raises=None, folder=None):
+        folder = folder or scratchDir(self)
         SQLiteStore(folder).close()
         into, fromParent = os.pipe()
         toParent, out = os.pipe()
@@ -126,3 +137,21 @@ class ServeTests(SynchronousTestCase):
                                 raises="the disk did not sync: [Errno 5] Input/output error")
         self.assertEqual(answers, [[(1, "id: the disk did not sync: [Errno 5] "
                                         "Input/output error")]])
+
+    def test_aDatabaseMovedEnds(self):
+        """The database moved away (its data dir moved or deleted while
+        the node ran) before a batch: it fails, the loop ends saying so;
+        a sale to it was answered done and lost with the folder."""
+        looks = []
+
+        def fileIdentity(path):
+            looks.append(path)
+            return ("dev", "inode") if len(looks) == 1 else None
+
+        self.patch(writer, "fileIdentity", fileIdentity)
+        folder = scratchDir(self)
+        path = os.path.join(folder, DB_NAME)
+        _, answers = self.serve([(1, "id", SET_ID)], close_input=False,
+                                raises=f"{path} was moved or deleted", folder=folder)
+        self.assertEqual(answers, [[(1, f"id: {path} was moved or deleted")]])
+        self.assertIsNone(readState(folder)["node_id"])

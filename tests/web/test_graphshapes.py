@@ -55,14 +55,15 @@ class ReachShapeTests(SynchronousTestCase):
         node whose reach is public; a node at home a diamond; one whose
         reach is unknown, or not said yet (its state not known), a
         square, 'not known yet' (both were dots, the second with no
-        word on its reach)."""
+        word on its reach). A diamond says 'behind NAT or a firewall'
+        (it said 'no, at home': an IPv6 home has a firewall, no NAT)."""
         self.assertEqual([shown[:2] for shown in drawn([
             node(reach="public"), node(reach="private"), node(reach="unknown"),
             node(known=False)])], [
             ["dot", "node 17 at 10.0.0.1:9001, discovery flood; reachable from "
                     "outside: yes"],
             ["diamond", "node 17 at 10.0.0.1:9001, discovery flood; reachable from "
-                        "outside: no, at home"],
+                        "outside: no (behind NAT or a firewall)"],
             ["square", "node 17 at 10.0.0.1:9001, discovery flood; reachable from "
                        "outside: not known yet"],
             ["square", "node 17 at 10.0.0.1:9001, discovery flood; reachable from "

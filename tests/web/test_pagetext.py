@@ -77,3 +77,12 @@ class LegendTests(SynchronousTestCase):
         legend = re.search(r'<p class="legend">(.*?)</p>', page, re.S)[1]
         self.assertRegex(legend, r'<span data-operator hidden>[^<]*<b>ringed</b>'
                                  r": this view's own node[^<]*</span>")
+
+    def test_theDiamondTrueOfBothFamilies(self):
+        """The diamond said "at home (behind NAT)", untrue of an IPv6 home,
+        which has no NAT on the way but a firewall (the node's log says
+        "behind a firewall?" there): the legend names both."""
+        page = (STATIC / "index.html").read_text()
+        legend = re.search(r'<p class="legend">(.*?)</p>', page, re.S)[1]
+        self.assertIn("◆ not reachable from outside (behind NAT or a firewall)", legend)
+        self.assertNotIn("◆ at home (behind NAT)", legend)

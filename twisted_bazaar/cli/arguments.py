@@ -326,7 +326,8 @@ def parser(transports=()):
                      "tracker's live nodes claim by the most address groups' "
                      "votes, a vote a group, or flood in an empty market)")
     buy.add_argument("--listen", type=_listen, default="tcp:0", metavar="ENDPOINT",
-                     help="endpoint the buying node listens on for peers")
+                     help="endpoint the buying node listens on for peers (tcp:0, "
+                     "any free port; on IPv6 where --tracker is at an IPv6 address)")
     buy.add_argument("--host", type=later("twisted_bazaar.base.address", "parseHost"),
                      default=None,
                      help="host name or address peers should use to reach the "

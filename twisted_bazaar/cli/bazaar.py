@@ -50,7 +50,7 @@ from twisted.internet import defer, task
 from twisted.internet.endpoints import serverFromString
 
 from twisted_bazaar.base.wallclock import splitClock
-from twisted_bazaar.reach.reachable.reachability import PRIVATE, PUBLIC, UNKNOWN
+from twisted_bazaar.reach.reachable.reachability import PRIVATE, PUBLIC, UNKNOWN, behind
 from twisted_bazaar.base.address import Address, hostPort
 from twisted_bazaar.net.byname import clientEndpoint
 from twisted_bazaar.base.text import jsonText, shown, shownData
@@ -80,6 +80,7 @@ from twisted_bazaar.cli.trackers import (
     trackerPins,
 )
 from twisted_bazaar.daemon.allocator import tuneForStreaming
+from twisted_bazaar.daemon.listenfamily import onTrackersFamily
 from twisted_bazaar.daemon.pluginfault import PluginFault
 from twisted_bazaar.daemon.registry import discoveryPlugins, transportPlugins
 from twisted_bazaar.daemon.tracker import TRACKER_KEY_FILE, isTrackersDir
@@ -411,6 +412,8 @@ def nodeObject(state, way=None):
     whole = dict(obj, operator=True, bag=dict(state.bag), pending=state.pending,
                  recent=wired["recent"], downloads=list(map(shownFile, wired["downloads"])),
                  seen=seen, limits=wired["limits"], trades=wired["trades"])
+    if state.local_host is not None:
+        whole["localHost"] = state.local_host
     if "relaying" in wired:
         whole["relaying"] = wired["relaying"]
     if state.roles is not None:
@@ -438,13 +441,16 @@ def buy(reactor, args):
     channel = ChannelKey.generate(identity)
     connector = EndpointConnector(reactor, channel=channel)
     downloads, refused = _downloads(getattr(args, "downloads", None))
+    # On an IPv6 tracker's family, as a node's: a seller dials the buyer
+    # there (a file's fetch through a relay, a punch).
+    listen = onTrackersFamily(args.listen, [args.tracker])
     purchase = OneShotBuy(
         reactor, connector,
-        EncryptedServerEndpoint(serverFromString(reactor, args.listen), channel, reactor),
+        EncryptedServerEndpoint(serverFromString(reactor, listen), channel, reactor),
         EncryptedClientEndpoint(clientEndpoint(reactor, args.tracker.endpoint),
                                 channel, reactor, expected=args.tracker_key),
         str(args.tracker), args.item, args.quantity, args.timeout, scheme, args.host or "",
-        listen_description=args.listen, downloads=downloads, refused=refused,
+        listen_description=listen, downloads=downloads, refused=refused,
         give_up=args.download_give_up, progress=progress, identity=identity,
         notice=noticeFor(args), announce=None if args.json else _announce,
         punch=_punchOf(reactor, channel, connector, not args.no_punch),
@@ -741,8 +747,18 @@ def _peer(peer_id):
 
 
 #: What each reachability (L{twisted_bazaar.reach.reachable.reachability}) means, in
-#: ``bazaar node``'s text.
-REACH_WORDS = {PUBLIC: "yes", PRIVATE: "no (behind NAT?)", UNKNOWN: "not known yet"}
+#: ``bazaar node``'s text (a private one's guess is L{_reached}'s).
+REACH_WORDS = {PUBLIC: "yes", UNKNOWN: "not known yet"}
+
+
+def _reached(obj):
+    """Whether other nodes can dial the node, in words; for one they
+    cannot, what keeps them out, as the node's own log guesses it
+    (L{behind}: a firewall where the tracker saw it come from the address
+    its connection leaves from, an IPv6 home's; NAT otherwise)."""
+    if obj["reach"] != PRIVATE:
+        return REACH_WORDS.get(obj["reach"], obj["reach"])
+    return f"no ({behind(obj.get('localHost'), (obj.get('seen') or {}).get('host', ''))})"
 
 
 def limitLine(entry):
@@ -771,7 +787,7 @@ def renderNode(obj):
         lines.append(f"roles: {', '.join(obj['roles']) or 'none'}")
     if obj.get("reach"):
         seen = obj.get("seen")
-        lines.append(f"reachable from outside: {REACH_WORDS.get(obj['reach'], obj['reach'])}"
+        lines.append(f"reachable from outside: {_reached(obj)}"
                      + (f" (the tracker saw it come from {hostPort(seen['host'], seen['port'])})"
                         if seen else ""))
     if obj.get("relay"):

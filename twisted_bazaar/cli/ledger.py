@@ -8,7 +8,7 @@ never locks the node out.
 import json
 import os
 import sys
-import time
+from datetime import datetime
 
 from twisted_bazaar.base.text import jsonText, shown
 from twisted_bazaar.base.words import plural
@@ -35,12 +35,24 @@ def parser():
 
 
 def _when(seconds):
-    """A time as local date and time; one no calendar holds (a damaged
-    ledger's 1e300, NaN) as the seconds it is."""
+    """A time as local date and time with its offset from UTC
+    (``2026-11-27 13:43:14 +01:00``), so that operators in two zones read
+    the same moment from it; one no calendar holds (a damaged ledger's
+    1e300, NaN) as the seconds it is."""
     try:
-        return time.strftime("%Y-%m-%d %H:%M:%S", time.localtime(seconds))
+        moment = datetime.fromtimestamp(seconds).astimezone()
     except (OverflowError, ValueError, OSError):
         return f"{seconds!r} s"
+    return f"{moment:%Y-%m-%d %H:%M:%S} {_offset(moment.utcoffset().total_seconds())}"
+
+
+def _offset(seconds):
+    """``+01:00``, ``-05:00``, ``+05:30``; an old zone's odd seconds
+    (``+00:09:21``) kept."""
+    sign = "-" if seconds < 0 else "+"
+    minutes, second = divmod(int(abs(seconds)), 60)
+    shown = f"{sign}{minutes // 60:02d}:{minutes % 60:02d}"
+    return shown + (f":{second:02d}" if second else "")
 
 
 def _times(line):

@@ -19,6 +19,7 @@ from twisted_bazaar.core.node import NodeConfig
 from twisted_bazaar.daemon.build import buildNode, serveTransport
 from twisted_bazaar.daemon.control import ControlService
 from twisted_bazaar.daemon.datamode import keptToItsOwner
+from twisted_bazaar.daemon.folderwatch import FolderWatch
 from twisted_bazaar.daemon.services import (
     EndpointConnector,
     ListeningService,
@@ -187,6 +188,15 @@ def writerGone(directory, why):
     return (f"--data-dir {directory}: {why.rstrip('.')}; this node can record nothing more, so "
             "it stops (what it confirmed is on disk; what was not written is "
             "undone, unconfirmed)")
+
+
+def lockGone(directory, why):
+    """The line a node ends with when its data dir's lock file is removed
+    while it runs (``why``): a second node started on the folder would
+    take a new lock, and share its ledger and key."""
+    return (f"--data-dir {directory}: {why}, so another node could start on this data "
+            "dir and share its ledger and key; this one stops rather than share them "
+            "(what it confirmed is on disk; started again, it takes a new lock)")
 
 
 def restock(directory, stock):
@@ -423,12 +433,14 @@ def relayService(reactor, offering, channel, endpoint, description, onFailure):
     return RelayListening(reactor, sealed, offering.relay, onFailure, description)
 
 
-def holdDataDir(reactor, service, state, seller, buying=False):
+def holdDataDir(reactor, service, state, seller, buying=False, onFailure=None):
     """With a data dir, the last children of a node daemon's service: the
-    lock stamped with the pid once it runs, and the control socket (for
-    ``seller``, a L{Seller} or None).  What the data dir holds that no
-    role of the node takes up is said (``buying``: it has the buyer
-    role)."""
+    lock stamped with the pid once it runs, the control socket (for
+    ``seller``, a L{Seller} or None), and, with ``onFailure``, a watch
+    of the folder and its lock file that tells it the line the node ends
+    with if either is moved or deleted while it runs (L{FolderWatch}: its
+    ledger could no longer be kept; another node could take the folder).  What the data dir holds that no role of the node
+    takes up is said (``buying``: it has the buyer role)."""
     if state.lock is None:
         return
     for line in (unofferedLine(state.lock.directory, state.store, seller is not None),
@@ -438,6 +450,12 @@ def holdDataDir(reactor, service, state, seller, buying=False):
     service.lock = state.lock
     LockStamp(state.lock).setServiceParent(service)
     ControlService(reactor, state.lock.directory, seller).setServiceParent(service)
+    if onFailure is not None:
+        directory, lock = state.lock.directory, state.lock.path
+        FolderWatch(reactor, directory, lambda why: onFailure(writerGone(directory, why)),
+                    files=[(lock, f"its lock file {lock}",
+                            lambda why: onFailure(lockGone(directory, why)))]
+                    ).setServiceParent(service)
 
 
 class LockStamp(Service):

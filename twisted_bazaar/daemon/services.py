@@ -466,21 +466,28 @@ class TrackerService(ListeningService):
 
     @ivar relayService: the L{ListeningService} of the tracker's relay,
         started and stopped with it, or None.
+    @ivar watch: the L{FolderWatch
+        <twisted_bazaar.daemon.folderwatch.FolderWatch>} of the folder its
+        key is kept in, started once it listens and stopped with it, or
+        None.
     """
 
     relayService = None
 
     def __init__(self, reactor, tracker, listen_endpoint, onFailure=None,
-                 description=None):
+                 description=None, watch=None):
         super().__init__(reactor, listen_endpoint, TrackerFactory(tracker), "tracker",
                          onFailure=onFailure, description=description,
                          rates=tracker.connection_rates)
         self.tracker = tracker
+        self.watch = watch
 
     def startService(self):
         d = super().startService()
-        if self.relayService is not None and self.failure is None:
-            self.relayService.startService()
+        if self.failure is None:
+            for beside in (self.relayService, self.watch):
+                if beside is not None:
+                    beside.startService()
         return d
 
     def stopService(self):
@@ -489,14 +496,15 @@ class TrackerService(ListeningService):
         # over TLS, a node then reads TLS's close (tracker/closing.py).
         stopped = [self.tracker.closeLinks(SHUTDOWN_GRACE),
                    defer.maybeDeferred(super().stopService)]
-        if self.relayService is not None and self.relayService.running:
-            stopped.append(defer.maybeDeferred(self.relayService.stopService))
+        stopped += [defer.maybeDeferred(beside.stopService)
+                    for beside in (self.relayService, self.watch)
+                    if beside is not None and beside.running]
         return defer.gatherResults(stopped)
 
 
 def trackerService(reactor, tracker, listen_endpoint, onFailure=None,
-                   description=None):
+                   description=None, watch=None):
     """The tracker daemon's service (see L{ListeningService} for the
-    rest)."""
+    rest; ``watch``, L{TrackerService}'s)."""
     return TrackerService(reactor, tracker, listen_endpoint, onFailure=onFailure,
-                          description=description)
+                          description=description, watch=watch)

@@ -162,13 +162,16 @@ def runOn(held, given, onFailure):
 
 
 def serveTracker(reactor, identity, endpoint, link, onFailure, description,
-                 **limits):
+                 watch=None, **limits):
     """
     A L{Tracker} with every installed extension, and the service that
     serves it on ``endpoint`` (plain, sealed here by ``identity``'s
     channel key).
 
     @param link: its links' L{LinkSettings}.
+    @param watch: the L{FolderWatch
+        <twisted_bazaar.daemon.folderwatch.FolderWatch>} of its state
+        directory, started and stopped with its service, or None.
     @param limits: the tracker's C{pending_limit}, C{pending_group_limit},
         C{registered_limit} and C{connection_rate}, and its C{relay_host}.
     @return: (the service, the tracker).
@@ -180,7 +183,8 @@ def serveTracker(reactor, identity, endpoint, link, onFailure, description,
                       connector=EndpointConnector(reactor, channel=channel),
                       check_limit=CHECK_LIMIT, **limits)
     hostExtensions(tracker, trackerExtensionPlugins())
-    return trackerService(reactor, tracker, endpoint, onFailure, description), tracker
+    return trackerService(reactor, tracker, endpoint, onFailure, description,
+                          watch), tracker
 
 
 def serveRelay(reactor, tracker, endpoint, limits, onFailure, description,

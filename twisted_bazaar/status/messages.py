@@ -326,6 +326,11 @@ class NodeState(Message):
     of which ``stock`` may hold only the first.
     ``bag_items``: likewise, how many items its bag holds in all (its
     operator's answer alone).
+    ``local_host``: the address its connection to the tracker leaves
+    from, which ``bazaar node`` compares with ``seen_host`` to guess what
+    keeps it undialled (L{behind
+    <twisted_bazaar.reach.reachable.reachability.behind>}); the operator's
+    answer alone, None where an older node does not say.
 
     A ``public`` state (a stranger's answer) holds only the public facts:
     its overlay links, its stock and its files, each without ``sold``
@@ -357,6 +362,7 @@ class NodeState(Message):
     files_shared: int = field(_count, default=None)
     stock_items: int = field(_count, default=None)
     bag_items: int = field(_count, default=None)
+    local_host: str = field(checkHost, default=None)
 
     def asDict(self):
         out = {"type": "nodestate", "id": wireId(self.id), "host": self.host,
@@ -377,6 +383,8 @@ class NodeState(Message):
             return out
         if self.seen_host is not None:
             out.update(seenHost=self.seen_host, seenPort=self.seen_port or 0)
+        if self.local_host is not None:
+            out["localHost"] = self.local_host
         if self.relaying is not None:
             out["relaying"] = relayUseDict(self.relaying)
         if self.roles is not None:

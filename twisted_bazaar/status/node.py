@@ -173,7 +173,8 @@ class NodeStatus:
                          trades=tuple(sorted(trades, key=lambda row: -row[0])[
                              -MAX_TRADES:]),
                          roles=self.roles[:MAX_ROLES], files_shared=len(files),
-                         stock_items=len(stock), bag_items=len(bag))
+                         stock_items=len(stock), bag_items=len(bag),
+                         local_host=reach.local_host)
 
     def publicState(self):
         """This node's public facts, as a stranger is told them: its
@@ -222,7 +223,7 @@ def publicOf(state):
     L{NodeStatus.publicState})."""
     return attr.evolve(
         state, public=True, bag=None, bag_items=None, pending=None, recent=(), downloads=(),
-        seen_host=None, seen_port=None, limits=(), relaying=None, trades=(),
+        seen_host=None, seen_port=None, local_host=None, limits=(), relaying=None, trades=(),
         roles=None, links=tuple(link for link in state.links if link[3] == PUBLIC_LINKS),
         files=tuple(row[:3] + (None,) for row in state.files))
 

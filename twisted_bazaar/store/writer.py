@@ -22,6 +22,8 @@ or may not be on disk: that batch fails, and the process ends once it
 has answered it (status 1, the reason on its stderr), so that nothing
 written after it is promised either: its parent fails every later
 request, and its daemon ends (L{twisted_bazaar.store.writerprocess}).
+Before each batch it looks at its database's path: a file moved or
+deleted (with its data dir) fails the batch and ends it likewise.
 
 Requests and answers are frames of a 4-byte big-endian length and a
 pickle (the two ends are one program: the parent started this one):
@@ -44,6 +46,7 @@ import sqlite3
 import sys
 
 from twisted_bazaar.base import childloop
+from twisted_bazaar.base.samefile import fileIdentity
 from twisted_bazaar.store.records import StoreError
 from twisted_bazaar.store.sqlite import _transaction
 from twisted_bazaar.store.syncing import walSync
@@ -58,18 +61,25 @@ def connect(path, busy_timeout):
     return db
 
 
-def runBatch(db, sync, requests):
+def runBatch(db, sync, requests, gone=lambda: None):
     """
     Run a batch of write requests, then one sync for those committed.
 
     @param sync: the function that syncs the WAL (raising on failure).
-    @return: ((number, error) a request, the reason the sync failed or
-        None, whether a close was asked for).
+    @param gone: asked first: why the database is no longer the file it
+        opened (moved or deleted with its data dir), or None.  Then every
+        write fails, and the batch as a failed sync does: a write to a
+        file no path names would be answered done and lost.
+    @return: ((number, error) a request, the reason the sync (or the
+        file) failed or None, whether a close was asked for).
     """
-    outcomes, committed, closing, failed = [], [], False, None
+    outcomes, committed, closing, failed = [], [], False, gone()
     for number, what, statements in requests:
         if what is None:
             closing = True
+            continue
+        if failed is not None:
+            outcomes.append((number, f"{what}: {failed}"))
             continue
         try:
             _transaction(db, what, statements)
@@ -95,10 +105,18 @@ def serve(path, busy_timeout, read_fd=0, write_fd=1):
     db = connect(path, busy_timeout)
     sync = walSync(path)
     failed = None
+    opened = fileIdentity(path)
+
+    def gone():
+        now = fileIdentity(path)
+        if now == opened:
+            return None
+        return (f"{path} was moved or deleted" if now is None
+                else f"{path} was replaced by another file")
 
     def handle(requests):
         nonlocal failed
-        outcomes, failed, closing = runBatch(db, sync, requests)
+        outcomes, failed, closing = runBatch(db, sync, requests, gone)
         return outcomes, closing or failed is not None
 
     def finish():

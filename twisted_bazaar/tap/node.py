@@ -44,6 +44,7 @@ from twisted_bazaar.daemon.node import (
     serveNode,
 )
 from twisted_bazaar.base.blame import why
+from twisted_bazaar.daemon.listenfamily import onTrackersFamily
 from twisted_bazaar.daemon.pluginfault import PluginFault, described
 from twisted_bazaar.daemon.registry import discoveryPlugins, rolePlugins, transportPlugins
 from twisted_bazaar.daemon.services import StartupError
@@ -153,8 +154,9 @@ class Options(DaemonOptions):
                           "path when it comes); --no-punch turns punching off"}
     optParameters = [
         param("listen", "tcp:0", "Endpoint to listen on for peers: tcp:PORT "
-              "(tcp:0: any free port) or tcp6:PORT; other nodes connect over plain "
-              "TCP, so unix: and ssl: are refused."),
+              "(tcp:0: any free port; tcp6:0 where every --tracker is at an IPv6 "
+              "address) or tcp6:PORT; other nodes connect over plain TCP, so unix: "
+              "and ssl: are refused."),
         param("host", "", "Host name or address peers should use to reach this "
               "node (default: the address the tracker is reached from)",
               parseHost),
@@ -374,6 +376,7 @@ class Options(DaemonOptions):
             raise usage.UsageError(f"--listen: {e}")
         if not self.trackers:
             self.addTracker(DEFAULT_TRACKER)
+        self["listen"] = onTrackersFamily(self["listen"], self.trackers)
         keys, trackers = len(self["tracker-key"]), len(self.trackers)
         if keys not in (0, trackers):
             raise usage.UsageError(
@@ -622,7 +625,7 @@ def makeService(options, reactor=None):
     if metrics is not None:
         addMetrics(service, reactor, options, metrics, exitStatus)
     holdDataDir(reactor, service, state, parts.roles.get("seller"),
-                buying="buyer" in parts.roles)
+                buying="buyer" in parts.roles, onFailure=exitStatus.fail)
     return service
 
 

@@ -10,6 +10,7 @@ from twisted.python import usage
 from twisted_bazaar.metrics.tracker import TrackerMetrics
 from twisted_bazaar.base.address import parseIPAddress
 from twisted_bazaar.base.options import boundedInt, boundedSeconds, rate
+from twisted_bazaar.daemon.folderwatch import FolderWatch
 from twisted_bazaar.daemon.pluginfault import PluginFault
 from twisted_bazaar.daemon.registry import trackerExtensionPlugins, transportPlugins
 from twisted_bazaar.daemon.services import DaemonServices, StartupError
@@ -255,7 +256,7 @@ def makeService(options, reactor=None):
     freezeStart(options, reactor)
     endpoint = serverEndpoint(reactor, options["listen"], "--listen", exitStatus)
     said = []
-    identity = _keptIdentity(options, reactor, exitStatus, said)
+    identity, watch = _keptIdentity(options, reactor, exitStatus, said)
     circuits, registered = _budget(options)
     if options["registered-limit"] is None and registered < FEW_NODES:
         exitStatus.warn(f"the open-file limit ({openFiles()}) leaves room for "
@@ -266,7 +267,7 @@ def makeService(options, reactor=None):
     try:
         service, tracker = serveTracker(
             reactor, identity, endpoint, options.linkSettings(), exitStatus.fail,
-            options["listen"], pending_limit=options["pending-limit"],
+            options["listen"], watch, pending_limit=options["pending-limit"],
             pending_group_limit=options["pending-group-limit"],
             registered_limit=registered,
             connection_rate=options["connection-rate"], relay_host=options["host"])
@@ -385,6 +386,10 @@ def _keptIdentity(options, reactor, exitStatus, said):
     (marked so once its reactor runs: L{runOn}).  A directory another
     tracker runs on is refused, in one line.  Its line is given to
     ``said``, and logged once the start has succeeded.
+
+    @return: (the key, the L{FolderWatch} of the directory it is kept in,
+        which ends the tracker if that is moved or deleted while it runs,
+        or None).
     """
     held = []
 
@@ -410,4 +415,14 @@ def _keptIdentity(options, reactor, exitStatus, said):
                                   lambda: [folder.stopped() for folder in held])
     # Not said by a tracker that ends as it starts (L{runOn}).
     exitStatus.whenStarted(lambda: exitStatus.code or said[0]())
-    return identity
+    if not held:
+        return identity, None
+    folder = held[0].directory
+
+    def gone(why):
+        keepKey(identity, held)
+        exitStatus.fail(f"state directory {folder}: {why}; the tracker's key was kept "
+                        "there, so it stops (its key written back first, for its next "
+                        "start)")
+
+    return identity, FolderWatch(reactor, folder, gone)

@@ -28,8 +28,10 @@ class Reachability:
     """
     What the tracker's last check of the node's address found: the
     ``state`` (L{PUBLIC}, L{PRIVATE} or L{UNKNOWN}), the address it
-    checked (``host``:``port``), and where it saw the node's connection
-    come from (``seen_host``:``seen_port``); "" and 0 while unknown.
+    checked (``host``:``port``), where it saw the node's connection
+    come from (``seen_host``:``seen_port``), and where that connection
+    leaves from here (``local_host``, which L{behind} compares with
+    ``seen_host``); "" and 0 while unknown.
     """
 
     state: str = UNKNOWN
@@ -37,12 +39,14 @@ class Reachability:
     port: int = 0
     seen_host: str = ""
     seen_port: int = 0
+    local_host: str = ""
 
     @classmethod
-    def fromReach(cls, message):
-        """The reachability a tracker's L{twisted_bazaar.wire.Reach} tells."""
+    def fromReach(cls, message, local_host=""):
+        """The reachability a tracker's L{twisted_bazaar.wire.Reach} tells,
+        heard on a connection that leaves from ``local_host``."""
         return cls(PUBLIC if message.reachable else PRIVATE, message.host,
-                   message.port, message.seen_host, message.seen_port)
+                   message.port, message.seen_host, message.seen_port, local_host)
 
     def differs(self, other):
         """Whether other says something else of the node than this does:
@@ -62,9 +66,13 @@ def behind(local, seen_host):
     its tracker saw its connection come from the address it leaves from
     (``local``: no router rewrote it on the way out, and an IPv6 home's
     router, or the machine's own firewall, drops what comes unasked),
-    else NAT.  An IPv6 home behind a stateful firewall was told it was
-    "behind NAT?", which it is not.
+    else NAT; either, where ``local`` is not known (None: a stranger's
+    or an older node's status answer does not say).  An IPv6 home behind
+    a stateful firewall was told it was "behind NAT?", which it is not.
+    The node's log and ``bazaar node`` both say this.
     """
+    if local is None:
+        return "behind NAT or a firewall?"
     return "behind a firewall?" if seen_host and sameHost(local, seen_host) else "behind NAT?"
 
 

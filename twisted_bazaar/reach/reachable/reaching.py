@@ -83,7 +83,8 @@ class Reaching:
             owner need keep it no longer than that (a node of a million
             held one, 632 bytes, for a reach heard once).
         """
-        was, now = self._where.reach, Reachability.fromReach(message)
+        was = self._where.reach
+        now = Reachability.fromReach(message, getattr(link.transport.getHost(), "host", ""))
         self._setReach(now)
         if local is not None and self._advertiseFrom(local):
             self._advertise()
@@ -102,8 +103,7 @@ class Reaching:
         peerLog.emit(log, level, groupOf(link), line, host=now.host, port=now.port,
                      where=hostPort(now.host, now.port), seen_host=now.seen_host,
                      seen_port=now.seen_port, seen=hostPort(now.seen_host, now.seen_port),
-                     behind=behind(getattr(link.transport.getHost(), "host", ""),
-                                   now.seen_host))
+                     behind=behind(now.local_host, now.seen_host))
 
     def _advertise(self):
         """What advertises the node's address says so again (a chord

@@ -166,11 +166,11 @@ let graph = null;
 let laidOut = Promise.resolve();
 
 // A node's reach as the graph draws it: a dot only for a node the
-// tracker's check found others can dial, a diamond for one at home
-// (behind NAT), a square while its reach is not known (not checked yet,
+// tracker's check found others can dial, a diamond for one it found
+// they cannot (behind NAT, or an IPv6 home's firewall), a square while its reach is not known (not checked yet,
 // or not said): never drawn as reachable on no one's word.
 const SHAPES = {public: "dot", private: "diamond"};
-const REACH_WORDS = {public: "yes", private: "no, at home"};
+const REACH_WORDS = {public: "yes", private: "no (behind NAT or a firewall)"};
 
 // A node's size in the graph: a diamond looks smaller than a dot, a
 // square bigger.
