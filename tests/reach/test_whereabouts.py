@@ -66,7 +66,8 @@ class LazyPartsTests(SynchronousTestCase):
         self.assertIsNone(where.relayOf(PEER))
         self.assertIsNone(where.linkAddress(PEER))
         self.assertIsNone(where.directPath(PEER))
-        self.assertEqual((where.atHome(), where.lanNamed(PEER)), (False, ()))
+        self.assertEqual((where.atHome(), where.lanNamed(PEER), where.lanGroups(PEER)),
+                         (False, (), frozenset()))
         where.trackerChanged()
         self.assertEqual((where._book, where._lan, where._hosts, where._whereAsks),
                          (None, None, None, None))
@@ -140,14 +141,17 @@ class WordsTests(SynchronousTestCase):
         self.assertIsNone(where.directPath(PEER))
 
 
-    def test_aClassmatesLocalAddresses(self):
+    def test_aClassmatesLocalAddressesAndTheirGroups(self):
         """The local addresses the tracker names for a peer (only to a
-        node behind the same public address: a classmate)."""
+        node behind the same public address: a classmate), and their
+        address groups: the LAN's, not the router's public address's."""
         where = makeWhereabouts()
         where.trackerNamed(wire.NodeReply(PEER, "198.51.100.7", 9000, paths=(
             Path(LAN, "192.168.5.7", 9000), Path(LAN, "fd00::7", 9000))))
         self.assertEqual(where.lanNamed(PEER), ("192.168.5.7", "fd00::7"))
-        self.assertEqual(where.lanNamed(PEER + 1), ())
+        self.assertEqual(where.lanGroups(PEER), {"192.168.0.0/16", "fd00::/32"})
+        self.assertEqual((where.lanNamed(PEER + 1), where.lanGroups(PEER + 1)),
+                         ((), frozenset()))
 
     def test_atHomeWithALocalAddressOfItsOwn(self):
         """A node whose tracker connection leaves from a local address is

@@ -23,6 +23,7 @@ tracker's check found of it (L{reach}), which the node's own attributes
 of those names read and write.
 """
 
+from twisted_bazaar.base.addressgroup import addressGroup
 from twisted_bazaar.base.lan import isLocal, peerHost
 from twisted_bazaar.base.limitregistry import declare
 from twisted_bazaar.base.peerhost import scopeOf
@@ -216,6 +217,12 @@ class Whereabouts:
         said yet.  Asking makes no book."""
         named = None if self._book is None else self._book.lanNamed(peer_id)
         return () if named is None else named[1]
+
+    def lanGroups(self, peer_id):
+        """The address groups of peer_id's local addresses the tracker named
+        (L{lanNamed}): where a classmate's links over the LAN come from,
+        the group of every other classmate's too."""
+        return frozenset(addressGroup(host) for host in self.lanNamed(peer_id))
 
     def relayOf(self, peer_id):
         """The relay peer_id is reached through as last noted, or None."""
