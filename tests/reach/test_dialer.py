@@ -926,6 +926,48 @@ class LanTests(SynchronousTestCase):
         d.callback(protocol)
         self.assertIs(self.successResultOf(dialled), protocol)
 
+    def test_aLanOnlyPeerOverTheLanBeforeTheCheckReports(self):
+        """Before the tracker's check has said where this node is seen, a
+        classmate that names no relay, whose local addresses the tracker
+        named (it names them only to a node behind the same public
+        address), is dialled at its local address too, not at its
+        router's public address alone: that address answers nobody inside
+        (no hairpin), and a chord class's ring split over it."""
+        self.node.reach = Reachability()
+        nameIn(self.node, SELLER.id, HOME, (LAN_HOST,))
+        dialled = self.node.dial(Peer(SELLER.id, HOME, 9002, None, SELLER.key), FILES,
+                                 self.protocol)
+        [(host, port, key, protocol, d)] = self.direct()
+        self.assertEqual((host, port, key), (LAN_HOST, 9002, SELLER.key))
+        d.callback(protocol)
+        self.assertIs(self.successResultOf(dialled), protocol)
+
+    def test_anUnknownPeerBeforeTheCheckReportsTheTrackerAskedFirst(self):
+        """Before the check reports, a peer that names no relay and that
+        the tracker has said nothing of (a chord node its ``chordNear``
+        named, which names relays alone) may be a classmate: the tracker
+        is asked where it is, and the local address it names is dialled,
+        while its named host is dialled too."""
+        self.node.reach = Reachability()
+        dialled = self.node.dial(Peer(SELLER.id, HOME, 9002, None, SELLER.key), FILES,
+                                 self.protocol)
+        [(asked, answer)] = self.tracker.asked
+        self.assertEqual(asked, SELLER.id)
+        answer.callback(nodeReply(SELLER.id, HOME, 9002, lan=(LAN_HOST,)))
+        [(host, _, _, protocol, d)] = self.direct()
+        self.assertEqual(host, LAN_HOST)
+        d.callback(protocol)
+        self.assertIs(self.successResultOf(dialled), protocol)
+
+    def test_noRelayNoLocalAddressNamedBeforeTheCheckNotOverTheLan(self):
+        """Before the check reports, a peer that names no relay and whose
+        local addresses the tracker did not name is dialled where it is
+        named alone: the LAN way asks the tracker nothing for it."""
+        self.node.reach = Reachability()
+        nameIn(self.node, SELLER.id, HOME, ())
+        self.node.dial(Peer(SELLER.id, HOME, 9002, None, SELLER.key), FILES, self.protocol)
+        self.assertEqual((self.direct(), self.tracker.asked), ([], []))
+
     def test_noRelayElsewhereNotOverTheLan(self):
         """A peer that names no relay, named at another host than this
         node's: dialled at that host alone, never at a local address."""

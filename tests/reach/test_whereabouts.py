@@ -16,7 +16,7 @@ from twisted_bazaar.base.peerhost import LOOPBACK
 from twisted_bazaar.reach.book import NAMED_FOR
 from twisted_bazaar.reach.peerhosts import NO_SCOPES, PeerHosts
 from twisted_bazaar.reach.whereabouts import WHERE_ASKS_LIMIT, Whereabouts
-from twisted_bazaar.transports.path import CLAIMED, DIRECT, NAMED, RELAYED, SEEN, Path
+from twisted_bazaar.transports.path import CLAIMED, DIRECT, LAN, NAMED, RELAYED, SEEN, Path
 from twisted_bazaar.transports.relay.messages import FILES
 from twisted_bazaar.base.logthrottle import PeerLog
 from twisted_bazaar.net.link import LinkSettings
@@ -66,6 +66,8 @@ class LazyPartsTests(SynchronousTestCase):
         self.assertIsNone(where.relayOf(PEER))
         self.assertIsNone(where.linkAddress(PEER))
         self.assertIsNone(where.directPath(PEER))
+        self.assertEqual((where.atHome(), where.lanNamed(PEER), where.lanGroups(PEER)),
+                         (False, (), frozenset()))
         where.trackerChanged()
         self.assertEqual((where._book, where._lan, where._hosts, where._whereAsks),
                          (None, None, None, None))
@@ -137,6 +139,39 @@ class WordsTests(SynchronousTestCase):
                          Path(DIRECT, "198.51.100.7", 9000, word=SEEN))
         where.trackerChanged()
         self.assertIsNone(where.directPath(PEER))
+
+
+    def test_aClassmatesLocalAddressesAndTheirGroups(self):
+        """The local addresses the tracker names for a peer (only to a
+        node behind the same public address: a classmate), and their
+        address groups: the LAN's, not the router's public address's."""
+        where = makeWhereabouts()
+        where.trackerNamed(wire.NodeReply(PEER, "198.51.100.7", 9000, paths=(
+            Path(LAN, "192.168.5.7", 9000), Path(LAN, "fd00::7", 9000))))
+        self.assertEqual(where.lanNamed(PEER), ("192.168.5.7", "fd00::7"))
+        self.assertEqual(where.lanGroups(PEER), {"192.168.0.0/16", "fd00::/32"})
+        self.assertEqual((where.lanNamed(PEER + 1), where.lanGroups(PEER + 1)),
+                         ((), frozenset()))
+
+    def test_atHomeWithALocalAddressOfItsOwn(self):
+        """A node whose tracker connection leaves from a local address is
+        at home: classmates may be on its LAN."""
+        where = makeWhereabouts()
+        where.announce(trackerLink("203.0.113.9"))
+        self.assertFalse(where.atHome())
+        where.announce(trackerLink("192.168.1.2", "203.0.113.1"))
+        self.assertTrue(where.atHome())
+
+
+    def test_hostsAllowedAsTheRulesSay(self):
+        """Whether a host is one the node dials a peer at (its rules,
+        nothing logged): a public address, not a private one from a node
+        at home, nor a name (dialled only as the tracker names it)."""
+        where = makeWhereabouts()
+        where.announce(trackerLink("192.168.1.2", "203.0.113.1"))
+        self.assertEqual([where.hosts.allows(host, 9000)
+                          for host in ("198.51.100.7", "192.168.1.1", "peer.example")],
+                         [True, False, False])
 
 
 class LearnWhereTests(SynchronousTestCase):

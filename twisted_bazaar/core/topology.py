@@ -97,6 +97,16 @@ class RandomNeighbours(SlotService, NodeObserver):
         must not be all it knows, however many they are."""
         return self.node.crowd(OVERLAY)
 
+    def _groupsOf(self, reply):
+        """The address groups a link to the peer the tracker named in reply
+        may come from: where it names it, and the groups of the local
+        addresses it names for it (L{Whereabouts.lanGroups
+        <twisted_bazaar.reach.whereabouts.Whereabouts.lanGroups>}): a
+        classmate behind this node's own router, named at the router's
+        public address, is dialled at its local address first, and its
+        link is one more of the class's LAN, the crowd's group."""
+        return {addressGroup(reply.host), *self.node.whereabouts.lanGroups(reply.id)}
+
     # -- node events -----------------------------------------------------------
 
     def trackerRegistered(self):
@@ -146,7 +156,7 @@ class RandomNeighbours(SlotService, NodeObserver):
             self._retryLater()
             return
         if (len(self.neighbours()) >= self.wanted
-                and addressGroup(reply.host) == self._crowd()):
+                and self._crowd() in self._groupsOf(reply)):
             # Asked only for a peer of another group: this one is left
             # out of the next ask, whose exclude names its group.
             self._leaveOut(reply.id)

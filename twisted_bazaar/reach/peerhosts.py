@@ -199,6 +199,11 @@ class PeerHosts:
             return own - {LOCAL}
         return own
 
+    def allows(self, host, port):
+        """Whether host, port is an IP address this node dials a peer at by
+        its rules (L{whyNotDialled}); nothing is logged or asked."""
+        return not isName(host) and whyNotDialled(host, port, self.scopes()) is None
+
     def whyNotRelay(self, relay):
         """
         Why this node dials no relay at ``relay`` (``HOST:PORT``), which

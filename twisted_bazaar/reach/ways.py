@@ -73,12 +73,28 @@ class LanFailed(Exception):
 
 
 def _behindOwnRouter(where, peer):
-    """Whether peer, which names no relay, is named at the public host
-    the tracker sees this node at, which this node is not reachable at: a
-    LAN-only peer behind this node's own router (docs/protocol.md §5,
-    "LAN-only nodes"), reached at its local address alone."""
+    """Whether peer, which names no relay, may be a LAN-only peer behind
+    this node's own router (docs/protocol.md §5, "LAN-only nodes"),
+    reached at its local address alone: named at the public host the
+    tracker sees this node at, which this node is not reachable at.
+    Before the tracker's check has said where it sees this node, a node
+    of a home takes as such a peer whose local addresses the tracker
+    named (it names them only to a node behind the same public address),
+    and one it has no fresh word on, named at an address it would dial
+    (a router's public address: the LAN way asks the tracker first).
+    Dialled at its router's public address alone until the check said, a
+    classmate was refused there (no hairpin), and a chord class's ring
+    split."""
+    if where.public():
+        return False
     seen = where.seenHost()
-    return bool(seen) and sameHost(peer.host, seen) and not where.public()
+    if seen:
+        return sameHost(peer.host, seen)
+    if not where.atHome():
+        return False
+    if where.lanNamed(peer.id):
+        return True
+    return not where.book.known(peer.id) and where.hosts.allows(peer.host, peer.port)
 
 
 class Lan:

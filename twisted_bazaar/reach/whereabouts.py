@@ -23,6 +23,7 @@ tracker's check found of it (L{reach}), which the node's own attributes
 of those names read and write.
 """
 
+from twisted_bazaar.base.addressgroup import addressGroup
 from twisted_bazaar.base.lan import isLocal, peerHost
 from twisted_bazaar.base.limitregistry import declare
 from twisted_bazaar.base.peerhost import scopeOf
@@ -201,6 +202,27 @@ class Whereabouts:
         is (L{PathBook.linkAddress}), or None: a node that noted no path
         holds no book, and asking makes none."""
         return None if self._book is None else self._book.linkAddress(peer_id)
+
+    def atHome(self):
+        """Whether this node has a local address of its own (one it tells
+        its tracker): a node of a home, whose classmates may be on its
+        LAN.  Asking makes no L{LanPaths}."""
+        return self._lan is not None and bool(self._lan.own)
+
+    def lanNamed(self, peer_id):
+        """The local addresses the tracker last named for peer_id (a tuple,
+        empty for none).  It names them only to a node it sees behind the
+        same public address as the peer: a peer with any is a classmate,
+        behind this node's own router, whatever this node's own check has
+        said yet.  Asking makes no book."""
+        named = None if self._book is None else self._book.lanNamed(peer_id)
+        return () if named is None else named[1]
+
+    def lanGroups(self, peer_id):
+        """The address groups of peer_id's local addresses the tracker named
+        (L{lanNamed}): where a classmate's links over the LAN come from,
+        the group of every other classmate's too."""
+        return frozenset(addressGroup(host) for host in self.lanNamed(peer_id))
 
     def relayOf(self, peer_id):
         """The relay peer_id is reached through as last noted, or None."""
