@@ -442,8 +442,23 @@ class BadConfigTests(ConfigCase):
         path = self.write(None, raw=b'role = ["sel\xffler"]\n')
         error = self.assertRaises(usage.UsageError, NodeOptions().parseOptions,
                                   ["--config", path])
-        self.assertEqual(str(error), f"--config {path}: not valid TOML: not UTF-8 "
-                                     "text (invalid start byte at byte 12)")
+        self.assertEqual(str(error), f"--config {path}: not valid TOML: line 1 (role) "
+                                     "is not UTF-8 text (byte 13 of the file, 0xff: "
+                                     "invalid start byte)")
+
+    def test_notUtf8NamesTheLineAndKey(self):
+        """A --want in a file that is not UTF-8 is named by its line and
+        key (issue 96): the reader is not left to count bytes."""
+        path = self.write(None, raw=b'role = ["buyer"]\n\nwant = ["ap\xffple"]\n')
+        error = self.assertRaises(usage.UsageError, NodeOptions().parseOptions,
+                                  ["--config", path])
+        self.assertEqual(str(error), f"--config {path}: not valid TOML: line 3 (want) "
+                                     "is not UTF-8 text (byte 30 of the file, 0xff: "
+                                     "invalid start byte)")
+        path = self.write(None, raw=b'# caf\xe9\nrole = ["buyer"]\n')
+        error = self.assertRaises(usage.UsageError, NodeOptions().parseOptions,
+                                  ["--config", path])
+        self.assertIn("line 1 is not UTF-8 text (byte 6", str(error))
 
     def test_byteOrderMark(self):
         """A file saved with a UTF-8 byte-order mark (as some Windows

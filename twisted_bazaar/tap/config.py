@@ -178,6 +178,18 @@ def _read(path):
     return data
 
 
+def _notUtf8(data, error):
+    """Where a file's bytes stop being UTF-8, as its reader finds it: the
+    line, the key that line sets (when it names one), and the byte."""
+    start = data.rfind(b"\n", 0, error.start) + 1
+    line = data.count(b"\n", 0, error.start) + 1
+    key, sep, _ = data[start:error.start].partition(b"=")
+    key = key.decode("utf-8").strip()
+    named = f" ({key})" if sep and key.replace("-", "").replace("_", "").isalnum() else ""
+    return (f"line {line}{named} is not UTF-8 text (byte {error.start + 1} of the "
+            f"file, 0x{data[error.start]:02x}: {error.reason})")
+
+
 def configArgs(path, kinds, given, paths=(), gone=None):
     """
     The arguments a TOML file stands for.
@@ -195,10 +207,12 @@ def configArgs(path, kinds, given, paths=(), gone=None):
     @raise ConfigError: naming the file and the key, for an unknown key
         or a value of the wrong type.
     """
+    data = b""
     try:
+        data = _read(path)
         # A byte-order mark (some editors save UTF-8 with one) is no
         # statement: left in, TOML said "Invalid statement" at line 1.
-        table = tomllib.loads(_read(path).decode("utf-8").removeprefix("\ufeff"))
+        table = tomllib.loads(data.decode("utf-8").removeprefix("\ufeff"))
     except OSError as e:
         raise ConfigError(f"--config {path}: {e.strerror}") from None
     except EOFError:
@@ -207,8 +221,7 @@ def configArgs(path, kinds, given, paths=(), gone=None):
     except tomllib.TOMLDecodeError as e:
         raise ConfigError(f"--config {path}: not valid TOML: {e}") from None
     except UnicodeDecodeError as e:
-        raise ConfigError(f"--config {path}: not valid TOML: not UTF-8 text "
-                          f"({e.reason} at byte {e.start})") from None
+        raise ConfigError(f"--config {path}: not valid TOML: {_notUtf8(data, e)}") from None
     on_command_line = {arg[2:].split("=", 1)[0] for arg in given
                        if arg.startswith("--")}
     args = []
