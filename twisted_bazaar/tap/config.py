@@ -9,7 +9,9 @@ command line wins (a repeatable option's list too, ``--sell``, ``--want``,
 WHY``) only when it is the file's.  Each
 value must be of its option's kind (a list for a repeatable option, a
 whole number for ``quantity``...): anything else is a usage error.
-``tracker`` and ``tracker-key``, repeatable, take one string too.  An
+``tracker`` and ``tracker-key``, repeatable, take one string too, and
+never an empty list (which a reader takes for "none", and the daemon
+took for the default).  An
 option with no default but a parser of its own (a port such as
 ``quic-port``, a transport plugin's too) takes a number or a string,
 handed to its parser as its command line's text: ``quic-port = 7701``
@@ -239,6 +241,11 @@ def configArgs(path, kinds, given, paths=(), gone=None):
                 value = [value]
             elif type(value) is not list:
                 raise ConfigError(f"{where} must be {ONE_OR_LIST}, not {_shown(value)}")
+            elif not value:
+                # Taken, it added no argument: the node ran with the
+                # default tracker (or kept no pin) without a word.
+                raise ConfigError(f"{where} is an empty list: name at least one, as in "
+                                  f'{key} = ["..."], or leave {key} out for its default')
             kind = LIST
         if kind == LIST:
             if type(value) is not list:
