@@ -474,6 +474,23 @@ class JournalTests(SynchronousTestCase):
         self.assertEqual(len(raced), 1)
         self.assertEqual(self.journal.read("f"), {1: ("a" * 64, 10), 2: ("b" * 64, 11)})
 
+    def test_aFullDiskLeavesTheRecordAsItWas(self):
+        """A record the disk cannot take (its fsync says the disk is
+        full) leaves the one before as it was, and no half-written copy
+        beside it: a `NAME.json.new` was left, which nothing read or
+        removed (issue 96)."""
+        self.journal.note("f", [Offer(1, (9, 1), "h", 1, 10, "a" * 64, 5)])
+
+        def full(fd):
+            raise OSError(errno.ENOSPC, "No space left on device")
+
+        self.patch(os, "fsync", full)
+        error = self.assertRaises(OSError, self.journal.notePaid, "f", 1, "a" * 64, 10)
+        self.assertEqual(error.errno, errno.ENOSPC)
+        self.assertEqual(os.listdir(self.journal.folder), ["f.json"])
+        self.assertEqual(self.journal.read("f"), {1: ("a" * 64, 10)})
+        self.assertIsNone(self.journal.paidFor("f"))
+
     def test_keyedSellersReadBack(self):
         """A keyed seller's id (128 bits: up to 39 decimal digits) is read
         back as written, and records merge (before, a record naming one

@@ -51,6 +51,11 @@ class DownloadError(Exception):
     """The downloads folder cannot take the file (full, unwritable...)."""
 
 
+class NoSpace(DownloadError):
+    """The downloads folder is full (or over its disk quota): the same
+    download may succeed once there is room."""
+
+
 class PartBusy(DownloadError):
     """Another process holds the part file: another buyer, given the same
     downloads folder, fetches the same content into it now."""
@@ -202,7 +207,7 @@ def _noSpace(folder, what):
     """A full downloads folder, as the buyer says it: the folder named
     and the words a user looks for, with the way out (a buyer given a
     folder on a small disk or a quota learns which, and what to do)."""
-    return DownloadError(f"no space left in the downloads folder {folder}: {what} "
+    return NoSpace(f"no space left in the downloads folder {folder}: {what} "
                          "(free some, or give --downloads a folder on a disk with room)")
 
 
