@@ -338,7 +338,28 @@ class PartFile:
         except OSError as e:
             raise _diskError(self.folder, "write the file", e)
         if written != len(data):
-            raise _noSpace(self.folder, f"only {written} of the {len(data)} bytes of a write fit")
+            self._writeRest(memoryview(data), offset, written)
+
+    def _writeRest(self, data, offset, done):
+        """
+        The rest of a write that wrote ``done`` bytes: a short write is
+        no error (a disk filling up takes what fits, a signal can cut a
+        write short), so the rest is written until the disk says why it
+        takes no more.  That is said, with where in the file it stopped:
+        the count of a short write's bytes was no figure a user could
+        read (the write's size is the size a connection read).
+
+        @raise DownloadError: if the disk does not take all of it.
+        """
+        while done < len(data):
+            where = f"write the file past byte {offset + done:,} of its {self.size:,}"
+            try:
+                written = os.pwrite(self.fd, data[done:], offset + done)
+            except OSError as e:
+                raise _diskError(self.folder, where, e)
+            if not written:
+                raise _noSpace(self.folder, f"cannot {where}: the disk took no more")
+            done += written
 
     def writeback(self, done=()):
         """
