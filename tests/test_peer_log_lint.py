@@ -232,15 +232,18 @@ ALLOWED = {
     "roles/buyer/slots.py: SlotWaits.left: no buy waits for a direct slot now: {cou":
         _OWN + "once per spell of this node's own buys waiting for a direct slot",
     "roles/want.py: Want._scheduleSearch: no offer for {item} yet; searching again":
-        _OWN + "once per search this node schedules",
+        _OWN + "once per search this node schedules, said once while it says the "
+        "same (then every 10 minutes)",
     "roles/want.py: Want._takePending: resuming buy {id} of {item} from {seller":
         _OWN + "once per buy this node resumes at start",
     "roles/want.py: Want._pendingNotSaved: could not record buy {id} of {item}: {wh":
         _OWN + "the node's own store failing",
-    "roles/want.py: Want._logGiveUp: seller {seller} is {why}; {then}":
-        _OWN + "once per offer of this node's own find that it gives up on",
+    "roles/want.py: Want._logGiveUp: seller {seller} is {why}; {then}{again}":
+        _OWN + "once per offer of this node's own find that it gives up on, said "
+        "once while it says the same (then every 10 minutes)",
     "roles/want.py: Want._logStranded: buy {id} of {item}: seller {seller} cann":
-        _OWN + "once per buy of this node's own that could not leave it",
+        _OWN + "once per buy of this node's own that could not leave it, said once "
+        "while it says the same (then every 10 minutes)",
     "roles/want.py: Want._count: bought {what} from {seller} ({n} of {q})":
         _OWN + "once per purchase this node committed",
     "roles/want.py: Want._uncount: {item} is not bought until its bytes are":
