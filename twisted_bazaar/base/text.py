@@ -91,7 +91,6 @@ def jsonText(value, **options):
     return json.dumps(value, **options).replace("\x7f", "\\u007f")
 
 
-
 def unicodeFault(text):
     """
     Why ``text`` cannot be UTF-8 text, in words that quote it, or None

@@ -208,7 +208,7 @@ def _noSpace(folder, what):
     and the words a user looks for, with the way out (a buyer given a
     folder on a small disk or a quota learns which, and what to do)."""
     return NoSpace(f"no space left in the downloads folder {folder}: {what} "
-                         "(free some, or give --downloads a folder on a disk with room)")
+                   "(free some, or give --downloads a folder on a disk with room)")
 
 
 def _diskError(folder, what, e):
