@@ -122,6 +122,9 @@ ALLOWED = {
     "schemes/chord/adverts.py: Publisher._tellRefused: the chord ring's holders refused the rec":
         "once a run, 30 s after a holder first refuses this node's own records for the "
         "bound of one key",
+    "schemes/chord/adverts.py: Publisher._tellApart: node {holder} refused this node's record":
+        "at most once every 600 s, as a holder answers one of this node's own stores "
+        "(its awaited id) refusing the record as untimely by its clock",
     "reach/punch/tcp/exchange.py: Puncher.setMapping: this node will not hole-punch: {why}":
         "once when the tracker's check of this node's address first says its router "
         "draws ports",
@@ -294,7 +297,8 @@ ALLOWED = {
     "roles/files/watch.py: Watch.progress: {name}: {percent}% ({done} of {total} pi":
         _OWN + "at most once per percent of a download",
     "roles/files/sellers.py: Sellers.needSources: {name}: no seller to fetch it from; sear":
-        _OWN + "once per search this node schedules",
+        _OWN + "once per search this node schedules, said once until a piece comes "
+        "(then every 10 minutes)",
     "roles/files/fetch.py: Fetcher.__init__: --want {item} is not a plain file name: ":
         _OWN + "once at start, about the operator's flags",
     "roles/files/fetch.py: Fetcher.__init__: --quantity {n} applies to counted items:":
