@@ -326,6 +326,36 @@ class BadConfigTests(ConfigCase):
                              "--tracker", "10.0.0.3:1")
         self.assertEqual([str(t) for t in options.trackers], ["10.0.0.3:1"])
 
+    def test_noTrackers(self):
+        """``tracker = []`` was taken in silence: the node ran with the
+        default tracker, not the none its file seemed to say; now it is
+        refused, the file and the key named, as ``tracker-key = []`` is
+        (issue 96)."""
+        for key in ("tracker", "tracker-key"):
+            self.assertEqual(self.refused(SELLER + f"{key} = []\n"),
+                             f"--config FILE: {key} is an empty list: name at least one, "
+                             f'as in {key} = ["..."], or leave {key} out for its default')
+        self.assertEqual(self.refused(SELLER + "tracker = []\n", "--tracker", "10.0.0.3:1"),
+                         "--config FILE: tracker is an empty list: name at least one, "
+                         'as in tracker = ["..."], or leave tracker out for its default')
+
+    def test_noTrackersUnderTwistd(self):
+        """Under twistd, ``tracker = []`` is one line and exit code 2."""
+        stderr = io.StringIO()
+        self.patch(sys, "stderr", stderr)
+        path = self.write(SELLER + "tracker = []\n")
+        parent = _Twistd()
+        parent.parseOptions([])
+        parent.subCommand = "bazaar-node"
+        options = NodeOptions()
+        options.parent = parent
+        error = self.assertRaises(SystemExit, options.parseOptions, ["--config", path])
+        self.assertEqual(error.code, 2)
+        self.assertEqual(stderr.getvalue(),
+                         f"twistd bazaar-node: error: --config {path}: tracker is an empty "
+                         'list: name at least one, as in tracker = ["..."], or leave '
+                         "tracker out for its default (see twistd bazaar-node --help)\n")
+
     def test_valuesOfTheWrongKind(self):
         """Each option takes one kind of value, told by its default (or a
         list, for a repeatable one); any other is refused, as the docs
@@ -442,8 +472,23 @@ class BadConfigTests(ConfigCase):
         path = self.write(None, raw=b'role = ["sel\xffler"]\n')
         error = self.assertRaises(usage.UsageError, NodeOptions().parseOptions,
                                   ["--config", path])
-        self.assertEqual(str(error), f"--config {path}: not valid TOML: not UTF-8 "
-                                     "text (invalid start byte at byte 12)")
+        self.assertEqual(str(error), f"--config {path}: not valid TOML: line 1 (role) "
+                                     "is not UTF-8 text (byte 13 of the file, 0xff: "
+                                     "invalid start byte)")
+
+    def test_notUtf8NamesTheLineAndKey(self):
+        """A --want in a file that is not UTF-8 is named by its line and
+        key (issue 96): the reader is not left to count bytes."""
+        path = self.write(None, raw=b'role = ["buyer"]\n\nwant = ["ap\xffple"]\n')
+        error = self.assertRaises(usage.UsageError, NodeOptions().parseOptions,
+                                  ["--config", path])
+        self.assertEqual(str(error), f"--config {path}: not valid TOML: line 3 (want) "
+                                     "is not UTF-8 text (byte 30 of the file, 0xff: "
+                                     "invalid start byte)")
+        path = self.write(None, raw=b'# caf\xe9\nrole = ["buyer"]\n')
+        error = self.assertRaises(usage.UsageError, NodeOptions().parseOptions,
+                                  ["--config", path])
+        self.assertIn("line 1 is not UTF-8 text (byte 6", str(error))
 
     def test_byteOrderMark(self):
         """A file saved with a UTF-8 byte-order mark (as some Windows

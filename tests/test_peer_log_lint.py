@@ -122,6 +122,9 @@ ALLOWED = {
     "schemes/chord/adverts.py: Publisher._tellRefused: the chord ring's holders refused the rec":
         "once a run, 30 s after a holder first refuses this node's own records for the "
         "bound of one key",
+    "schemes/chord/adverts.py: Publisher._tellApart: node {holder} refused this node's record":
+        "at most once every 600 s, as a holder answers one of this node's own stores "
+        "(its awaited id) refusing the record as untimely by its clock",
     "reach/punch/tcp/exchange.py: Puncher.setMapping: this node will not hole-punch: {why}":
         "once when the tracker's check of this node's address first says its router "
         "draws ports",
@@ -232,15 +235,18 @@ ALLOWED = {
     "roles/buyer/slots.py: SlotWaits.left: no buy waits for a direct slot now: {cou":
         _OWN + "once per spell of this node's own buys waiting for a direct slot",
     "roles/want.py: Want._scheduleSearch: no offer for {item} yet; searching again":
-        _OWN + "once per search this node schedules",
+        _OWN + "once per search this node schedules, said once while it says the "
+        "same (then every 10 minutes)",
     "roles/want.py: Want._takePending: resuming buy {id} of {item} from {seller":
         _OWN + "once per buy this node resumes at start",
     "roles/want.py: Want._pendingNotSaved: could not record buy {id} of {item}: {wh":
         _OWN + "the node's own store failing",
-    "roles/want.py: Want._logGiveUp: seller {seller} is {why}; {then}":
-        _OWN + "once per offer of this node's own find that it gives up on",
+    "roles/want.py: Want._logGiveUp: seller {seller} is {why}; {then}{again}":
+        _OWN + "once per offer of this node's own find that it gives up on, said "
+        "once while it says the same (then every 10 minutes)",
     "roles/want.py: Want._logStranded: buy {id} of {item}: seller {seller} cann":
-        _OWN + "once per buy of this node's own that could not leave it",
+        _OWN + "once per buy of this node's own that could not leave it, said once "
+        "while it says the same (then every 10 minutes)",
     "roles/want.py: Want._count: bought {what} from {seller} ({n} of {q})":
         _OWN + "once per purchase this node committed",
     "roles/want.py: Want._uncount: {item} is not bought until its bytes are":
@@ -291,7 +297,8 @@ ALLOWED = {
     "roles/files/watch.py: Watch.progress: {name}: {percent}% ({done} of {total} pi":
         _OWN + "at most once per percent of a download",
     "roles/files/sellers.py: Sellers.needSources: {name}: no seller to fetch it from; sear":
-        _OWN + "once per search this node schedules",
+        _OWN + "once per search this node schedules, said once until a piece comes "
+        "(then every 10 minutes)",
     "roles/files/fetch.py: Fetcher.__init__: --want {item} is not a plain file name: ":
         _OWN + "once at start, about the operator's flags",
     "roles/files/fetch.py: Fetcher.__init__: --quantity {n} applies to counted items:":

@@ -7,7 +7,14 @@ import json
 
 from twisted.trial.unittest import SynchronousTestCase
 
-from twisted_bazaar.base.text import CUT, jsonText, shown, shownData, shownLines
+from twisted_bazaar.base.text import (
+    CUT,
+    jsonText,
+    shown,
+    shownData,
+    shownLines,
+    unicodeFault,
+)
 
 
 class ShownTests(SynchronousTestCase):
@@ -59,3 +66,30 @@ class JSONTextTests(SynchronousTestCase):
         text = jsonText(value)
         self.assertTrue(text.isprintable() and text.isascii(), text)
         self.assertEqual(json.loads(text), value)
+
+
+class UnicodeFaultTests(SynchronousTestCase):
+    """An argument that is not UTF-8 is told by its byte, not by Python's
+    "surrogates not allowed" (issue 96)."""
+
+    def test_text(self):
+        self.assertIsNone(unicodeFault("äpple"))
+        self.assertIsNone(unicodeFault(""))
+
+    def test_notUtf8(self):
+        """A byte the locale could not read (a surrogate escape) is named
+        with its place in bytes, and the name is quoted with it as
+        ``\\xff``."""
+        self.assertEqual(unicodeFault("ä\udcffb"),
+                         "'ä\\xffb' is not UTF-8 text (its byte 3 is 0xff): write "
+                         "the name in UTF-8")
+
+    def test_loneSurrogate(self):
+        self.assertEqual(unicodeFault("a\ud800"),
+                         "'a?' is not Unicode text (its character 2 is a lone "
+                         "surrogate, U+D800, which no text may hold)")
+
+    def test_controlsShown(self):
+        """The quoted name is shown: a control character in it is
+        escaped, not obeyed."""
+        self.assertIn("'\\x1b\\xff'", unicodeFault("\x1b\udcff"))

@@ -137,9 +137,12 @@ class FaultTests(SynchronousTestCase):
             ((record, at, OTHER.id), f"it is node {shortId(SELLER.id)}'s record, not node "
                                      f"{shortId(OTHER.id)}'s"),
             ((record, at, None, "pear"), "it is a record of another item"),
-            ((record, at - CLOCK_SKEW - 0.001),
-             "it was issued in the future: its seller's clock is more than 60 s ahead "
-             "of the clock that checked it"),
+            ((record, at - CLOCK_SKEW - 1),
+             "it was issued 61 s in the future: its seller's clock is about that far "
+             "ahead of the clock that checked it (more than the 60 s allowed)"),
+            ((record, at - 3600),
+             "it was issued 3,600 s in the future: its seller's clock is about that far "
+             "ahead of the clock that checked it (more than the 60 s allowed)"),
             ((signed(SELLER, lifetime=MAX_LIFETIME + 0.001), start / 1000),
              "it lives longer than 3600 s"),
             ((forged(record, port=1), at),

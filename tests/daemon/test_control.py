@@ -76,6 +76,9 @@ class ParseRequestTests(SynchronousTestCase):
             (b'{"restock": {"a": true}}', "a: wants a whole number of units from 0 "
              "to 1000000000, not True"),
             (b'{"restock": {"": 1}}', "item '' is not a name of 1 to 256 bytes"),
+            # Raised UnicodeEncodeError, unanswered (issue 96).
+            (b'{"restock": {"a\\ud800b": 1}}', "item 'a?b' is not Unicode text (its "
+             "character 2 is a lone surrogate, U+D800, which no text may hold)"),
         ]
         for data, why in cases:
             error = self.assertRaises(RequestError, parseRequest, data)

@@ -184,17 +184,55 @@ class PartFileTests(SynchronousTestCase):
         part.discard()
         self.assertEqual(self.listed(), ([PRIVATE], []))
 
-    def test_shortWriteIsNoSpaceLeft(self):
-        """A write the disk takes only part of (a full tmpfs takes what
-        fits) says the folder is out of space, naming it, in the words a
-        user looks for: not a short write's jargon alone."""
+    def test_shortWriteIsWrittenOn(self):
+        """A write the disk takes only part of is no error: the rest is
+        written, and the file holds every byte (a short write was said as
+        "only 7 of the N bytes of a write fit", a count of one write's
+        bytes, as the disk still took more: issue 96)."""
+        part = PartFile(self.folder, "f", SHA, len(DATA) + 100)
+        part.open()
+        write = os.pwrite
+        self.patch(os, "pwrite", lambda fd, data, offset: write(fd, bytes(data[:7]), offset))
+        part.writeAt(DATA, 100)
+        with open(part.path, "rb") as f:
+            self.assertEqual(f.read()[100:], DATA)
+        part.discard()
+
+    def test_shortWriteThenFullIsNoSpaceLeft(self):
+        """A write the disk takes part of, then refuses, says the folder
+        is out of space, naming it, and where in the file it stopped,
+        comma-grouped as the size it is out of."""
+        part = PartFile(self.folder, "f", SHA, 5_000_000)
+        part.open()
+        calls = []
+
+        def pwrite(fd, data, offset):
+            calls.append((len(data), offset))
+            if len(calls) == 1:
+                return 7
+            raise OSError(errno.ENOSPC, "No space left on device")
+
+        self.patch(os, "pwrite", pwrite)
+        error = self.assertRaises(DownloadError, part.writeAt, DATA, 1_048_576)
+        self.assertEqual(calls, [(len(DATA), 1_048_576), (len(DATA) - 7, 1_048_583)])
+        self.assertEqual(str(error), f"no space left in the downloads folder {self.folder}: "
+                                     "cannot write the file past byte 1,048,583 of its "
+                                     "5,000,000 (free some, or give --downloads a folder "
+                                     "on a disk with room)")
+        part.discard()
+
+    def test_aWriteOfNothingIsNoSpaceLeft(self):
+        """A disk that takes none of the rest without an error is out of
+        space too (not a loop that writes nothing for ever)."""
         part = PartFile(self.folder, "f", SHA, len(DATA))
         part.open()
-        self.patch(os, "pwrite", lambda fd, data, offset: 7)
+        taken = iter([7, 0])
+        self.patch(os, "pwrite", lambda fd, data, offset: next(taken))
         error = self.assertRaises(DownloadError, part.writeAt, DATA, 0)
-        self.assertTrue(str(error).startswith(
-            f"no space left in the downloads folder {self.folder}: "
-            f"only 7 of the {len(DATA)} bytes of a write fit ("), error)
+        self.assertEqual(str(error), f"no space left in the downloads folder {self.folder}: "
+                                     f"cannot write the file past byte 7 of its "
+                                     f"{len(DATA):,}: the disk took no more (free some, "
+                                     "or give --downloads a folder on a disk with room)")
         part.discard()
 
     def test_quotaIsNoSpaceLeft(self):
@@ -473,6 +511,23 @@ class JournalTests(SynchronousTestCase):
         self.journal.note("f", [Offer(2, (9, 2), "h", 2, 11, "b" * 64, 6)])
         self.assertEqual(len(raced), 1)
         self.assertEqual(self.journal.read("f"), {1: ("a" * 64, 10), 2: ("b" * 64, 11)})
+
+    def test_aFullDiskLeavesTheRecordAsItWas(self):
+        """A record the disk cannot take (its fsync says the disk is
+        full) leaves the one before as it was, and no half-written copy
+        beside it: a `NAME.json.new` was left, which nothing read or
+        removed (issue 96)."""
+        self.journal.note("f", [Offer(1, (9, 1), "h", 1, 10, "a" * 64, 5)])
+
+        def full(fd):
+            raise OSError(errno.ENOSPC, "No space left on device")
+
+        self.patch(os, "fsync", full)
+        error = self.assertRaises(OSError, self.journal.notePaid, "f", 1, "a" * 64, 10)
+        self.assertEqual(error.errno, errno.ENOSPC)
+        self.assertEqual(os.listdir(self.journal.folder), ["f.json"])
+        self.assertEqual(self.journal.read("f"), {1: ("a" * 64, 10)})
+        self.assertIsNone(self.journal.paidFor("f"))
 
     def test_keyedSellersReadBack(self):
         """A keyed seller's id (128 bits: up to 39 decimal digits) is read

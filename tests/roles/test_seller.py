@@ -485,6 +485,14 @@ class ParseSellTests(SynchronousTestCase):
             error = self.assertRaises(ValueError, parseSell, text)
             self.assertIn(reason, str(error))
 
+    def test_notUtf8(self):
+        """A --sell (or ``bazaar restock`` ITEM=N) that is not UTF-8 is
+        refused by its byte, not with Python's "surrogates not allowed"
+        (issue 96)."""
+        error = self.assertRaises(ValueError, parseSell, "ap\udcffple=3")
+        self.assertEqual(str(error), "'ap\\xffple=3' is not UTF-8 text (its byte 3 "
+                                     "is 0xff): write the name in UTF-8")
+
     def test_blanksAroundTheItem(self):
         """A class's TOML, sell = ["apple = 3"], sold "apple " (its blank
         kept), which no buyer of apple found, without a word; now refused

@@ -556,8 +556,8 @@ class OwnedRecordTests(TrackerIndexCase):
                 (records.signed(peer.identity, "pear", issued=start + 1_000_000,
                                 lifetime=0), "it has expired"),
                 (records.signed(peer.identity, "pear", issued=start + 1_061_000 + 1),
-                 "it was issued in the future: its seller's clock is more than 60 s "
-                 "ahead of the clock that checked it"),
+                 "it was issued 61 s in the future: its seller's clock is about that "
+                 "far ahead of the clock that checked it (more than the 60 s allowed)"),
                 (records.signed(peer.identity, "pear", issued=start + 1_000_000,
                                 lifetime=3601), "it lives longer than 3600 s")):
             self.assertRefused(peer, indexmsg.Register("pear", record), why)

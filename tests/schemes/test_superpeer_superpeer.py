@@ -20,6 +20,7 @@ from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 
 from twisted.logger import capturedLogs, formatEvent
 
+from twisted_bazaar.base.wallclock import wallSeconds
 from twisted_bazaar.wire.ids import shortId, wireId
 from twisted_bazaar import wire
 from twisted_bazaar.core import records as recordsModule
@@ -425,6 +426,18 @@ class OwnedRecordTests(SynchronousTestCase):
         [error] = sent(self.honest)
         self.assertEqual((error.code, error.info),
                          ("badrecord", "the record of 'song': it has expired"))
+
+    def test_aRecordIssuedAheadNamesTheSkew(self):
+        """A record issued an hour ahead of the super-peer's clock is
+        refused naming how far ahead: its leaf learns what to mend, and
+        by how much (issue 96)."""
+        ahead = records.signed(KEYS[L12], "song",
+                               issued=round(wallSeconds(self.node.clock) * 1000) + 3_600_000)
+        self.assertRefused(
+            LeafRegister(1, "", 9012, {"song": 1}, {"song": ahead}),
+            "the record of 'song': it was issued 3,600 s in the future: its seller's "
+            "clock is about that far ahead of the clock that checked it (more than the "
+            "60 s allowed)")
 
     def test_anEntryIsNamedWhileItsRecordLives(self):
         """A leaf that stops sending its records again is named no more

@@ -89,3 +89,42 @@ def jsonText(value, **options):
     escaped) and DEL, the one control character it leaves, escaped too.
     """
     return json.dumps(value, **options).replace("\x7f", "\\u007f")
+
+
+def unicodeFault(text):
+    """
+    Why ``text`` cannot be UTF-8 text, in words that quote it, or None
+    when it can.
+
+    An argument that is not UTF-8 (``--want $'\\xff'`` in a UTF-8 locale)
+    reaches Python holding a surrogate escape for each byte it could not
+    read (U+DC80 to U+DCFF), and JSON's ``\\ud800`` a lone surrogate:
+    either made C{str.encode} tell the user "'utf-8' codec can't encode
+    character '\\udcff' in position 2: surrogates not allowed".  This
+    names the byte (or the character) and where it is, counted from 1,
+    and quotes the text with such bytes written ``\\xff``.
+    """
+    try:
+        text.encode("utf-8")
+        return None
+    except UnicodeEncodeError:
+        pass
+    data = text.encode("utf-8", "surrogateescape" if _escapesOnly(text) else "replace")
+    quoted = f"'{shown(data.decode('utf-8', 'backslashreplace'), FIELD_LIMIT)}'"
+    for place, char in enumerate(text):
+        code = ord(char)
+        if 0xDC80 <= code <= 0xDCFF:
+            at = len(text[:place].encode("utf-8", "surrogateescape")) + 1
+            return (f"{quoted} is not UTF-8 text (its byte {at} is 0x{code - 0xDC00:02x}): "
+                    "write the name in UTF-8")
+        if 0xD800 <= code <= 0xDFFF:
+            return (f"{quoted} is not Unicode text (its character {place + 1} is a "
+                    f"lone surrogate, U+{code:04X}, which no text may hold)")
+    return None
+
+
+def _escapesOnly(text):
+    """Whether every surrogate in ``text`` is a byte's escape
+    (U+DC80 to U+DCFF), which C{surrogateescape} turns back into it."""
+    return not any(0xD800 <= ord(c) <= 0xDFFF and not 0xDC80 <= ord(c) <= 0xDCFF
+                   for c in text)

@@ -313,10 +313,22 @@ def verified(record):
                 record.key, record.lanSig, record.lanText()))))
 
 
-#: Why a record issued past L{CLOCK_SKEW} ahead is refused: its seller
-#: (the node that reads this line from the tracker, say) learns what to mend.
-FUTURE = (f"it was issued in the future: its seller's clock is more than "
-          f"{CLOCK_SKEW:g} s ahead of the clock that checked it")
+def future(record, now):
+    """Why a record issued past L{CLOCK_SKEW} ahead of ``now`` is refused,
+    naming how far ahead: its seller (the node that reads this line from
+    the tracker, say) learns what to mend, and by how much."""
+    ahead = record.issued / 1000.0 - now
+    return (f"it was issued {ahead:,.0f} s in the future: its seller's clock is about "
+            f"that far ahead of the clock that checked it (more than the "
+            f"{CLOCK_SKEW:g} s allowed)")
+
+
+def untimely(record, now):
+    """Whether a record is refused at ``now`` for its times alone, as a
+    seller's clock far from the checker's makes one: issued more than
+    L{CLOCK_SKEW} ahead, or (not a withdrawal) expired already."""
+    return (record.issued > milliseconds(now + CLOCK_SKEW)
+            or (not record.withdrawn and record.expires <= milliseconds(now)))
 
 
 def recordFault(record, now, seller=None, item=None, alive=False):
@@ -335,7 +347,7 @@ def recordFault(record, now, seller=None, item=None, alive=False):
     if item is not None and record.item != item:
         return "it is a record of another item"
     if record.issued > milliseconds(now + CLOCK_SKEW):
-        return FUTURE
+        return future(record, now)
     if record.expires - record.issued > milliseconds(MAX_LIFETIME):
         return f"it lives longer than {MAX_LIFETIME:g} s"
     if alive and not live(record, now):

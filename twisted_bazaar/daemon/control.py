@@ -27,6 +27,7 @@ from twisted.logger import Logger
 
 from twisted_bazaar import wire
 from twisted_bazaar.base.suggest import didYouMean
+from twisted_bazaar.base.text import unicodeFault
 from twisted_bazaar.net.framed import FramedProtocol
 from twisted_bazaar.wire.trade import MAX_QUANTITY
 
@@ -66,6 +67,11 @@ def parseRequest(data):
     if not 0 < len(stock) <= MAX_ITEMS:
         raise RequestError(f"a restock names 1 to {MAX_ITEMS} items")
     for item, units in stock.items():
+        fault = unicodeFault(item)
+        if fault:
+            # JSON's \udcff: the encode below raised, and the request went
+            # unanswered, a traceback in the node's log.
+            raise RequestError(f"item {fault}")
         if not item or len(item.encode("utf-8")) > wire.MAX_ITEM_BYTES:
             raise RequestError(f"item {item!r} is not a name of 1 to "
                                f"{wire.MAX_ITEM_BYTES} bytes")

@@ -51,6 +51,11 @@ class DownloadError(Exception):
     """The downloads folder cannot take the file (full, unwritable...)."""
 
 
+class NoSpace(DownloadError):
+    """The downloads folder is full (or over its disk quota): the same
+    download may succeed once there is room."""
+
+
 class PartBusy(DownloadError):
     """Another process holds the part file: another buyer, given the same
     downloads folder, fetches the same content into it now."""
@@ -202,8 +207,8 @@ def _noSpace(folder, what):
     """A full downloads folder, as the buyer says it: the folder named
     and the words a user looks for, with the way out (a buyer given a
     folder on a small disk or a quota learns which, and what to do)."""
-    return DownloadError(f"no space left in the downloads folder {folder}: {what} "
-                         "(free some, or give --downloads a folder on a disk with room)")
+    return NoSpace(f"no space left in the downloads folder {folder}: {what} "
+                   "(free some, or give --downloads a folder on a disk with room)")
 
 
 def _diskError(folder, what, e):
@@ -333,7 +338,28 @@ class PartFile:
         except OSError as e:
             raise _diskError(self.folder, "write the file", e)
         if written != len(data):
-            raise _noSpace(self.folder, f"only {written} of the {len(data)} bytes of a write fit")
+            self._writeRest(memoryview(data), offset, written)
+
+    def _writeRest(self, data, offset, done):
+        """
+        The rest of a write that wrote ``done`` bytes: a short write is
+        no error (a disk filling up takes what fits, a signal can cut a
+        write short), so the rest is written until the disk says why it
+        takes no more.  That is said, with where in the file it stopped:
+        the count of a short write's bytes was no figure a user could
+        read (the write's size is the size a connection read).
+
+        @raise DownloadError: if the disk does not take all of it.
+        """
+        while done < len(data):
+            where = f"write the file past byte {offset + done:,} of its {self.size:,}"
+            try:
+                written = os.pwrite(self.fd, data[done:], offset + done)
+            except OSError as e:
+                raise _diskError(self.folder, where, e)
+            if not written:
+                raise _noSpace(self.folder, f"cannot {where}: the disk took no more")
+            done += written
 
     def writeback(self, done=()):
         """

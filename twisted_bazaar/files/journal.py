@@ -177,11 +177,18 @@ class Journal:
         if paid is not None:
             seller, sha, size = paid
             record["paid"] = {"seller": str(seller), "sha256": sha, "size": size}
-        with open(fd, "w", encoding="utf-8") as f:
-            json.dump(record, f)
-            f.flush()
-            os.fsync(f.fileno())
-        os.replace(temporary, path)
+        try:
+            with open(fd, "w", encoding="utf-8") as f:
+                json.dump(record, f)
+                f.flush()
+                os.fsync(f.fileno())
+            os.replace(temporary, path)
+        except BaseException:
+            # A full disk refused the copy: the record stays as it was,
+            # and no half-written copy beside it, which nothing would
+            # ever read or remove.
+            _removeQuietly(temporary)
+            raise
         syncFolder(self.folder)
 
     def remove(self, name):
@@ -189,6 +196,15 @@ class Journal:
             os.unlink(self.path(name))
         except FileNotFoundError:
             pass
+
+
+def _removeQuietly(path):
+    """Remove path, if it can be: a failure of its own would hide the
+    error being raised."""
+    try:
+        os.unlink(path)
+    except OSError:
+        pass
 
 
 def _sellers(record, name):

@@ -17,9 +17,10 @@ downloads folder that follows it).
 
 import re
 
+from twisted_bazaar.base.saidonce import SaidOnce
 from twisted_bazaar.base.wallclock import wallSeconds
 from twisted_bazaar.wire.ids import shortId
-from twisted_bazaar.base.words import counted
+from twisted_bazaar.base.words import counted, plural
 from twisted_bazaar.base.backoff import exponential
 from twisted_bazaar.base.deferreds import ignoreCancelled
 from twisted_bazaar.wire.trade import Buy, quantityField
@@ -145,6 +146,9 @@ class Want:
         self.finding = None
         self._running = False
         self._queued = []
+        #: Its retries' lines, each said once while it says the same
+        #: (L{SaidOnce}); made at the first.
+        self._said = None
 
     def __repr__(self):
         return f"<Want {self.item} {self.bought}/{self.quantity} {self.state}>"
@@ -373,13 +377,25 @@ class Want:
         else:
             self.held(path)
 
+    def _saidOnce(self, kind, what):
+        """Is a retry's line of ``kind``, saying ``what``, said now
+        (L{SaidOnce.due}): None, or the tries unsaid since it was."""
+        if self._said is None:
+            self._said = SaidOnce(self.buyer.node.clock)
+        return self._said.due(kind, what)
+
     def _scheduleSearch(self, *args):
         delay = self._nextRetry()
+        self.timer = self.buyer.node.clock.callLater(delay, self.timerFired)
+        unsaid = self._saidOnce("search", self.item)
+        if unsaid is None:
+            return
         # Said with the first line alone: the node searches on for ever.
-        hint = countedHint(self.item) if self.fruitless == 1 else ""
+        hint = (f" ({plural(unsaid, 'more search', 'more searches')} found none since "
+                "this was said)" if unsaid
+                else countedHint(self.item) if self.fruitless == 1 else "")
         self.buyer.log.info("no offer for {item} yet; searching again in {delay:.1f} "
                             "s{hint}", item=self.item, delay=delay, hint=hint)
-        self.timer = self.buyer.node.clock.callLater(delay, self.timerFired)
 
     def _nextRetry(self):
         self.fruitless += 1
@@ -496,19 +512,26 @@ class Want:
         self.buyer.failed(self.offer.seller)
         if why is None:
             why = "unreachable" if self.refusals >= REFUSALS else "silent"
-        self.buyer.log.info("seller {seller} is {why}; {then}",
-                            seller=shortId(self.offer.seller), why=why, then=then)
+        unsaid = self._saidOnce("gaveUp", (self.offer.seller, why, then))
+        if unsaid is not None:
+            self.buyer.log.info("seller {seller} is {why}; {then}{again}",
+                                seller=shortId(self.offer.seller), why=why, then=then,
+                                again=_again(unsaid))
 
     def _logStranded(self, buy_id, why):
         """The buy could not leave: said with what was wrong, that nothing
         was sold, and what the want does next (the next offer, or a
         search: L{_scheduleSearch} says when)."""
         self.buyer.failed(self.offer.seller)
+        then = "trying the next offer" if self.offers else "no other offer"
+        unsaid = self._saidOnce("stranded", (self.offer.seller, why, then))
+        if unsaid is None:
+            return
         self.buyer.log.info(
             "buy {id} of {item}: seller {seller} cannot be reached now ({why}); the "
-            "buy never left this node, so nothing was sold: {then}", id=buy_id,
-            item=self.item, seller=shortId(self.offer.seller), why=why,
-            then="trying the next offer" if self.offers else "no other offer")
+            "buy never left this node, so nothing was sold: {then}{again}", id=buy_id,
+            item=self.item, seller=shortId(self.offer.seller), why=why, then=then,
+            again=_again(unsaid))
 
     def _abandon(self, *args):
         """Stop waiting for the current buy, but keep it pending: if the
@@ -523,6 +546,9 @@ class Want:
 
     def _count(self, purchase):
         self.bought += purchase.units
+        if self._said is not None:
+            # A purchase changes what any retry would say.
+            self._said.forget()
         if _isFile(purchase):
             # A file is one unit: bought once, it meets the want.
             self.quantity = min(self.quantity, self.bought)
@@ -683,3 +709,9 @@ def offerOf(pending):
     """The offer a L{PendingBuy} was bought from, as far as it says."""
     return Offer(pending.seller, pending.path, pending.host, pending.port,
                  pending.size, pending.sha256)
+
+
+def _again(unsaid):
+    """The end of a retry's line said again while it says the same
+    (L{SaidOnce}): how many times it went unsaid."""
+    return f" (the same {plural(unsaid, 'more time')} since this was said)" if unsaid else ""

@@ -9,7 +9,9 @@ command line wins (a repeatable option's list too, ``--sell``, ``--want``,
 WHY``) only when it is the file's.  Each
 value must be of its option's kind (a list for a repeatable option, a
 whole number for ``quantity``...): anything else is a usage error.
-``tracker`` and ``tracker-key``, repeatable, take one string too.  An
+``tracker`` and ``tracker-key``, repeatable, take one string too, and
+never an empty list (which a reader takes for "none", and the daemon
+took for the default).  An
 option with no default but a parser of its own (a port such as
 ``quic-port``, a transport plugin's too) takes a number or a string,
 handed to its parser as its command line's text: ``quic-port = 7701``
@@ -178,6 +180,18 @@ def _read(path):
     return data
 
 
+def _notUtf8(data, error):
+    """Where a file's bytes stop being UTF-8, as its reader finds it: the
+    line, the key that line sets (when it names one), and the byte."""
+    start = data.rfind(b"\n", 0, error.start) + 1
+    line = data.count(b"\n", 0, error.start) + 1
+    key, sep, _ = data[start:error.start].partition(b"=")
+    key = key.decode("utf-8").strip()
+    named = f" ({key})" if sep and key.replace("-", "").replace("_", "").isalnum() else ""
+    return (f"line {line}{named} is not UTF-8 text (byte {error.start + 1} of the "
+            f"file, 0x{data[error.start]:02x}: {error.reason})")
+
+
 def configArgs(path, kinds, given, paths=(), gone=None):
     """
     The arguments a TOML file stands for.
@@ -195,10 +209,12 @@ def configArgs(path, kinds, given, paths=(), gone=None):
     @raise ConfigError: naming the file and the key, for an unknown key
         or a value of the wrong type.
     """
+    data = b""
     try:
+        data = _read(path)
         # A byte-order mark (some editors save UTF-8 with one) is no
         # statement: left in, TOML said "Invalid statement" at line 1.
-        table = tomllib.loads(_read(path).decode("utf-8").removeprefix("\ufeff"))
+        table = tomllib.loads(data.decode("utf-8").removeprefix("\ufeff"))
     except OSError as e:
         raise ConfigError(f"--config {path}: {e.strerror}") from None
     except EOFError:
@@ -207,8 +223,7 @@ def configArgs(path, kinds, given, paths=(), gone=None):
     except tomllib.TOMLDecodeError as e:
         raise ConfigError(f"--config {path}: not valid TOML: {e}") from None
     except UnicodeDecodeError as e:
-        raise ConfigError(f"--config {path}: not valid TOML: not UTF-8 text "
-                          f"({e.reason} at byte {e.start})") from None
+        raise ConfigError(f"--config {path}: not valid TOML: {_notUtf8(data, e)}") from None
     on_command_line = {arg[2:].split("=", 1)[0] for arg in given
                        if arg.startswith("--")}
     args = []
@@ -226,6 +241,11 @@ def configArgs(path, kinds, given, paths=(), gone=None):
                 value = [value]
             elif type(value) is not list:
                 raise ConfigError(f"{where} must be {ONE_OR_LIST}, not {_shown(value)}")
+            elif not value:
+                # Taken, it added no argument: the node ran with the
+                # default tracker (or kept no pin) without a word.
+                raise ConfigError(f"{where} is an empty list: name at least one, as in "
+                                  f'{key} = ["..."], or leave {key} out for its default')
             kind = LIST
         if kind == LIST:
             if type(value) is not list:

@@ -521,6 +521,14 @@ class BuyerPluginTests(SynchronousTestCase):
         self.assertRaises(ValueError, parseItem, "")
         self.assertRaises(ValueError, parseItem, "é" * 129)
 
+    def test_parseItemNotUtf8(self):
+        """A --want (or ``bazaar buy`` ITEM) that is not UTF-8 is refused
+        by its byte: it was Python's "'utf-8' codec can't encode character
+        '\\udcff' in position 2: surrogates not allowed" (issue 96)."""
+        error = self.assertRaises(ValueError, parseItem, "ap\udcffple")
+        self.assertEqual(str(error), "'ap\\xffple' is not UTF-8 text (its byte 3 "
+                                     "is 0xff): write the name in UTF-8")
+
     def test_parseItemComposed(self):
         """An item typed or pasted decomposed (NFD, ``e`` and U+0301) is
         wanted composed (NFC), the form sellers offer files under: the

@@ -633,10 +633,14 @@ class FetchTests(SynchronousTestCase):
                           if entry != JOURNAL], [])
         reasons = [str(event.get("why")) for event in logged
                    if "cannot download" in event.get("log_format", "")]
+        record = os.path.join(downloads, JOURNAL, "big.json")
         self.assertEqual(reasons, [f"no space left in the downloads folder {downloads}: "
                                    f"cannot make room for {2 * PIECE} of its "
                                    f"{len(self.data)} bytes (free "
-                                   "some, or give --downloads a folder on a disk with room)"])
+                                   "some, or give --downloads a folder on a disk with room)"
+                                   f"; the purchase is recorded in {record}: run again "
+                                   "once there is room, it is fetched without being "
+                                   "bought again"])
 
     def test_fullDiskSaidOnceByItsOwner(self):
         """A buyer whose download gives up, with an owner that ends on it
@@ -656,11 +660,14 @@ class FetchTests(SynchronousTestCase):
         globalLogPublisher.addObserver(logged.append)
         self.addCleanup(globalLogPublisher.removeObserver, logged.append)
         self.market.run(10)
+        record = os.path.join(downloads, JOURNAL, "big.json")
         self.assertEqual(told, [f"cannot download big: no space left in the downloads "
                                 f"folder {downloads}: cannot make room for "
                                 f"{2 * PIECE} of its {len(self.data)} bytes (free "
                                 "some, or give "
-                                "--downloads a folder on a disk with room)"])
+                                "--downloads a folder on a disk with room); the purchase "
+                                f"is recorded in {record}: run again once there is "
+                                "room, it is fetched without being bought again"])
         self.assertEqual([formatEvent(event) for event in logged
                           if "cannot download" in formatEvent(event)], [])
 

@@ -5,6 +5,7 @@ fetches, so a file of the content paid for is done, with its seller
 online or gone, and not a byte of it is fetched again.
 """
 
+import errno
 import os
 import random
 
@@ -301,3 +302,103 @@ class ResumedWithoutABagTests(SynchronousTestCase):
         self.assertEqual(len(watch.saying("big: bought from seller")), 1)
         self.assertNotIn(second, self.market.nodes, "its want met, it exited")
         self.assertFalse(os.path.exists(os.path.join(self.downloads, JOURNAL)))
+
+
+class FullDiskNextRunTests(SynchronousTestCase):
+    """
+    A download a full disk ends (a fake file system's ENOSPC) leaves its
+    downloads folder in a state the next run reads as the line said:
+    the purchase recorded, it is fetched without being bought again;
+    the record refused by the full disk too, the record as it was (no
+    half-written copy beside it) and the line says it is bought again
+    (issue 96: a `big.json.new` was left, and the line said neither).
+    """
+
+    setUp = ResumedWithoutABagTests.setUp
+    buyer = ResumedWithoutABagTests.buyer
+
+    def fill(self, journalToo=False):
+        """The disk's state: once its ``full`` is set, it takes no write
+        of the file (nor, with journalToo, of the record, and it fills
+        as the offers are recorded, before the purchase is)."""
+        disk = {"full": False, "journalToo": journalToo}
+        real = {"pwrite": os.pwrite, "fsync": os.fsync}
+
+        def refusing(name):
+            def call(*args):
+                if disk["full"] and (name == "pwrite" or disk["journalToo"]):
+                    raise OSError(errno.ENOSPC, "No space left on device")
+                return real[name](*args)
+            return call
+
+        self.patch(os, "pwrite", refusing("pwrite"))
+        self.patch(os, "fsync", refusing("fsync"))
+        note = Journal.note
+
+        def noted(journal, *args):
+            note(journal, *args)
+            if disk["journalToo"]:
+                disk["full"] = True
+
+        self.patch(Journal, "note", noted)
+        return disk
+
+    def firstRun(self, journalToo=False):
+        """A buyer whose download the full disk ends; what it was told,
+        and the private folder's names, once it stopped and there is
+        room again."""
+        disk = self.fill(journalToo)
+        node, fetcher = self.buyer()
+        told = []
+        fetcher.onGaveUp = told.append
+        self.market.run(4)
+        disk["full"] = True
+        self.market.run(4)
+        self.market.stop(node)
+        disk.update(full=False, journalToo=False)
+        return told, sorted(os.listdir(os.path.join(self.downloads, JOURNAL)))
+
+    def test_purchaseRecorded(self):
+        told, names = self.firstRun()
+        path = os.path.join(self.downloads, JOURNAL, "big.json")
+        self.assertEqual(len(told), 1)
+        self.assertTrue(told[0].endswith(
+            f"(free some, or give --downloads a folder on a disk with room); the "
+            f"purchase is recorded in {path}: run again once there is room, it is "
+            "fetched without being bought again"), told)
+        self.assertEqual(names, ["big.json"])
+        second, fetcher = self.buyer()
+        self.market.run(30)
+        self.assertEqual(len(self.market.role(self.seller, "seller").ledger), 1)
+        self.assertIn("big", fetcher.fetched)
+
+    def test_purchaseNotRecorded(self):
+        told, names = self.firstRun(journalToo=True)
+        self.assertEqual(len(told), 1)
+        self.assertTrue(told[0].endswith(
+            "(free some, or give --downloads a folder on a disk with room); the full "
+            "disk kept the purchase from being recorded: run again, it is bought "
+            "again"), told)
+        self.assertEqual(names, ["big.json"])
+        self.assertIsNone(Journal(self.downloads).paidFor("big"))
+        second, fetcher = self.buyer()
+        self.market.run(30)
+        self.assertEqual(len(self.market.role(self.seller, "seller").ledger), 2)
+        self.assertIn("big", fetcher.fetched)
+
+    def test_purchaseInTheBag(self):
+        """A buyer with --data-dir keeps the purchase in its bag."""
+        store = SQLiteStore(scratchDir(self))
+        self.addCleanup(store.close)
+        node = self.market.addNode(store=store, buyer={
+            "wants": ["big"], "downloads": self.downloads, "exit_when_done": True})
+        fetcher = self.market.role(node, "buyer").fetcher
+        told = []
+        fetcher.onGaveUp = told.append
+        self.market.run(4)
+        self.fill()["full"] = True
+        self.market.run(4)
+        self.assertEqual(len(told), 1)
+        self.assertTrue(told[0].endswith(
+            "; the purchase is kept (--data-dir): run again once there is room, it "
+            "is fetched without being bought again"), told)

@@ -7,8 +7,9 @@ from twisted.internet import defer
 from twisted.logger import Logger, formatEvent
 from twisted.trial.unittest import SynchronousTestCase
 
+from twisted_bazaar.base.wallclock import wallSeconds
 from twisted_bazaar.schemes.chord.adverts import (
-    MAX_STORING, NAMED_REFUSED, TELL_REFUSED_AFTER, Publisher)
+    APART_SAID_EVERY, MAX_STORING, NAMED_REFUSED, TELL_REFUSED_AFTER, Publisher)
 from twisted_bazaar.schemes.chord.messages import ChordStored
 from twisted_bazaar.schemes.chord.ring import SIZE, keyOf
 from twisted_bazaar.schemes.chord.settings import ChordSettings
@@ -148,3 +149,62 @@ class RefusedTests(SynchronousTestCase):
         self.answer(full=True)
         self.publisher.stop()
         self.assertEqual(self.node.clock.getDelayedCalls(), [])
+
+
+class ClockApartTests(SynchronousTestCase):
+    """
+    A holder that refuses a record as untimely by its clock answers with
+    its clock (chordStored ``clock``): the seller warns once, naming how
+    far its clock is apart, then at most every APART_SAID_EVERY s, and
+    takes the record for refused, not stored (issue 96: it was not told,
+    and stored again and again unheard).
+    """
+
+    def setUp(self):
+        self.lines = []
+        self.patch(Publisher, "log", Logger(
+            observer=lambda event: self.lines.append(formatEvent(event))))
+        self.node = makeNode(None, identity=records.identity(5))
+        self.router = _Router()
+        self.publisher = Publisher(self.node, self.router, ChordSettings(paths=0))
+        self.publisher.advertise(StaticShop(apple=1, pear=1))
+        self.publisher.start()
+
+    def answer(self, apart):
+        """Every store under way answered by holder 7, whose clock is
+        ``apart`` seconds behind this node's."""
+        now = wallSeconds(self.node.clock)
+        for item, d in list(self.router.started):
+            if not d.called:
+                d.callback(ChordStored(1, item, (1,), 1, 7,
+                                       clock=round((now - apart) * 1000)))
+
+    def warnings(self):
+        return [line for line in self.lines if "as untimely" in line]
+
+    def test_saidOnceNamingTheGap(self):
+        self.answer(3600)
+        [line] = self.warnings()
+        self.assertRegex(line, r"^node \w+ refused this node's record of (apple|pear) as "
+                               r"untimely by its clock: this node's clock is about "
+                               r"3,600 s ahead of its clock, and a record may be issued "
+                               r"at most 60 s ahead of its holder's")
+        self.assertNotIn("stored", " ".join(self.lines))
+        self.node.clock.advance(APART_SAID_EVERY - 1)
+        self.answer(3600)
+        self.assertEqual(len(self.warnings()), 1)
+        self.node.clock.advance(1)
+        while all(d.called for _, d in self.router.started):
+            self.node.clock.advance(1)
+        self.answer(-120)
+        self.assertEqual(len(self.warnings()), 2)
+        self.assertIn("about 120 s behind its clock", self.warnings()[1])
+
+    def test_refusedRanksBelowStored(self):
+        """A holder that took the record outranks one nearer the key that
+        refused it as untimely."""
+        for item, d in list(self.router.started):
+            key = keyOf(item)
+            near = ChordStored(1, item, (1,), 1, (key + 1) % SIZE, clock=1)
+            far = ChordStored(1, item, (1,), 1, (key + 1000) % SIZE)
+            self.assertIs(min((near, far), key=self.router.ranks[item]), far)

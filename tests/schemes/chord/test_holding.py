@@ -350,6 +350,42 @@ class RefusedUncheckedTests(LinkedToOnePeer, SynchronousTestCase):
                          start + 10)
 
 
+class UntimelyTests(LinkedToOnePeer, SynchronousTestCase):
+    """
+    A holder that refused a record as issued ahead of its clock (or
+    expired by it) answered nothing: the seller, its clock apart, stored
+    again and again unheard, and never learnt why.  Now the answer is a
+    chordStored with ``clock``, the holder's time (issue 96).
+    """
+
+    def store(self, record, by=1):
+        request = ChordStore(9, record.item, 600_000, (identity(by).id, 700), record)
+        return self.scheme.holding.serve(request, (ME, 700, identity(by).id), 2)
+
+    def now(self):
+        return round(wallSeconds(self.node.clock) * 1000)
+
+    def test_issuedAheadIsAnsweredWithTheClock(self):
+        answer = self.store(signed(1, "apple", issued=self.now() + 3_600_000))
+        self.assertEqual((type(answer), answer.item, answer.holder, answer.full,
+                          answer.clock), (ChordStored, "apple", ME, None, self.now()))
+        self.assertTrue(answer.refused)
+        self.assertIsNone(self.scheme.records.held("apple", identity(1).id))
+
+    def test_expiredIsAnsweredWithTheClock(self):
+        answer = self.store(signed(1, "apple", issued=self.now() - 700_000))
+        self.assertEqual(answer.clock, self.now())
+
+    def test_aTimelyRecordIsTakenWithoutIt(self):
+        answer = self.store(signed(1, "apple", issued=self.now() + 59_000))
+        self.assertEqual((answer.full, answer.clock, answer.refused), (None, None, False))
+
+    def test_otherRefusalsStayUnanswered(self):
+        """A record in another's name, say, is not answered: nothing of
+        it says the seller's clock is apart."""
+        self.assertIsNone(self.store(signed(2, "apple"), by=1))
+
+
 class KeyFullTests(LinkedToOnePeer, SynchronousTestCase):
     """
     A holder refused the records of a seller past the per-key bound

@@ -8,6 +8,7 @@ from zope.interface import implementer
 
 from twisted_bazaar import wire
 from twisted_bazaar.base.options import boundedInt, seconds
+from twisted_bazaar.base.text import unicodeFault
 from twisted_bazaar.roles import IRolePlugin, RoleOption
 from twisted_bazaar.roles.buyer.role import (
     DEFAULT_BUY_TIMEOUT,
@@ -32,6 +33,9 @@ def parseItem(text):
     no file's content id, or a name with a blank at an end (which only a
     shared file's may have: a counted item's never does) that no file
     may have either."""
+    fault = unicodeFault(text)
+    if fault:
+        raise ValueError(fault)
     text = unicodedata.normalize("NFC", text)
     size = len(text.encode("utf-8"))
     if not 1 <= size <= wire.MAX_ITEM_BYTES:

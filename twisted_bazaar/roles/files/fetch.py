@@ -31,7 +31,7 @@ from twisted_bazaar.base.lately import Recent
 from twisted_bazaar.base.words import plural
 from twisted_bazaar.core.finding import find
 from twisted_bazaar.files.client import DEFAULT_STALL
-from twisted_bazaar.files.downloads import PartFile, inPlace, leaveNoEmptyFolder
+from twisted_bazaar.files.downloads import NoSpace, PartFile, inPlace, leaveNoEmptyFolder
 from twisted_bazaar.files.hashing import ContentIds, Hasher
 from twisted_bazaar.files.journal import Journal, RecordFault
 from twisted_bazaar.files.names import isPlainName, itemHash
@@ -532,6 +532,8 @@ class Fetcher(Role):
                           sha=download.sha256, why=why)
             self.buyer.unfetched(download.name)
             return
+        if reason.check(NoSpace):
+            why += self._nextRun(download)
         self.failed[download.name] = (download.size, download.sha256, download.kept, why)
         if self.onGaveUp is None:
             self.log.critical("cannot download {name}: {why}", name=download.name,
@@ -541,6 +543,24 @@ class Fetcher(Role):
         # (the daemon's error line, in its log too when that is elsewhere):
         # not here as well, or a terminal shows it twice.
         self.onGaveUp(f"cannot download {download.name}: {why}")
+
+    def _nextRun(self, download):
+        """What a run again does with a download a full disk ended, in
+        words that follow its reason: the purchase kept (a bag with
+        --data-dir, or its offers record) fetches it without buying it
+        again; one the full disk kept from being recorded is bought
+        again by a buyer without a bag, and its record (the offers
+        alone, if any) says nothing else."""
+        name = download.name
+        if self.buyer.store.durable:
+            return ("; the purchase is kept (--data-dir): run again once there is "
+                    "room, it is fetched without being bought again")
+        paid = self.journal.paidFor(name)
+        if paid is not None and paid[1:] == (download.sha256, download.size):
+            return (f"; the purchase is recorded in {self.journal.path(name)}: run "
+                    "again once there is room, it is fetched without being bought again")
+        return ("; the full disk kept the purchase from being recorded: run again, "
+                "it is bought again")
 
     # -- lifecycle ---------------------------------------------------------------------
 

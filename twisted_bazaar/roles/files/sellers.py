@@ -16,6 +16,8 @@ from twisted.logger import Logger
 from twisted_bazaar.net.reconnect import inWords
 from twisted_bazaar.wire.ids import shortId
 from twisted_bazaar.base.backoff import Backoff
+from twisted_bazaar.base.saidonce import SaidOnce
+from twisted_bazaar.base.words import plural
 from twisted_bazaar.base.deferreds import ignoreCancelled
 from twisted_bazaar.files.client import TransferClient, refusedAs
 from twisted_bazaar.channel.noise import AESGCM_NAME
@@ -78,6 +80,9 @@ class Sellers:
         self._slowCheck = None
         #: The last seller that answered ``nofile`` (L{noLongerShared}).
         self.noFile = None
+        #: The search's retry line, said once until a piece comes (or as
+        #: a reminder: L{SaidOnce}); made at the first.
+        self._said = None
 
     def add(self, offers):
         """Keep these offers' sellers (as many as L{Sources} keeps), but
@@ -279,14 +284,23 @@ class Sellers:
         if self.download.stopped:
             return
         delay = self._search.schedule(self._searchNow)
-        if delay is not None:
+        if delay is None:
+            return
+        if self._said is None:
+            self._said = SaidOnce(self.clock)
+        unsaid = self._said.due("search", None)
+        if unsaid is not None:
             self.log.info("{name}: no seller to fetch it from; searching again in "
-                          "{delay:.1f} s", name=self.download.name, delay=delay)
+                          "{delay:.1f} s{more}", name=self.download.name, delay=delay,
+                          more=f" ({plural(unsaid, 'more search', 'more searches')} "
+                               "found none since this was said)" if unsaid else "")
 
     def resetSearch(self):
         """A piece was verified: the next search for sellers, if one is
-        needed, is after the shortest wait again."""
+        needed, is after the shortest wait again, and said."""
         self._search.reset()
+        if self._said is not None:
+            self._said.forget()
 
     def _searchNow(self):
         self.download.work.own(self.fetcher.findSources(self.download.name)).addCallbacks(

@@ -11,7 +11,7 @@ from zope.interface import implementer
 
 from twisted_bazaar import wire
 from twisted_bazaar.base.options import boundedInt, seconds
-from twisted_bazaar.base.text import shown
+from twisted_bazaar.base.text import shown, unicodeFault
 from twisted_bazaar.roles import IRolePlugin, RoleOption
 from twisted_bazaar.roles.files.options import sharedFolder
 from twisted_bazaar.roles.files.shop import FileShop
@@ -26,6 +26,9 @@ def parseSell(text):
     (NFC, as buyers want it), with a reason for bad input.  The count
     follows the last ``=``: an item's name may hold one (``E=mc2
     poster=3``), which a buyer's ``--want`` takes as it is."""
+    fault = unicodeFault(text)
+    if fault:
+        raise ValueError(fault)
     item, sep, count = unicodedata.normalize("NFC", text).rpartition("=")
     if not sep or not item.strip():
         raise ValueError(f"wants ITEM=COUNT, not {text!r}")

@@ -19,7 +19,8 @@ from twisted_bazaar.base.sparing import NOTHING, own
 from twisted_bazaar.base.words import plural
 from twisted_bazaar import wire
 from twisted_bazaar.core.market import fileIn
-from twisted_bazaar.core.records import PER_KEY, RecordBook
+from twisted_bazaar.base.wallclock import wallSeconds
+from twisted_bazaar.core.records import CLOCK_SKEW, PER_KEY, RecordBook
 from twisted_bazaar.reach.reachable.reachability import lanOnlyAt
 from twisted_bazaar.schemes.chord.messages import ChordStore
 from twisted_bazaar.schemes.chord.ring import distance, keyOf, place
@@ -38,6 +39,9 @@ MAX_STORING = HELD_PER_HOP
 #: items refused by then, and how many of them the warning names.
 TELL_REFUSED_AFTER = 30.0
 NAMED_REFUSED = 20
+#: Seconds between two warnings that a holder refused a record as
+#: untimely by its clock (this node's clock apart from the ring's).
+APART_SAID_EVERY = 600.0
 
 
 class _Advert:
@@ -68,7 +72,7 @@ class _Adverts(dict):
     on the publisher, so that a node that sells nothing (nine of ten of a
     simulated ring) holds none of it."""
 
-    __slots__ = ("waiting", "storing", "draining", "lan", "refused")
+    __slots__ = ("waiting", "storing", "draining", "lan", "refused", "apartSaid")
 
     def __init__(self):
         dict.__init__(self)
@@ -78,6 +82,9 @@ class _Adverts(dict):
         self.lan = None
         #: The L{_Refused} items, made at the first refusal.
         self.refused = None
+        #: When a holder's refusal of an untimely record was last said
+        #: (L{untimely}), or None.
+        self.apartSaid = None
 
     def takes(self, item):
         """Whether a store of item may start now, one of L{MAX_STORING} in
@@ -114,6 +121,16 @@ class _Adverts(dict):
         if self.refused is None:
             self.refused = _Refused(clock, tell)
         self.refused.add(item)
+
+    def untimely(self, clock):
+        """A holder refused a record as untimely by its clock: is it said
+        now?  At most once in L{APART_SAID_EVERY} s: every store of every
+        item gets that answer while the clocks stay apart."""
+        now = clock.seconds()
+        if self.apartSaid is not None and now - self.apartSaid < APART_SAID_EVERY:
+            return False
+        self.apartSaid = now
+        return True
 
     def wasStored(self, item):
         """item's record was stored: not refused (any more)."""
@@ -305,7 +322,7 @@ class Publisher:
         Deferred firing with the answer of the holder nearest after the
         key (the one that holds it, or one that took its place in
         between) of those that took the record, else of those that
-        refused it (``full``), or None: one refusal nearer the key, true
+        refused it (``full``, or untimely: ``clock``), or None: one refusal nearer the key, true
         or a stranger's, does not hide the holders after it that hold
         the record and answer buyers.
         """
@@ -313,7 +330,7 @@ class Publisher:
         key = keyOf(item)
 
         def rank(stored):
-            return bool(stored.full), distance(key, place(stored.holder))
+            return stored.refused, distance(key, place(stored.holder))
 
         holders = self.settings.holders if self.settings.holders > 1 else None
         stored = self.router.start(lambda i: ChordStore(i, item, lifetime, (), record,
@@ -354,6 +371,10 @@ class Publisher:
         advert.lookup = None
         if stored is None:
             delay = self.settings.lookup_timeout
+        elif stored.clock is not None:
+            if self._adverts.untimely(self.node.clock):
+                self._tellApart(item, stored)
+            delay = self.settings.lookup_timeout
         elif stored.full:
             self._adverts.wasRefused(item, self.node.clock, self._tellRefused)
             delay = min(advert.interval, self.settings.refresh)
@@ -368,6 +389,19 @@ class Publisher:
                               holder=shortId(stored.holder), hops=stored.hops,
                               distance=plural(stored.hops, "hop"))
         advert.timer = self.node.clock.callLater(delay, self._publish, item)
+
+    def _tellApart(self, item, stored):
+        """A holder refused item's record as untimely by its clock: this
+        node's clock is apart from it, by about the gap between the two."""
+        gap = wallSeconds(self.node.clock) - stored.clock / 1000.0
+        self.log.warn(
+            "node {holder} refused this node's record of {item} as untimely by its "
+            "clock: this node's clock is about {gap} s {way} its clock, and a record "
+            "may be issued at most {skew:g} s ahead of its holder's (docs/protocol.md "
+            "§11a): buyers find none of this node's items there until the clocks agree "
+            "(set this clock right: NTP)", holder=shortId(stored.holder), item=item,
+            gap=f"{abs(gap):,.0f}", way="ahead of" if gap >= 0 else "behind",
+            skew=CLOCK_SKEW)
 
     def _tellRefused(self, items):
         named = list(items)[:NAMED_REFUSED]

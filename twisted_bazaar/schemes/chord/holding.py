@@ -15,7 +15,7 @@ from twisted.logger import LogLevel
 from twisted_bazaar.base.wallclock import wallSeconds
 from twisted_bazaar.base.logthrottle import LogThrottle
 from twisted_bazaar.wire.ids import shortId
-from twisted_bazaar.core.records import lanBytes, recordFault
+from twisted_bazaar.core.records import lanBytes, milliseconds, recordFault, untimely
 from twisted_bazaar.net.eviction import groupOf
 from twisted_bazaar.net.fitting import cutToFit, frameLimit, splitToFit
 from twisted_bazaar.base.words import plural
@@ -123,6 +123,12 @@ class Holding:
                     and records.keyFull(seller)):
                 # Said, or the seller believes it stored and no buyer finds it.
                 return ChordStored(request.id, request.item, path, hops, me, full=True)
+            if untimely(request.record, now):
+                # Said with this clock: a seller whose clock is apart
+                # learns it, and by how much, rather than storing again
+                # and again unheard.
+                return ChordStored(request.id, request.item, path, hops, me,
+                                   clock=milliseconds(now))
             return None
         held = records.held(request.item, request.record.seller)
         ring = host.ring

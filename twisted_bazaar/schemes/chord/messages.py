@@ -17,7 +17,7 @@ each seller by its record.
 import re
 from typing import NamedTuple
 
-from twisted_bazaar.core.records import checkRecord, recordObjects
+from twisted_bazaar.core.records import MAX_MS, checkRecord, recordObjects
 from twisted_bazaar.net.limits import declareBucket
 from twisted_bazaar.schemes.chord.ring import SIZE
 from twisted_bazaar.transports.relay.kind import relaysOfPaths
@@ -78,6 +78,7 @@ checkLifetime = intIn(0, MAX_LIFETIME_MS, f"milliseconds from 0 to {MAX_LIFETIME
 checkHops = intIn(0, MAX_PATH, f"from 0 to {MAX_PATH}")
 checkCount = intIn(0, MAX_TRANSFER, f"from 0 to {MAX_TRANSFER}")
 checkHolders = intIn(1, MAX_SUCCESSORS, f"from 1 to {MAX_SUCCESSORS}")
+checkClock = intIn(0, MAX_MS, "milliseconds since the Unix epoch, from 0 to 2^53")
 
 
 def _list(value, name, most, what):
@@ -413,7 +414,11 @@ class ChordStore(Message):
 class ChordStored(Message):
     """Node ``holder`` took the chordStore with this id (and passed it on
     to its replicas); with ``full``, it did not: it holds as many records
-    of the seller's key as one key may, so the record is not held there."""
+    of the seller's key as one key may, so the record is not held there;
+    with ``clock`` (the holder's time, ms since the Unix epoch), it did
+    not either: the record was untimely by that clock (issued too far
+    ahead, or expired), so the seller's clock is apart from it.  An older
+    seller, which knows no ``clock``, reads that answer as taken."""
 
     id: int = field(checkId)
     item: str = field(checkItem)
@@ -421,3 +426,10 @@ class ChordStored(Message):
     hops: int = field(checkHops)
     holder: int = field(checkNodeId)
     full: bool = field(checkFlag, default=None)
+    clock: int = field(checkClock, default=None)
+
+    @property
+    def refused(self):
+        """Whether the holder did not take the record (L{full}, or an
+        untimely one: L{clock})."""
+        return bool(self.full) or self.clock is not None

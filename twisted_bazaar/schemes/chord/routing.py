@@ -428,7 +428,8 @@ class KeyRouter:
 
     def _serve(self, request):
         """Answer a request whose key this node holds (a store of a record
-        it does not take gets no answer)."""
+        it does not take gets no answer, but for a full key's or an
+        untimely one's: L{Holding._stored})."""
         node = self.node
         path = request.return_path
         here = not path or path[0] == node.id
