@@ -1,6 +1,6 @@
 """
 Whether this process itself holds a port: a daemon given one port under
-two of its options (``--listen tcp:9000 --ws-port 9000``) fails the
+two of its options (``--listen tcp:9000 --relay-port 9000``) fails the
 second with EADDRINUSE, which alone reads as another program's port
 (the user looks for it, and finds none once the daemon has ended).
 
