@@ -402,6 +402,23 @@ class FailedStartTests(SynchronousTestCase):
         reactor.advance(10)
         self.successResultOf(stopped)
 
+    def test_nodeLockSaysStartingUntilStarted(self):
+        """The data dir's lock says ``PID starting`` until the start has
+        succeeded, then ``PID``: a second node waits for the first only
+        while its start may still fail (store/lock.py)."""
+        data = os.path.join(self.folder, "node-state")
+        service, status, reactor = self.start(makeNodeService, ["--data-dir", data],
+                                              ("tcp", -1))
+        lock = os.path.join(data, "lock")
+        with open(lock) as f:
+            self.assertEqual(f.read(), f"{os.getpid()} starting\n")
+        reactor.runUp()
+        with open(lock) as f:
+            self.assertEqual(f.read(), f"{os.getpid()}\n")
+        stopped = service.stopService()
+        reactor.advance(10)
+        self.successResultOf(stopped)
+
     def test_nodeDataDirLinesOnlyOnceStarted(self):
         """A failed start says nothing of a data dir it then removes (new,
         restocked, restored); a start that succeeds says what it held

@@ -1258,6 +1258,7 @@ class DataDirTests(SynchronousTestCase):
 
         holder = DataDirLock(self.data)
         holder.acquire()
+        holder.started()
         self.addCleanup(holder.release)
         error = self.assertRaises(SystemExit, makeNodeService,
                                   _parse(SELLER + ["--data-dir", self.data]))
@@ -1274,6 +1275,7 @@ class DataDirTests(SynchronousTestCase):
 
         holder = DataDirLock(self.data)
         holder.acquire()
+        holder.started()
         self.addCleanup(holder.release)
         Identity.inDirectory(self.data)
         with open(os.path.join(self.data, "known_tracker"), "w") as f:

@@ -1,5 +1,5 @@
 """
-Tests for L{twisted_bazaar.sim.exchange}: a shard's mailbox and its place
+Tests for L{twisted_bazaar.sim.exchange}: the shards' board and a shard's place
 in the run's windows, with peers that are other exchanges of this thread
 (no cluster, no sleeping).
 """
@@ -8,41 +8,56 @@ import math
 
 from twisted.trial.unittest import SynchronousTestCase
 
-from twisted_bazaar.sim.exchange import Exchange, Mailbox
+from twisted_bazaar.sim.exchange import Board, Exchange
 
 
-class MailboxTests(SynchronousTestCase):
+class BoardTests(SynchronousTestCase):
     def test_takenInSenderOrder(self):
-        """A window's posts come out by the senders' numbers, whatever
-        order they came in; a later window's wait their turn."""
-        box = Mailbox(3)
-        box.post(1, 3, ["later"], 2.0)
-        box.post(0, 2, ["c"], 0.5)
-        box.post(0, 0, ["a"], math.inf)
-        box.post(0, 1, [], 0.25)
-        self.assertEqual(box.take(0, 0.0), [(["a"], math.inf), ([], 0.25), (["c"], 0.5)])
-        self.assertRaises(RuntimeError, box.take, 1, 0.0)
+        """A window's posts for a shard come out by the senders' numbers,
+        whatever order they came in, with the earliest due of all; a later
+        window's wait their turn."""
+        board = Board(4)
+        board.post(1, 3, {0: ["later"]}, 2.0)
+        board.post(0, 2, {0: ["c"], 1: ["x"]}, 0.5)
+        board.post(0, 3, {0: ["a"]}, math.inf)
+        board.post(0, 1, {}, 0.25)
+        board.post(0, 0, {1: ["y"]}, 0.75)
+        self.assertEqual(board.take(0, 0, 0.0), [(["c"], 0.25), (["a"], 0.25), ([], 0.25)])
+        self.assertEqual(board.take(0, 1, 0.0), [(["y"], 0.25), (["x"], 0.25), ([], 0.25)])
+        self.assertRaises(RuntimeError, board.take, 1, 0, 0.0)
+
+    def test_aWindowIsForgottenOnceAllTookIt(self):
+        board = Board(2)
+        board.post(0, 0, {}, 1.0)
+        board.post(0, 1, {}, 1.0)
+        board.take(0, 0, 0.0)
+        board.take(0, 1, 0.0)
+        error = self.assertRaises(RuntimeError, board.take, 0, 0, 0.0)
+        self.assertEqual(str(error), "window 0: 2 shard(s) sent nothing in 0 s "
+                                     "(heard from none)")
 
     def test_silentPeer(self):
         """A window whose posts are not all in says which shards were
         heard from, in one line."""
-        box = Mailbox(2)
-        box.post(4, 1, [], 1.0)
-        error = self.assertRaises(RuntimeError, box.take, 4, 0.0)
+        board = Board(2)
+        board.post(4, 1, {}, 1.0)
+        error = self.assertRaises(RuntimeError, board.take, 4, 0, 0.0)
         self.assertEqual(str(error), "window 4: 1 shard(s) sent nothing in 0 s "
                                      "(heard from [1])")
 
     def test_abort(self):
         """Once aborted, taking raises why, even a window that is in."""
-        box = Mailbox(1)
-        box.post(0, 1, [], 1.0)
-        box.abort("given up")
-        error = self.assertRaises(RuntimeError, box.take, 0, 0.0)
+        board = Board(1)
+        board.post(0, 0, {}, 1.0)
+        board.abort("given up")
+        error = self.assertRaises(RuntimeError, board.take, 0, 0, 0.0)
         self.assertEqual(str(error), "given up")
 
-    def test_noPeers(self):
-        """A shard alone takes an empty window at once."""
-        self.assertEqual(Mailbox(0).take(0, 0.0), [])
+    def test_aShardAlone(self):
+        """A shard alone takes its window once it posted it."""
+        board = Board(1)
+        board.post(0, 0, {}, 3.0)
+        self.assertEqual(board.take(0, 0, 0.0), [([], 3.0)])
 
 
 class ExchangeTests(SynchronousTestCase):

@@ -9,10 +9,11 @@ import subprocess
 import sys
 import tempfile
 
+from twisted.internet.task import Clock
 from twisted.trial.unittest import SynchronousTestCase
 
 from twisted_bazaar.store import StoreError
-from twisted_bazaar.store.lock import LOCK_NAME, DataDirLock
+from twisted_bazaar.store.lock import LOCK_NAME, PATIENCE, DataDirLock
 
 
 class DataDirLockTests(SynchronousTestCase):
@@ -20,16 +21,25 @@ class DataDirLockTests(SynchronousTestCase):
         self.folder = tempfile.mkdtemp(prefix="bazaar-lock-")
         self.addCleanup(shutil.rmtree, self.folder, True)
         self.directory = os.path.join(self.folder, "data")
+        #: The clock a lock waits on (its wait advances it: no sleep).
+        self.clock = Clock()
 
     def lock(self):
-        lock = DataDirLock(self.directory)
+        lock = DataDirLock(self.directory, self.clock.seconds, self.clock.advance)
         self.addCleanup(lock.release)
         return lock
 
-    def test_acquireCreatesTheDirAndWritesThePid(self):
-        self.lock().acquire()
+    def stamped(self):
         with open(os.path.join(self.directory, LOCK_NAME)) as f:
-            self.assertEqual(f.read(), f"{os.getpid()}\n")
+            return f.read()
+
+    def test_acquireCreatesTheDirAndWritesThePid(self):
+        """The pid, and ``starting`` after it until the start succeeded."""
+        lock = self.lock()
+        lock.acquire()
+        self.assertEqual(self.stamped(), f"{os.getpid()} starting\n")
+        lock.started()
+        self.assertEqual(self.stamped(), f"{os.getpid()}\n")
 
     def test_aNewDataDirIsItsOwnersOnly(self):
         """Made 0700 (it was 0777 less the umask: 0755, every local user
@@ -43,11 +53,46 @@ class DataDirLockTests(SynchronousTestCase):
         self.assertEqual(stat.S_IMODE(os.stat(self.directory).st_mode), 0o750)
 
     def test_secondHolderRefusedWithThePid(self):
-        self.lock().acquire()
+        """A holder that runs: refused at once."""
+        first = self.lock()
+        first.acquire()
+        first.started()
         error = self.assertRaises(StoreError, self.lock().acquire)
         self.assertEqual(str(error), f"data dir {self.directory} is in use by "
                          f"another node (pid {os.getpid()}); give each node its "
                          "own --data-dir")
+        self.assertEqual(self.clock.seconds(), 0)
+
+    def test_aStartingHolderThatFailsIsWaitedFor(self):
+        """Two nodes started at once on a new data dir, the first failing
+        (its port taken): it removes the folder it made and lets the lock
+        go within the wait, and the second takes it, the folder its own
+        (both ended with status 1, the second refused with the pid of one
+        that was ending)."""
+        first = self.lock()
+        first.acquire()
+
+        def failed():
+            first.undo()
+            first.release()
+
+        self.clock.callLater(1.5, failed)
+        second = self.lock()
+        second.acquire()
+        self.assertEqual(self.stamped(), f"{os.getpid()} starting\n")
+        self.assertEqual(second.made(), [self.directory,
+                                         os.path.join(self.directory, LOCK_NAME)])
+        self.assertLess(self.clock.seconds(), 2)
+
+    def test_aHolderStillStartingIsSaidSo(self):
+        """One still starting when the wait ends: named, and said so."""
+        self.lock().acquire()
+        error = self.assertRaises(StoreError, self.lock().acquire)
+        self.assertEqual(str(error), f"data dir {self.directory} is in use by "
+                         f"another node (pid {os.getpid()}, still starting after "
+                         "10 s); give each node its own --data-dir")
+        self.assertGreaterEqual(self.clock.seconds(), PATIENCE)
+        self.assertLess(self.clock.seconds(), PATIENCE + 1)
 
     def test_refusedByAnotherProcess(self):
         """The lock holds across processes; the holder is named."""
@@ -61,7 +106,7 @@ class DataDirLockTests(SynchronousTestCase):
         self.addCleanup(child.stdin.close)
         self.assertEqual(child.stdout.readline(), "held\n")
         error = self.assertRaises(StoreError, self.lock().acquire)
-        self.assertIn(f"(pid {child.pid})", str(error))
+        self.assertIn(f"(pid {child.pid}, still starting after 10 s)", str(error))
         child.stdin.close()
         child.wait(30)
         # Released when the holder exits, however it exits.

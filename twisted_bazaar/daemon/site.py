@@ -31,6 +31,8 @@ No resource of theirs reads a request's body (they answer GET and HEAD),
 so a body is kept in memory up to L{BODY_BYTES} and a longer one refused
 413, the connection closed: twisted.web would write it to a temporary
 file, as fast as a peer sends it, within the deadline gigabytes of disk.
+A request line or head over twisted.web's bounds is answered 414 or 431
+(L{twisted_bazaar.daemon.requesthead}), not dropped without a word.
 """
 
 import functools
@@ -48,6 +50,7 @@ from twisted_bazaar.base.forwarding import declaredBy, forward
 from twisted_bazaar.base.logthrottle import PeerLog
 from twisted_bazaar.base.httphosts import whyRefused
 from twisted_bazaar.base.limitregistry import declare
+from twisted_bazaar.daemon.requesthead import boundedProtocol
 from twisted_bazaar.net.account import Account
 from twisted_bazaar.net.connections import CONNECTIONS_LIMIT, RateLimit, admitted
 from twisted_bazaar.net.sendnow import unsent
@@ -298,6 +301,7 @@ class QuietSite(Site):
     if given one."""
 
     requestFactory = _TimedRequest
+    protocol = boundedProtocol
 
     def __init__(self, resource, names, guard=None, refusal=plainRefusal, **kwargs):
         """

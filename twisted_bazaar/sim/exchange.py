@@ -2,7 +2,7 @@
 What the shards of a sharded run hand each other, shard to shard: each
 window's messages go straight to the shards they are for (on Dask, on a
 stream from one worker to another, L{twisted_bazaar.sim.shardstream};
-in one process, into the peer's L{Mailbox}), not through the client.
+in one process, on the L{Board} they share), not through the client.
 
 Every shard keeps the same count of windows and works out each window
 the same way from the same reports (L{Exchange.step}): after a window
@@ -34,30 +34,53 @@ def lookahead(config):
     return config.latency_ms[0] / 1000.0 * (1 - MARGIN)
 
 
-class Mailbox:
+class _Posts:
+    """One window's posts on a L{Board}."""
+
+    __slots__ = ("senders", "earliest", "inbox", "taken")
+
+    def __init__(self):
+        self.senders = set()
+        self.earliest = math.inf
+        #: receiver -> sender -> messages.
+        self.inbox = {}
+        self.taken = 0
+
+
+class Board:
     """
-    The posts a shard's peers of this process sent it, window by window,
-    until it takes them.  Posts may arrive on another thread than the one
-    that takes them (shards each on a thread of its own, in the tests), in
-    any order.
+    The posts of the shards of one process (C{--shard-engine local}, and
+    the tests), window by window: each window's messages by the shard
+    they are for, and the earliest due of all its posts; a window is whole
+    once every shard has posted it.  A post costs the messages it holds,
+    not the shards: one post to each peer's mailbox a window, as streams
+    between workers must be, cost the square of the shards (a run's 483
+    windows at 64 shards, 1.95 million posts).  Posts may arrive on
+    another thread than the one that takes them (shards each on a thread
+    of its own, in the tests), in any order.
     """
 
-    def __init__(self, senders):
-        """
-        @param senders: how many peers post each window (L{senders}).
-        """
-        self.senders = senders
-        #: window -> sender -> (messages, earliest).
-        self._posts = {}
+    def __init__(self, shards):
+        self.shards = shards
+        #: window -> its L{_Posts}, until every shard has taken it.
+        self._windows = {}
         self._changed = threading.Condition()
         #: Why the run was given up (L{abort}), or None.
         self._broken = None
 
-    def post(self, window, sender, messages, earliest):
-        """sender's messages for this shard's window, and its earliest due."""
+    def post(self, window, sender, outbox, earliest):
+        """sender's messages for window (outbox: shard -> messages), and
+        its earliest due."""
         with self._changed:
-            self._posts.setdefault(window, {})[sender] = (messages, earliest)
-            self._changed.notify_all()
+            posts = self._windows.get(window)
+            if posts is None:
+                posts = self._windows[window] = _Posts()
+            posts.senders.add(sender)
+            posts.earliest = min(posts.earliest, earliest)
+            for number, messages in outbox.items():
+                posts.inbox.setdefault(number, {})[sender] = messages
+            if len(posts.senders) == self.shards:
+                self._changed.notify_all()
 
     def abort(self, why):
         """Give the run up: a L{take} waiting, or to come, raises why."""
@@ -65,57 +88,66 @@ class Mailbox:
             self._broken = why
             self._changed.notify_all()
 
-    def take(self, window, wait):
+    def _whole(self, window):
+        posts = self._windows.get(window)
+        return posts is not None and len(posts.senders) == self.shards
+
+    def take(self, window, shard, wait):
         """
-        Every peer's post for that window, in the order of the peers'
-        numbers, once all are in.
+        What shard's peers posted it for window, as (messages, earliest)
+        in the order of the peers' numbers, and the earliest due of all,
+        once every shard has posted.
 
         @raise RuntimeError: once aborted, or if they are not all in
             within wait seconds.
         """
         with self._changed:
             complete = self._changed.wait_for(
-                lambda: self._broken is not None
-                or len(self._posts.get(window, ())) == self.senders, wait)
+                lambda: self._broken is not None or self._whole(window), wait)
             if self._broken is not None:
                 raise RuntimeError(self._broken)
             if not complete:
-                heard = sorted(self._posts.get(window, ()))
-                raise RuntimeError(f"window {window}: {self.senders - len(heard)} "
+                posts = self._windows.get(window)
+                heard = sorted(posts.senders) if posts is not None else []
+                raise RuntimeError(f"window {window}: {self.shards - len(heard)} "
                                    f"shard(s) sent nothing in {wait:g} s (heard from "
                                    f"{heard or 'none'})")
-            posts = self._posts.pop(window, {})
-        return [posts[sender] for sender in sorted(posts)]
+            posts = self._windows[window]
+            posts.taken += 1
+            if posts.taken == self.shards:
+                del self._windows[window]
+            mine = posts.inbox.pop(shard, {})
+        return [(mine[sender], posts.earliest) for sender in sorted(mine)] + [
+            ([], posts.earliest)]
 
 
 class Local:
     """
     The posts of shards of one process (C{--shard-engine local}, and the
-    tests): each put straight into its peer's L{Mailbox}.  What L{Exchange}
-    posts through, as it does through L{twisted_bazaar.sim.shardstream}'s
+    tests): each on the one L{Board} they share.  What L{Exchange} posts
+    through, as it does through L{twisted_bazaar.sim.shardstream}'s
     streams between workers.
     """
 
-    def __init__(self, shard, mailbox, peers):
+    def __init__(self, shard, board, peers):
         """
-        @param mailbox: this shard's, which its peers post into.
-        @param peers: peer's number -> its L{Exchange}.
+        @param board: the L{Board} of every shard of the process.
+        @param peers: the peers' numbers.
         """
         self.shard = shard
         self.peers = sorted(peers)
-        self._mailbox = mailbox
-        self._exchanges = peers
+        self._board = board
 
-    def post(self, number, window, messages, earliest):
-        """This shard's post for a peer's window."""
-        self._exchanges[number].mailbox.post(window, self.shard, messages, earliest)
+    def hand(self, window, outbox, earliest):
+        """This shard's post for its peers' window."""
+        self._board.post(window, self.shard, outbox, earliest)
 
     def take(self, window, wait):
-        """Every peer's post for window (L{Mailbox.take})."""
-        return self._mailbox.take(window, wait)
+        """Every peer's post for window (L{Board.take})."""
+        return self._board.take(window, self.shard, wait)
 
     def abort(self, why):
-        self._mailbox.abort(why)
+        self._board.abort(why)
 
     def close(self):
         pass
@@ -136,12 +168,11 @@ class Exchange:
         """
         @param shard: this shard's number, of shards.
         @param window_s: the run's lookahead (L{lookahead}).
-        @param wait: seconds a window's posts may take (L{Mailbox.take}).
+        @param wait: seconds a window's posts may take (L{Board.take}).
         @param now: a wall clock (seconds) for L{waited}, or None.
         """
         self.shard = shard
         self.shards = shards
-        self.mailbox = Mailbox(shards - 1)
         self.window_s = window_s
         self.wait = wait
         self.window = 0
@@ -154,15 +185,24 @@ class Exchange:
         self._wire = None
         #: What this shard reported of itself for the next window.
         self._earliest = math.inf
+        #: The L{Board} of the shards of this process, if this shard is
+        #: the first of them (L{board}).
+        self._board = None
 
     def meet(self, peers):
-        """Each shard's L{Exchange}, in shard order (this one's ignored),
-        all of this process: posted to through their mailboxes."""
+        """Each shard's L{Exchange}, in shard order, all of this process:
+        posted to through the first one's L{board}."""
         if len(peers) != self.shards:
             raise ValueError(f"shard {self.shard} of {self.shards} met {len(peers)} shards")
-        self.join(Local(self.shard, self.mailbox,
-                        {number: peer for number, peer in enumerate(peers)
-                         if number != self.shard}))
+        self.join(Local(self.shard, peers[0].board(),
+                        [number for number in range(self.shards) if number != self.shard]))
+
+    def board(self):
+        """The L{Board} the shards of this process post on, kept by the
+        first of them (made at the first call)."""
+        if self._board is None:
+            self._board = Board(self.shards)
+        return self._board
 
     def join(self, wire):
         """Post and take through wire: a L{Local}, or streams."""
@@ -181,8 +221,7 @@ class Exchange:
                 raise ValueError(f"shard {self.shard} sent messages to shard {number}, "
                                  f"which it did not meet")
             earliest = min(earliest, min(message[0] for message in messages))
-        for number in peers:
-            self._wire.post(number, self.window, outbox.get(number, []), earliest)
+        self._wire.hand(self.window, outbox, earliest)
         self._earliest = earliest
 
     def step(self, run):
@@ -192,7 +231,7 @@ class Exchange:
         its results on (L{hand}); whether the window ended at a whole
         second.
 
-        @raise RuntimeError: if a peer's post did not come (L{Mailbox.take}),
+        @raise RuntimeError: if a peer's post did not come (L{Board.take}),
             or the run was given up.
         """
         began = self._clock() if self._clock else 0.0
@@ -215,7 +254,6 @@ class Exchange:
     def abort(self, why):
         """Give the run up: a window waiting for its peers' posts, or to
         come, raises why.  From any thread."""
-        self.mailbox.abort(why)
         if self._wire is not None:
             self._wire.abort(why)
 

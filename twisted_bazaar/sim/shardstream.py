@@ -124,6 +124,12 @@ class Streams:
         self._lock = threading.Lock()
         self._broken = None
 
+    def hand(self, window, outbox, earliest):
+        """This shard's post for every peer's window (outbox: shard ->
+        messages; a peer sent none is posted none)."""
+        for number in self.peers:
+            self.post(number, window, outbox.get(number, []), earliest)
+
     def post(self, number, window, messages, earliest):
         """Queue this shard's post for a peer's window and write what the
         socket takes now."""

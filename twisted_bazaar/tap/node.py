@@ -614,6 +614,9 @@ def makeService(options, reactor=None):
         # stays.  (A start refused the lock removes nothing: the files
         # are another's.)
         exitStatus.undoOnFailedStart(state.lock.undo)
+        # Until then a second node on the folder waits for this one,
+        # whose start may be failing (store/lock.py).
+        exitStatus.whenStarted(state.lock.started)
     site = NodeSite(listen, trackers, options["listen"],
                     [t.label for t in options.trackers], listenInterface(options["listen"]),
                     _trackerWays(options))
