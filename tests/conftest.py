@@ -63,21 +63,30 @@ GROUPS = {
 
 #: Files whose tests share what their process computes once (a cache of
 #: the module's: the simulator's runs of tests/sim/test_attack.py, a
-#: parse of the package by each check of the source, a CPU-s or more
-#: each).  Spread over the workers, each worker that ran one of a file's
-#: tests computed it again; so each file is a group of its own, its
-#: tests on one worker, the others' beside it.
-ONCE_A_PROCESS = (
-    "tests/sim/test_attack.py",
+#: CPU-s or more).  Spread over the workers, each worker that ran one of
+#: a file's tests computed it again; so each file is a group of its own,
+#: its tests on one worker, the others' beside it.
+ONCE_A_PROCESS = ("tests/sim/test_attack.py",)
+GROUPS.update((path, path) for path in ONCE_A_PROCESS)
+
+#: The checks of the package's source, which share one parse of it a
+#: process (tests/packagesource.py, 1.2 to 2 CPU-s): one group, so that
+#: one worker parses it, not each worker that runs one of them.
+SOURCE_CHECKS = (
+    "tests/reach/test_sources.py",
     "tests/test_capability_probes.py",
     "tests/test_class_coupling.py",
     "tests/test_dials.py",
     "tests/test_dispatch_style.py",
     "tests/test_foreign_writes.py",
     "tests/test_hooks.py",
+    "tests/test_host_port.py",
+    "tests/test_layers.py",
     "tests/test_parts_own_state.py",
+    "tests/test_peer_log_lint.py",
+    "tests/test_reach_holds_no_node.py",
 )
-GROUPS.update((path, path) for path in ONCE_A_PROCESS)
+GROUPS.update((path, "source") for path in SOURCE_CHECKS)
 
 
 #: The end-to-end tests: real daemons, which mostly wait on each other.
