@@ -62,11 +62,12 @@ GROUPS = {
 }
 
 #: Files whose tests share what their process computes once (a cache of
-#: the module's: the simulator's runs of tests/sim/test_attack.py, a
-#: CPU-s or more).  Spread over the workers, each worker that ran one of
-#: a file's tests computed it again; so each file is a group of its own,
-#: its tests on one worker, the others' beside it.
-ONCE_A_PROCESS = ("tests/sim/test_attack.py",)
+#: the module's: the simulator's runs of tests/sim/test_attack.py, the
+#: rings of tests/schemes/chord/test_detour.py, a CPU-s or more).
+#: Spread over the workers, each worker that ran one of a file's tests
+#: computed it again; so each file is a group of its own, its tests on
+#: one worker, the others' beside it.
+ONCE_A_PROCESS = ("tests/schemes/chord/test_detour.py", "tests/sim/test_attack.py")
 GROUPS.update((path, path) for path in ONCE_A_PROCESS)
 
 #: The checks of the package's source, which share one parse of it a
