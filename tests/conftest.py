@@ -127,17 +127,61 @@ def groupOf(nodeid):
     return GROUPS.get(nodeid.split("::")[0].split("@")[0], nodeid)
 
 
+#: What an end-to-end test weighs against a unit test in a group's
+#: L{weight}: its daemons' start and waits, seconds to tens of seconds at
+#: load, where most unit tests take a fraction of one.
+E2E_WEIGHT = 20
+
+
+def weight(nodeids):
+    """A unit of work's guess at how long it runs: its tests, each
+    end-to-end one counted L{E2E_WEIGHT} times."""
+    return sum(E2E_WEIGHT if nodeid.startswith(E2E) else 1 for nodeid in nodeids)
+
+
+def groupsFirst(workqueue):
+    """
+    xdist's queue of units of work (scope -> its tests) in the order they
+    are given out: the groups first, the heaviest (L{weight}) first, then
+    every other test in the order found (L{interleaved}).  A worker takes
+    a group whole and little else meanwhile, so a long group given out
+    last would run on alone at the end; xdist orders them by their
+    number of tests, which put the checks of the source and the sweeps
+    (CPU-s in a minute) before the "timing", "nat" and "browser" groups
+    (minutes of end-to-end waits each).
+    """
+    names = set(GROUPS.values())
+    groups = sorted((scope for scope in workqueue if scope in names),
+                    key=lambda scope: weight(workqueue[scope]), reverse=True)
+    return {scope: workqueue[scope]
+            for scope in [*groups, *(scope for scope in workqueue if scope not in names)]}
+
+
 class GroupScheduling(LoadScopeScheduling):
     """
-    xdist's scheduling by scope, a test's scope its group (L{groupOf}).
-    xdist's own ``--dist loadgroup`` marks a group in the test's node id,
-    which pytest 9.2's structured node ids no longer take
+    xdist's scheduling by scope, a test's scope its group (L{groupOf}),
+    the groups given out heaviest first (L{groupsFirst}).  xdist's own
+    ``--dist loadgroup`` marks a group in the test's node id, which
+    pytest 9.2's structured node ids no longer take
     (pytest-dev/pytest-xdist#1386): every group's tests were spread over
     the workers, the timing tests run at once, two docs builds at once.
     """
 
+    def __init__(self, config, log=None):
+        super().__init__(config, log)
+        self._ordered = False
+
     def _split_scope(self, nodeid):
         return groupOf(nodeid)
+
+    def _assign_work_unit(self, node):
+        # The queue is whole by the first unit given out, in the same call.
+        if not self._ordered:
+            self._ordered = True
+            ordered = groupsFirst(self.workqueue)
+            self.workqueue.clear()
+            self.workqueue.update(ordered)
+        super()._assign_work_unit(node)
 
 
 #: Where the suite's processes keep the bytecode they compile when the
