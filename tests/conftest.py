@@ -62,22 +62,32 @@ GROUPS = {
 }
 
 #: Files whose tests share what their process computes once (a cache of
-#: the module's: the simulator's runs of tests/sim/test_attack.py, a
-#: parse of the package by each check of the source, a CPU-s or more
-#: each).  Spread over the workers, each worker that ran one of a file's
-#: tests computed it again; so each file is a group of its own, its
-#: tests on one worker, the others' beside it.
-ONCE_A_PROCESS = (
-    "tests/sim/test_attack.py",
+#: the module's: the simulator's runs of tests/sim/test_attack.py, the
+#: rings of tests/schemes/chord/test_detour.py, a CPU-s or more).
+#: Spread over the workers, each worker that ran one of a file's tests
+#: computed it again; so each file is a group of its own, its tests on
+#: one worker, the others' beside it.
+ONCE_A_PROCESS = ("tests/schemes/chord/test_detour.py", "tests/sim/test_attack.py")
+GROUPS.update((path, path) for path in ONCE_A_PROCESS)
+
+#: The checks of the package's source, which share one parse of it a
+#: process (tests/packagesource.py, 1.2 to 2 CPU-s): one group, so that
+#: one worker parses it, not each worker that runs one of them.
+SOURCE_CHECKS = (
+    "tests/reach/test_sources.py",
     "tests/test_capability_probes.py",
     "tests/test_class_coupling.py",
     "tests/test_dials.py",
     "tests/test_dispatch_style.py",
     "tests/test_foreign_writes.py",
     "tests/test_hooks.py",
+    "tests/test_host_port.py",
+    "tests/test_layers.py",
     "tests/test_parts_own_state.py",
+    "tests/test_peer_log_lint.py",
+    "tests/test_reach_holds_no_node.py",
 )
-GROUPS.update((path, path) for path in ONCE_A_PROCESS)
+GROUPS.update((path, "source") for path in SOURCE_CHECKS)
 
 
 #: The end-to-end tests: real daemons, which mostly wait on each other.
@@ -117,17 +127,61 @@ def groupOf(nodeid):
     return GROUPS.get(nodeid.split("::")[0].split("@")[0], nodeid)
 
 
+#: What an end-to-end test weighs against a unit test in a group's
+#: L{weight}: its daemons' start and waits, seconds to tens of seconds at
+#: load, where most unit tests take a fraction of one.
+E2E_WEIGHT = 20
+
+
+def weight(nodeids):
+    """A unit of work's guess at how long it runs: its tests, each
+    end-to-end one counted L{E2E_WEIGHT} times."""
+    return sum(E2E_WEIGHT if nodeid.startswith(E2E) else 1 for nodeid in nodeids)
+
+
+def groupsFirst(workqueue):
+    """
+    xdist's queue of units of work (scope -> its tests) in the order they
+    are given out: the groups first, the heaviest (L{weight}) first, then
+    every other test in the order found (L{interleaved}).  A worker takes
+    a group whole and little else meanwhile, so a long group given out
+    last would run on alone at the end; xdist orders them by their
+    number of tests, which put the checks of the source and the sweeps
+    (CPU-s in a minute) before the "timing", "nat" and "browser" groups
+    (minutes of end-to-end waits each).
+    """
+    names = set(GROUPS.values())
+    groups = sorted((scope for scope in workqueue if scope in names),
+                    key=lambda scope: weight(workqueue[scope]), reverse=True)
+    return {scope: workqueue[scope]
+            for scope in [*groups, *(scope for scope in workqueue if scope not in names)]}
+
+
 class GroupScheduling(LoadScopeScheduling):
     """
-    xdist's scheduling by scope, a test's scope its group (L{groupOf}).
-    xdist's own ``--dist loadgroup`` marks a group in the test's node id,
-    which pytest 9.2's structured node ids no longer take
+    xdist's scheduling by scope, a test's scope its group (L{groupOf}),
+    the groups given out heaviest first (L{groupsFirst}).  xdist's own
+    ``--dist loadgroup`` marks a group in the test's node id, which
+    pytest 9.2's structured node ids no longer take
     (pytest-dev/pytest-xdist#1386): every group's tests were spread over
     the workers, the timing tests run at once, two docs builds at once.
     """
 
+    def __init__(self, config, log=None):
+        super().__init__(config, log)
+        self._ordered = False
+
     def _split_scope(self, nodeid):
         return groupOf(nodeid)
+
+    def _assign_work_unit(self, node):
+        # The queue is whole by the first unit given out, in the same call.
+        if not self._ordered:
+            self._ordered = True
+            ordered = groupsFirst(self.workqueue)
+            self.workqueue.clear()
+            self.workqueue.update(ordered)
+        super()._assign_work_unit(node)
 
 
 #: Where the suite's processes keep the bytecode they compile when the

@@ -14,7 +14,6 @@ interface that declares the name.
 import functools
 import ast
 import importlib
-import pathlib
 import pkgutil
 
 from twisted.trial.unittest import SynchronousTestCase
@@ -22,7 +21,8 @@ from zope.interface.interface import InterfaceClass
 
 import twisted_bazaar
 
-PACKAGE = pathlib.Path(twisted_bazaar.__file__).parent
+from tests.helpers import parsed
+from tests.packagesource import packageTrees
 
 #: Names an interface of the product declares that are also an address's
 #: (Twisted's C{IAddress} providers: an IPv4 address has a host and a
@@ -59,7 +59,7 @@ def probes(source, names):
     """(line, name probed) of every getattr/hasattr in source that reads a
     constant name among ``names``."""
     found = []
-    for node in ast.walk(ast.parse(source)):
+    for node in ast.walk(parsed(source)):
         if (isinstance(node, ast.Call) and isinstance(node.func, ast.Name)
                 and node.func.id in ("getattr", "hasattr") and len(node.args) >= 2
                 and isinstance(node.args[1], ast.Constant)
@@ -74,9 +74,8 @@ def everyProbe():
     names = {name: where for name, where in declaredNames().items()
              if name not in ADDRESS_NAMES}
     found = {}
-    for path in sorted(PACKAGE.rglob("*.py")):
-        module = str(path.relative_to(PACKAGE))
-        for line, name in probes(path.read_text(), names):
+    for module, tree in packageTrees().items():
+        for line, name in probes(tree, names):
             found.setdefault(f"{module}: {name}", []).append(line)
     return found
 

@@ -44,14 +44,14 @@ import functools
 import ast
 import builtins
 import importlib
-import pathlib
 import pkgutil
 
 from twisted.trial.unittest import SynchronousTestCase
 
 import twisted_bazaar
 
-PACKAGE = pathlib.Path(twisted_bazaar.__file__).parent
+from tests.packagesource import dottedName, packageTrees
+
 LIMIT = 20
 
 #: module.Class -> why it reaches through others more (a review's
@@ -188,14 +188,11 @@ def classReaches():
     """module.Class -> its own reaches, for every class of a module's top
     level."""
     found = {}
-    for path in sorted(PACKAGE.rglob("*.py")):
-        module = ".".join(("twisted_bazaar",) + path.relative_to(PACKAGE).with_suffix(
-            "").parts).removesuffix(".__init__")
-        tree = ast.parse(path.read_text())
+    for module, tree in packageTrees().items():
         names = _moduleNames(tree)
         for node in tree.body:
             if isinstance(node, ast.ClassDef):
-                found[f"{module}.{node.name}"] = reaches(node, names)
+                found[f"{dottedName(module)}.{node.name}"] = reaches(node, names)
     return found
 
 

@@ -15,14 +15,15 @@ import re
 import sys
 import warnings
 import weakref
+from collections import OrderedDict
 from pathlib import Path
 from types import SimpleNamespace
 
 from twisted.logger import LogBeginner, LogPublisher, globalLogPublisher
 from twisted.trial.unittest import SynchronousTestCase
 
-from tests.conftest import (GROUPS, GroupScheduling, bytecodeCache, clockStart, groupOf,
-                            interleaved, unbufferedLog)
+from tests.conftest import (E2E_WEIGHT, GROUPS, GroupScheduling, bytecodeCache, clockStart,
+                            groupOf, groupsFirst, interleaved, unbufferedLog, weight)
 
 #: The suite's folder, and a function of a module's own that keeps what
 #: it computed for the rest of the process.
@@ -59,6 +60,17 @@ class InterleavedTests(SynchronousTestCase):
             self.assertEqual(interleaved(found), found)
 
 
+class Worker:
+    """An xdist worker's controller, as the scheduler sees one: what it
+    is told to run, by index in its collection."""
+
+    def __init__(self):
+        self.given = []
+
+    def send_runtest_some(self, indices):
+        self.given.append(indices)
+
+
 class GroupTests(SynchronousTestCase):
     def test_aGroupIsOneUnit(self):
         """Every test of a group's files is one unit of work, whatever
@@ -80,6 +92,35 @@ class GroupTests(SynchronousTestCase):
                   for path in TESTS.rglob("test_*.py") if CACHED.search(path.read_text())}
         self.assertIn("tests/test_dials.py", cached)
         self.assertEqual(sorted(path for path in cached if path not in GROUPS), [])
+
+    def test_theHeaviestGroupsFirst(self):
+        """The groups are given out first, the heaviest first, an
+        end-to-end test weighing E2E_WEIGHT unit tests (xdist's own order,
+        by number of tests, put "sweep" before "nat"); every other test
+        after them, in the order found."""
+        sweep = {f"tests/cli/test_sweep.py::test_{n}": False for n in range(25)}
+        nat = {f"tests/e2e/test_nat_live.py::T::test_{n}": False for n in range(15)}
+        alone = ["tests/e2e/test_x.py::T::test_a", "tests/a/test_1.py::test_b"]
+        queue = {"sweep": sweep, "nat": nat, **{nodeid: {nodeid: False} for nodeid in alone}}
+        ordered = groupsFirst(queue)
+        self.assertEqual(list(ordered), ["nat", "sweep", *alone])
+        self.assertEqual(ordered["nat"], nat)
+        self.assertEqual(weight(nat), 15 * E2E_WEIGHT)
+
+    def test_theSchedulerGivesOutTheHeaviestGroupFirst(self):
+        """The scheduler orders its queue once, as it gives out the first
+        unit of work, the queue whole by then."""
+        scheduler = GroupScheduling.__new__(GroupScheduling)
+        scheduler._ordered = False
+        scheduler.workqueue = OrderedDict(
+            [("sweep", {"tests/cli/test_sweep.py::test_a": False,
+                        "tests/cli/test_sweep.py::test_b": False}),
+             ("nat", {"tests/e2e/test_nat_live.py::T::test_a": False})])
+        node = Worker()
+        scheduler.assigned_work = {}
+        scheduler.registered_collections = {node: ["tests/e2e/test_nat_live.py::T::test_a"]}
+        scheduler._assign_work_unit(node)
+        self.assertEqual((node.given, list(scheduler.workqueue)), ([[0]], ["sweep"]))
 
     def test_theSchedulerSplitsByGroup(self):
         """xdist's scheduling by scope, the scope a test's group: the

@@ -27,14 +27,12 @@ making (L{ByIdTests}).
 
 import functools
 import ast
-import pathlib
 
 from twisted.trial.unittest import SynchronousTestCase
 
-import twisted_bazaar
 from tests.helpers import parsed
+from tests.packagesource import packageTrees
 
-PACKAGE = pathlib.Path(twisted_bazaar.__file__).parent
 
 #: What opens a client connection outside the transports.
 DIAL_CALLS = frozenset({
@@ -138,16 +136,11 @@ def dials(source):
     return sorted(found)
 
 
-@functools.cache  # one parse of the package a worker: the source is fixed
+@functools.cache  # one walk of the package a worker: the source is fixed
 def survey():
-    """module -> its L{dials}, L{connects} and L{connectorSubclasses},
-    each module parsed once: the findings, not the trees, kept."""
-    found = {}
-    for path in sorted(PACKAGE.rglob("*.py")):
-        tree = ast.parse(path.read_text())
-        found[path.relative_to(PACKAGE).as_posix()] = (
-            dials(tree), connects(tree), connectorSubclasses(tree))
-    return found
+    """module -> its L{dials}, L{connects} and L{connectorSubclasses}."""
+    return {module: (dials(tree), connects(tree), connectorSubclasses(tree))
+            for module, tree in packageTrees().items()}
 
 
 def everyDial():
@@ -398,7 +391,7 @@ def asked(source):
     of a connector it holds or is given (a name, an attribute, an
     argument, or a keyword, spelt with ``connector``)."""
     found = set()
-    for node in ast.walk(ast.parse(source)):
+    for node in ast.walk(parsed(source)):
         if (isinstance(node, ast.Call) and isinstance(node.func, ast.Attribute)
                 and node.func.attr in DIAL_METHODS
                 and not _receiverIsDialer(node.func.value)):
@@ -414,11 +407,10 @@ def asked(source):
 def everyAsked():
     """'module: what' -> lines, of L{asked} in every asker's module."""
     found = {}
-    for path in sorted(PACKAGE.rglob("*.py")):
-        module = path.relative_to(PACKAGE).as_posix()
+    for module, tree in packageTrees().items():
         if not module.startswith(ASKERS):
             continue
-        for line, what in asked(path.read_text()):
+        for line, what in asked(tree):
             found.setdefault(f"{module}: {what}", []).append(line)
     return found
 
@@ -479,7 +471,7 @@ def addressed(source):
     itself in source: the dialer's C{Peer} imported, or the node's
     C{dial} called."""
     found = []
-    for node in ast.walk(ast.parse(source)):
+    for node in ast.walk(parsed(source)):
         if (isinstance(node, ast.ImportFrom) and node.module in (
                 "twisted_bazaar.reach.dialer", "twisted_bazaar.core.node")
                 and any(alias.name == "Peer" for alias in node.names)):
@@ -498,10 +490,9 @@ class ByIdTests(SynchronousTestCase):
 
     def test_schemesAndRolesDialById(self):
         found = {}
-        for path in sorted(PACKAGE.rglob("*.py")):
-            module = path.relative_to(PACKAGE).as_posix()
+        for module, tree in packageTrees().items():
             if module.startswith(BY_ID):
-                for line, what in addressed(path.read_text()):
+                for line, what in addressed(tree):
                     found.setdefault(f"{module}: {what}", []).append(line)
         self.assertEqual(found, {}, "a scheme or role dials a Peer of its own making: "
                          "feed what it heard into the book (node.heard) and dial by id "

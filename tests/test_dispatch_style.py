@@ -12,15 +12,13 @@ or more, in a chain or apart (L{sequentialTypeTests}).
 
 import functools
 import ast
-import pathlib
 
 from twisted.trial.unittest import SynchronousTestCase
 
 import twisted_bazaar
 from twisted_bazaar.wire.codec import Message
 from tests.helpers import parsed
-
-PACKAGE = pathlib.Path(twisted_bazaar.__file__).parent
+from tests.packagesource import packageTrees
 
 
 def _messageNames():
@@ -178,19 +176,14 @@ def methodNameTables(source, messages):
     return found
 
 
-@functools.cache  # one parse of the package a worker: the source is fixed
+@functools.cache  # one walk of the package a worker: the source is fixed
 def survey():
     """module path -> its L{typeChains}, L{sequentialTypeTests} and
-    L{methodNameTables}, each product module parsed once: the findings,
-    not the trees, kept."""
+    L{methodNameTables}."""
     messages = _messageNames()
-    found = {}
-    for path in sorted(PACKAGE.rglob("*.py")):
-        tree = ast.parse(path.read_text())
-        found[str(path.relative_to(PACKAGE))] = (
-            typeChains(tree), tuple(sequentialTypeTests(tree, messages)),
-            methodNameTables(tree, messages))
-    return found
+    return {module: (typeChains(tree), tuple(sequentialTypeTests(tree, messages)),
+                     methodNameTables(tree, messages))
+            for module, tree in packageTrees().items()}
 
 
 def sequentialFound():

@@ -27,13 +27,11 @@ returns a shared object would pass as a builder (none does today).
 
 import functools
 import ast
-import pathlib
 
 from twisted.trial.unittest import SynchronousTestCase
 
-import twisted_bazaar
-
-PACKAGE = pathlib.Path(twisted_bazaar.__file__).parent
+from tests.helpers import parsed
+from tests.packagesource import packageTrees
 
 #: module -> the targets it still writes onto another object, as found
 #: when this check came (a list that only shrinks, and stays exact: a
@@ -257,7 +255,7 @@ def foreignWrites(source):
             if isinstance(node, _SCOPES):
                 visit(node, inner)
 
-    visit(ast.parse(source), set())
+    visit(parsed(source), set())
     return sorted(found)
 
 
@@ -265,10 +263,10 @@ def foreignWrites(source):
 def everyWrite():
     """module -> the sorted targets it writes onto another object."""
     found = {}
-    for path in sorted(PACKAGE.rglob("*.py")):
-        targets = {target for _, target in foreignWrites(path.read_text())}
+    for module, tree in packageTrees().items():
+        targets = {target for _, target in foreignWrites(tree)}
         if targets:
-            found[path.relative_to(PACKAGE).as_posix()] = tuple(sorted(targets))
+            found[module] = tuple(sorted(targets))
     return found
 
 

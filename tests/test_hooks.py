@@ -14,15 +14,12 @@ needs a reason.
 
 import functools
 import ast
-import pathlib
 
 from twisted.trial.unittest import SynchronousTestCase
 
-import twisted_bazaar
-
+from tests.helpers import parsed
+from tests.packagesource import packageTrees
 from tests.test_foreign_writes import assigned
-
-PACKAGE = pathlib.Path(twisted_bazaar.__file__).parent
 
 #: What an object's name ends with when it is one of the node's
 #: collaborators, whose state only its own methods write.
@@ -55,7 +52,7 @@ def writes(source):
     """(line, target) of each assignment in source to an attribute of a
     collaborator that is not ``self`` itself."""
     found = []
-    for node in ast.walk(ast.parse(source)):
+    for node in ast.walk(parsed(source)):
         for each in assigned(node):
             if not isinstance(each, ast.Attribute):
                 continue
@@ -71,9 +68,8 @@ def writes(source):
 @functools.cache  # one walk of the package a worker: the source is fixed
 def everyWrite():
     found = {}
-    for path in sorted(PACKAGE.rglob("*.py")):
-        module = path.relative_to(PACKAGE).as_posix()
-        for line, target in writes(path.read_text()):
+    for module, tree in packageTrees().items():
+        for line, target in writes(tree):
             found.setdefault(f"{module}: {target}", []).append(line)
     return found
 

@@ -11,7 +11,6 @@ unless it is in L{ALLOWED}, with the reason it is no address a user reads.
 """
 
 import ast
-import pathlib
 import re
 
 from twisted.internet.error import ConnectionRefusedError
@@ -20,7 +19,6 @@ from twisted.logger import Logger, LogLevel, formatEvent
 from twisted.python.failure import Failure
 from twisted.trial.unittest import SynchronousTestCase
 
-import twisted_bazaar
 from twisted_bazaar.base import logthrottle
 from twisted_bazaar.base.address import hostPort
 from twisted_bazaar.base.logthrottle import PEER_BURST, PeerLog, peerFields
@@ -32,7 +30,9 @@ from twisted_bazaar.reach.reachable.reaching import UNREACHABLE
 from twisted_bazaar.transports.websocket.endpoints import url
 from twisted_bazaar.transports.path import DIRECT, SEEN, UDP, Path
 
-PACKAGE = pathlib.Path(twisted_bazaar.__file__).parent
+from tests.helpers import parsed
+from tests.packagesource import packageTrees
+
 #: A log format's (or any text's) host and port fields joined by a colon.
 FORMAT_PAIR = re.compile(r"\{[^{}]*\}:\{[^{}]*port[^{}]*\}")
 
@@ -68,7 +68,7 @@ def handJoined(source, module):
     hand: C{"MODULE: TEXT"}, TEXT the start of the f-string's source or
     the string's repr."""
     found = []
-    for node in ast.walk(ast.parse(source)):
+    for node in ast.walk(parsed(source)):
         if isinstance(node, ast.JoinedStr) and _joinsByHand(node):
             found.append(f"{module}: {ast.unparse(node)[:80]}")
         elif (isinstance(node, ast.Constant) and type(node.value) is str
@@ -78,11 +78,8 @@ def handJoined(source, module):
 
 
 def _package():
-    found = []
-    for path in sorted(PACKAGE.rglob("*.py")):
-        found += handJoined(path.read_text(encoding="utf-8"),
-                            str(path.relative_to(PACKAGE)))
-    return found
+    return [found for module, tree in packageTrees().items()
+            for found in handJoined(tree, module)]
 
 
 class HandJoinedTests(SynchronousTestCase):

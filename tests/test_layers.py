@@ -16,6 +16,8 @@ import tempfile
 
 from twisted.trial.unittest import SynchronousTestCase
 
+from tests.packagesource import dottedName, packageTrees
+
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 LINT = os.path.join(os.path.dirname(sys.executable), "lint-imports")
 
@@ -110,29 +112,21 @@ class LayerContractTests(SynchronousTestCase):
             self.setUp()
 
 
-def importGraph(tree):
-    """Each module of the twisted_bazaar package under ``tree`` -> the
-    modules of the package it imports anywhere in it (in a function too)."""
-    modules = {}
-    for folder, _, files in os.walk(os.path.join(tree, "twisted_bazaar")):
-        for name in files:
-            if name.endswith(".py"):
-                path = os.path.join(folder, name)
-                dotted = os.path.relpath(path, tree)[:-3].replace(os.sep, ".")
-                modules[dotted.removesuffix(".__init__")] = path
+def importGraph():
+    """Each module of the twisted_bazaar package -> the modules of the
+    package it imports anywhere in it (in a function too)."""
+    trees = {dottedName(module): tree for module, tree in packageTrees().items()}
     graph = {}
-    for module, path in modules.items():
-        with open(path, encoding="utf-8") as source:
-            nodes = ast.walk(ast.parse(source.read()))
+    for module, tree in trees.items():
         imported = set()
-        for node in nodes:
+        for node in ast.walk(tree):
             if isinstance(node, ast.Import):
-                imported |= {alias.name for alias in node.names} & modules.keys()
+                imported |= {alias.name for alias in node.names} & trees.keys()
             elif isinstance(node, ast.ImportFrom) and node.level == 0 \
-                    and node.module in modules:
+                    and node.module in trees:
                 for alias in node.names:
                     whole = f"{node.module}.{alias.name}"
-                    imported.add(whole if whole in modules else node.module)
+                    imported.add(whole if whole in trees else node.module)
         graph[module] = imported - {module}
     return graph
 
@@ -143,7 +137,7 @@ class ImportCircleTests(SynchronousTestCase):
     cli/sim.py: no module of the package may import itself round about."""
 
     def test_noCircle(self):
-        graph = importGraph(ROOT)
+        graph = importGraph()
         self.assertIn("twisted_bazaar.cli.sweep", graph["twisted_bazaar.cli.simcommand"])
         try:
             graphlib.TopologicalSorter(graph).prepare()
@@ -151,7 +145,7 @@ class ImportCircleTests(SynchronousTestCase):
             self.fail(f"an import circle: {' -> '.join(error.args[1])}")
 
     def test_aCircleIsFound(self):
-        graph = importGraph(ROOT)
+        graph = importGraph()
         graph["twisted_bazaar.base.words"].add("twisted_bazaar.cli.sim")
         with self.assertRaises(graphlib.CycleError):
             graphlib.TopologicalSorter(graph).prepare()

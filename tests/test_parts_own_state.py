@@ -37,14 +37,13 @@ listed chain no longer there, fails: the lists only shrink.
 import functools
 import ast
 import importlib
-import pathlib
 import pkgutil
 
 from twisted.trial.unittest import SynchronousTestCase
 
 import twisted_bazaar
 
-PACKAGE = pathlib.Path(twisted_bazaar.__file__).parent
+from tests.packagesource import dottedName, packageTrees
 
 _ISSUE_92_REACH = ("reworked in reach/ by another change this session (issue 92 items "
                    "1-2: paths as data, the dialer built with its collaborators)")
@@ -116,12 +115,7 @@ def shared(family):
 
 def _trees():
     """module path (under twisted_bazaar/) -> (dotted name, its ast)."""
-    trees = {}
-    for path in sorted(PACKAGE.rglob("*.py")):
-        relative = path.relative_to(PACKAGE)
-        dotted = ".".join(("twisted_bazaar",) + relative.with_suffix("").parts)
-        trees[str(relative)] = (dotted.removesuffix(".__init__"), ast.parse(path.read_text()))
-    return trees
+    return {module: (dottedName(module), tree) for module, tree in packageTrees().items()}
 
 
 def families(trees):

@@ -20,13 +20,11 @@ it goes through the peer log or is reviewed into the list.
 """
 
 import ast
-import pathlib
 
 from twisted.trial.unittest import SynchronousTestCase
 
-import twisted_bazaar
-
-PACKAGE = pathlib.Path(twisted_bazaar.__file__).parent
+from tests.helpers import parsed
+from tests.packagesource import packageTrees
 #: The layers that handle what peers send.
 LAYERS = ("core", "net", "routing", "roles", "schemes", "files", "status", "tracker",
           "reach", "transports", "events.py")
@@ -576,19 +574,13 @@ def unthrottled(source, module):
     """The log calls in source (of module) that pass on no rule: a list of
     (key, line number)."""
     scanner = _Scanner(module)
-    scanner._body(ast.parse(source).body)
+    scanner._body(parsed(source).body)
     return scanner.found
 
 
 def everyUnthrottled():
-    found = []
-    for layer in LAYERS:
-        place = PACKAGE / layer
-        for path in sorted(place.rglob("*.py")) if place.is_dir() else [place]:
-            module = path.relative_to(PACKAGE).as_posix()
-            found.extend((key, f"{module}:{line}")
-                         for key, line in unthrottled(path.read_text(), module))
-    return found
+    return [(key, f"{module}:{line}") for module, tree in packageTrees().items()
+            if module.split("/")[0] in LAYERS for key, line in unthrottled(tree, module)]
 
 
 class PeerLogLintTests(SynchronousTestCase):

@@ -10,13 +10,10 @@ does (or is gone): the list only shrinks.
 """
 
 import ast
-import pathlib
 
 from twisted.trial.unittest import SynchronousTestCase
 
-import twisted_bazaar
-
-PACKAGE = pathlib.Path(twisted_bazaar.__file__).parent
+from tests.packagesource import packageTrees
 
 #: Modules (under twisted_bazaar/) that still reach through the node:
 #: none: the punches (reach/punch/) are built with their collaborators
@@ -30,13 +27,8 @@ HOLDING = frozenset()
 def naming():
     """module (under twisted_bazaar/) -> the lines naming the node, of
     every module of reach/ and transports/ that names it."""
-    found = {}
-    for top in ("reach", "transports"):
-        for path in sorted((PACKAGE / top).rglob("*.py")):
-            lines = namesNode(ast.parse(path.read_text(), str(path)))
-            if lines:
-                found[path.relative_to(PACKAGE).as_posix()] = lines
-    return found
+    return {module: lines for module, tree in packageTrees().items()
+            if module.startswith(("reach/", "transports/")) and (lines := namesNode(tree))}
 
 
 def namesNode(tree):

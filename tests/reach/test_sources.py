@@ -4,7 +4,6 @@ paths through one interface, and dials the paths they announce.
 """
 
 import ast
-import pathlib
 from types import SimpleNamespace
 
 import attr
@@ -14,7 +13,6 @@ from twisted.trial.unittest import SynchronousTestCase
 from zope.interface import implementer
 from zope.interface.verify import verifyObject
 
-import twisted_bazaar
 from twisted_bazaar import wire
 from twisted_bazaar.daemon.build import punchingOf, relayHome
 from twisted_bazaar.reach.dialer import Dialer
@@ -27,8 +25,7 @@ from twisted_bazaar.transports.interface import DialOptions
 from twisted_bazaar.transports.path import CLAIMED, DIRECT, MAPPED, RELAYED, SEEN, Path
 
 from tests.helpers import RecordingConnector, dialingNode, makeNode
-
-PACKAGE = pathlib.Path(twisted_bazaar.__file__).parent
+from tests.packagesource import packageTrees
 
 
 @implementer(IPathSource)
@@ -205,10 +202,9 @@ class OwnPathsTests(SynchronousTestCase):
         attribute): a source that announced to the node by another way
         would be a second channel."""
         callers = sorted(
-            path.relative_to(PACKAGE).as_posix()
-            for path in PACKAGE.rglob("*.py")
+            module for module, tree in packageTrees().items()
             if any(isinstance(n, ast.Attribute) and n.attr in ("advertisePath", "withdrawPath")
-                   for n in ast.walk(ast.parse(path.read_text(), str(path)))))
+                   for n in ast.walk(tree)))
         self.assertEqual(callers, ["reach/sources.py"])
 
 

@@ -5,6 +5,7 @@ that drop or lie) and the answer each node gives it
 L{Neighbourhood} views, no I/O.
 """
 
+import functools
 import random
 from bisect import bisect_left
 
@@ -25,9 +26,11 @@ def peer(node_id):
     return Peer(node_id, f"h{node_id}", 1000 + node_id % 1000)
 
 
+@functools.cache  # a ring of 300 is 40 ms; most tests walk the same forty
 def ring(count, seed, successors=4):
     """count nodes at random places, each with its true successors,
-    predecessor and fingers: id -> L{Neighbourhood}."""
+    predecessor and fingers: (the ids in order, id -> L{Neighbourhood}),
+    shared by the tests that ask for the same ring, which only read it."""
     rng = random.Random(seed)
     ids = sorted(rng.randrange(SIZE) for _ in range(count))
     views = {}
