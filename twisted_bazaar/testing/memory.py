@@ -745,6 +745,12 @@ class MemoryNetwork:
                 homes is not None and (homes.routerOf(near.host) is not None
                                        or homes.routerOf(far.host) is not None)):
             return None
+        return self.quietEnds(opener, acceptor, purpose)
+
+    def quietEnds(self, opener, acceptor, purpose):
+        """L{quietPair}'s two ends, made whatever this network's ends are
+        (a shard's network asks for them only between nodes of its own)."""
+        near, far = opener.node, acceptor.node
         source, address = self._pairAddresses(near.host, far.host, far.port, near.port)
         client_end = self._QuietOut(opener, source, purpose)
         server_end = self._QuietIn(acceptor, address, purpose)
