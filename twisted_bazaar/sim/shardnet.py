@@ -185,7 +185,7 @@ class _QuietCross(_QuietEnd, CrossEnd):
 
     def full(self):
         """This end made full (not the far one, another shard's); its link."""
-        stub, due, overlay = self.other, self._last_delivery, self.protocol
+        stub, due, overlay = self.other, self._due, self.protocol
         link = overlay.linkFor(self, stub.id, stub.where, stub.key, self)
         self.__class__ = self.network.fullCross
         MemoryTransport.__init__(self, link, self.host)
@@ -217,6 +217,7 @@ class ShardNetwork(MemoryNetwork):
     """
 
     endClass = ShardEnd
+    quietClasses = (_QuietShardEnd, _QuietShardIn, _FullShardEnd)
 
     def __init__(self, clock, seed, latency, shard, placement, contextOf):
         """
@@ -225,9 +226,6 @@ class ShardNetwork(MemoryNetwork):
         """
         super().__init__(clock, None, latency)
         self._Cross = ofNetwork("MemoryTransport", CrossEnd, self)
-        self._QuietOut = ofNetwork("QuietEnd", _QuietShardEnd, self)
-        self._QuietIn = ofNetwork("QuietEnd", _QuietShardIn, self)
-        self.fullClass = ofNetwork("MemoryTransport", _FullShardEnd, self)
         self._QuietCrossOut = ofNetwork("QuietEnd", _QuietCross, self)
         self._QuietCrossIn = ofNetwork("QuietEnd", _QuietCrossIn, self)
         self.fullCross = ofNetwork("MemoryTransport", _FullCross, self)
