@@ -153,6 +153,11 @@ class ShardBuilder:
         self.superpeers = 0
         #: Each node's seed (L{drawKeys}), until L{build}.
         self._seeds = None
+        #: Whether its links of a purpose that does not close when idle are
+        #: built as quiet ends (L{link}): not a flood's, whose searches take
+        #: every end by 20 virtual seconds, so that a quiet end there is
+        #: only an end made twice (CPU, not memory: its peak comes after).
+        self.quiet = sim.config.discovery != "flood"
 
     def drawKeys(self):
         """Every node's seed drawn, as a single process draws them, and the
@@ -289,8 +294,9 @@ class ShardBuilder:
         # end (each end keeps its own and its other end's: 28 bytes each).
         ctx_a = opener.clock.context if here_a else a + 1
         ctx_b = acceptor.clock.context if here_b else b + 1
-        if all(node.overlay.idle_timeouts.get(purpose) is None
-               for node, here in ((opener, here_a), (acceptor, here_b)) if here):
+        if self.quiet and all(node.overlay.idle_timeouts.get(purpose) is None
+                              for node, here in ((opener, here_a), (acceptor, here_b))
+                              if here):
             # Quiet ends, as L{warm.establish} makes them where neither
             # end's purpose closes when idle (another shard's end its own).
             self._quietLink(opener, ctx_a, here_a, acceptor, ctx_b, here_b,
