@@ -11,7 +11,7 @@ from twisted.trial.unittest import SynchronousTestCase
 from tests.sim.shardtesting import openShards
 from twisted_bazaar.net.link import Link
 from twisted_bazaar.net.overlay import OVERLAY
-from twisted_bazaar.net.standin import StandIn, StandIns
+from twisted_bazaar.net.standin import StandIn
 from twisted_bazaar.sim.runner import SimConfig, Simulation
 from twisted_bazaar.sim.shardclock import ShardClock
 from twisted_bazaar.sim.shardnet import ShardNetwork
@@ -202,16 +202,3 @@ class QuietShardEndTests(SynchronousTestCase):
                 metrics.pop(key, None)
         self.assertEqual(one, two)
 
-
-class PlainAgainTests(SynchronousTestCase):
-    def test_aTableOfNoStandInIsADict(self):
-        """A table whose last stand-in is made full is a plain dict again:
-        what relays a message reads it with no call of its own."""
-        sim = Simulation(QUIET)
-        sim.build()
-        node = sim.nodes[0]
-        self.assertIsInstance(node.overlay._links, StandIns)
-        ends = list(node.linkEnds())
-        self.assertTrue(ends)
-        self.assertIs(type(node.overlay._links), dict)
-        self.assertEqual(list(node.overlay._links.values()), ends)

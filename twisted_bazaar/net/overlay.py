@@ -271,8 +271,7 @@ class Overlay:
         The link standIn (L{adoptStandIn}) held peer's place for, on
         transport, as L{adopt} left it, put in its places; its keepalive
         check is standIn's entry among the clock's deadlines (the caller
-        makes it the link's).  The table is a plain dict again once it
-        holds no stand-in.
+        makes it the link's).
         """
         link = self.node.buildLink(inbound=standIn.inbound)
         link.attach(transport)
@@ -280,12 +279,7 @@ class Overlay:
         link.identified(peer, settled=False)
         link.key = key
         link.address = address
-        links = self._links
-        links[peer] = link
-        if not links.holding():
-            # Its last stand-in made full: a plain dict again, read by
-            # what relays a message with no call of its own.
-            self._links = dict(links)
+        self._links[peer] = link
         since = self.since
         if link.inbound and standIn in since:
             at = since.index(standIn)

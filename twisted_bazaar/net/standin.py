@@ -28,7 +28,7 @@ class StandIn:
 
 class StandIns(dict):
     """
-    peer id -> link or L{StandIn}: a table while it holds a stand-in.  What
+    peer id -> link or L{StandIn}: a table once it holds a stand-in.  What
     gets from it is handed a link (the stand-in made full), so a table
     handed out (the path router's, for each message relayed) hands out
     only links; its views read it as a dict (C{dict.get}, C{values}).
@@ -39,10 +39,6 @@ class StandIns(dict):
     def get(self, peer_id, default=None):
         link = dict.get(self, peer_id, default)
         return link.full() if isinstance(link, StandIn) else link
-
-    def holding(self):
-        """Whether a stand-in is among the table's entries."""
-        return any(isinstance(link, StandIn) for link in self.values())
 
     def fill(self, links):
         """links with each stand-in among them made full (a list)."""
