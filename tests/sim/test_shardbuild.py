@@ -5,7 +5,10 @@ run is placed, and how the two shards of a link name its ends alike.
 
 from twisted.trial.unittest import SynchronousTestCase
 
+from tests.sim.shardtesting import openShards
+from twisted_bazaar.net.link import Link
 from twisted_bazaar.schemes.chord.ring import BITS
+from twisted_bazaar.sim.runner import SimConfig
 from twisted_bazaar.sim.shardbuild import (
     TRACKER,
     TRACKER_WEIGHTS,
@@ -54,3 +57,17 @@ class PlacementTests(SynchronousTestCase):
         self.assertEqual(len(ids), 20)
         self.assertTrue(all(each < 0 and each % 2 == 0 for each in ids))
         self.assertEqual((linkId(1, 2, 5) | 1) ^ 1, linkId(1, 2, 5))
+
+
+class FloodLinksTests(SynchronousTestCase):
+    def test_aFloodsEndsAreLinks(self):
+        """A sharded flood's overlay ends are built links, not quiet ends:
+        its searches take every end within 20 virtual seconds, so a quiet
+        end would only be an end made twice."""
+        config = SimConfig(nodes=40, discovery="flood", start="warm", crypto="fast",
+                           searches=10, seed=3)
+        shards, received = openShards(self, config, 2)
+        held = [value for shard in shards for node in shard.nodes
+                for value in dict.values(node.overlay._links)]
+        self.assertTrue(held)
+        self.assertTrue(all(isinstance(value, Link) for value in held))

@@ -8,9 +8,18 @@ from twisted.internet.address import IPv4Address
 from twisted.internet.protocol import Factory, Protocol
 from twisted.trial.unittest import SynchronousTestCase
 
+from tests.sim.shardtesting import openShards
+from twisted_bazaar.net.link import Link
+from twisted_bazaar.net.overlay import OVERLAY
+from twisted_bazaar.net.standin import StandIn
+from twisted_bazaar.sim.runner import SimConfig, Simulation
 from twisted_bazaar.sim.shardclock import ShardClock
 from twisted_bazaar.sim.shardnet import ShardNetwork
+from twisted_bazaar.sim.windows import runLocal
 
+#: A warm run small enough to build twice in a test.
+QUIET = SimConfig(nodes=40, discovery="index", start="warm", crypto="fast", searches=10,
+                  seed=3)
 #: Contexts: 0 the tracker's (unused), 1 host "n0"'s, 2 host "n1"'s.
 PLACEMENT = bytes([0, 0, 1])
 
@@ -124,3 +133,72 @@ class ShardNetworkTests(SynchronousTestCase):
         net = Shards().nets[0]
         net.clock.runUntil(1.0)
         self.assertRaises(RuntimeError, net.receive, [(0.5, 0, 1, 0, 2, b"x")])
+
+
+class QuietShardEndTests(SynchronousTestCase):
+    """
+    A sharded warm build's overlay link ends are quiet ends (issue 95 item
+    3): a pair on one shard made full together, a crossing end made full
+    alone, at its far end's first message.
+    """
+
+    def setUp(self):
+        self.shards, received = openShards(self, QUIET, 2)
+        for number, shard in enumerate(self.shards):
+            shard.settle(received[number])
+
+    def ends(self, shard):
+        """(node, peer id, what its table holds) of every overlay end of
+        shard's nodes."""
+        return [(node, peer, held) for node in shard.nodes
+                for peer, held in dict.items(node.overlay._links)
+                if held.purpose == OVERLAY]
+
+    def test_builtQuiet(self):
+        """Every overlay end is a quiet end, of both kinds (its far end
+        here, or on the other shard), and no Link stands for one."""
+        kinds = set()
+        for shard in self.shards:
+            ends = self.ends(shard)
+            self.assertTrue(ends)
+            for node, peer, held in ends:
+                self.assertIsInstance(held, StandIn)
+                kinds.add(held.remote)
+        self.assertEqual(kinds, {False, True})
+
+    def test_crossingMadeFullAtItsFirstMessage(self):
+        """A crossing end taken by a part is made its link, and the far
+        end stays quiet until the link's first message reaches it: made
+        full then, its link is handed the message (it answers the ping)."""
+        node, peer, held = next(each for each in self.ends(self.shards[0])
+                                if each[2].remote)
+        address, seen = held.address, held.getPeer()
+        self.assertEqual(seen, IPv4Address("TCP", f"n{held.peer_ctx - 1}", 40000))
+        link = node.linkTo(peer)
+        self.assertIsInstance(link, Link)
+        self.assertIs(link.transport, held)
+        self.assertEqual((link.address, held.getPeer()), (address, seen))
+        far_node = next(each for each in self.shards[1].nodes if each.id == peer)
+        far = dict.get(far_node.overlay._links, node.id)
+        self.assertIsInstance(far, StandIn)
+        answered = []
+        link.ping().addCallback(answered.append)
+        while not answered:
+            for shard in self.shards:
+                shard.step()
+        far_link = dict.get(far_node.overlay._links, node.id)
+        self.assertIsInstance(far_link, Link)
+        self.assertIs(far_link.transport, far)
+        self.assertEqual(far_link.key, node.identity.key)
+        self.assertGreater(far_link.lastHeard, 0)
+
+    def test_sameRunAsOneProcess(self):
+        """A whole run on two shards of quiet ends gives one process's
+        metrics (latency aside, as documented)."""
+        one = Simulation(QUIET).run()
+        two = runLocal(QUIET, 2)
+        for metrics in (one, two):
+            for key in ("wall_s", "peak_rss_mb", "shards", "latency_ms"):
+                metrics.pop(key, None)
+        self.assertEqual(one, two)
+

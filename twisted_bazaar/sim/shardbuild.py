@@ -34,7 +34,7 @@ from twisted_bazaar.sim.shardkeys import RunKeys, seedsOf, stripe
 from twisted_bazaar.sim.shardring import RingBuild
 from twisted_bazaar.sim.shardsuper import SuperPeerBuild
 from twisted_bazaar.sim.topology import BUILDERS
-from twisted_bazaar.sim.warm import admit, adoptEnd, registered
+from twisted_bazaar.sim.warm import addressOf, admit, adoptEnd, registered
 from twisted_bazaar.testing import Market
 from twisted_bazaar.tracker import DEFAULT_TRACKER_PORT, TrackerFactory
 from twisted_bazaar.transports.relay.limits import RelayLimits
@@ -112,9 +112,12 @@ def linkId(opener, acceptor, contexts):
 
 class Stub:
     """A node another shard holds, as this one needs to know it: its id,
-    key and address (and as a L{warm.admit} and L{adoptEnd} read them)."""
+    key and address (and as a L{warm.admit} and L{adoptEnd} read them),
+    and C{where}, the (host, port) its peers here name it by (the warm
+    build's), for a quiet end that makes its link later
+    (L{twisted_bazaar.sim.shardnet._QuietCross})."""
 
-    __slots__ = ("id", "key", "host", "port", "address")
+    __slots__ = ("id", "key", "host", "port", "address", "where")
     config = NodeConfig()
 
     def __init__(self, identity, host, port):
@@ -123,6 +126,7 @@ class Stub:
         self.host = host
         self.port = port
         self.address = IPv4Address("TCP", host, port)
+        self.where = None
 
     @property
     def identity(self):
@@ -149,6 +153,11 @@ class ShardBuilder:
         self.superpeers = 0
         #: Each node's seed (L{drawKeys}), until L{build}.
         self._seeds = None
+        #: Whether its links of a purpose that does not close when idle are
+        #: built as quiet ends (L{link}): not a flood's, whose searches take
+        #: every end by 20 virtual seconds, so that a quiet end there is
+        #: only an end made twice (CPU, not memory: its peak comes after).
+        self.quiet = sim.config.discovery != "flood"
 
     def drawKeys(self):
         """Every node's seed drawn, as a single process draws them, and the
@@ -285,6 +294,14 @@ class ShardBuilder:
         # end (each end keeps its own and its other end's: 28 bytes each).
         ctx_a = opener.clock.context if here_a else a + 1
         ctx_b = acceptor.clock.context if here_b else b + 1
+        if self.quiet and all(node.overlay.idle_timeouts.get(purpose) is None
+                              for node, here in ((opener, here_a), (acceptor, here_b))
+                              if here):
+            # Quiet ends, as L{warm.establish} makes them where neither
+            # end's purpose closes when idle (another shard's end its own).
+            self._quietLink(opener, ctx_a, here_a, acceptor, ctx_b, here_b,
+                            linkId(ctx_a, ctx_b, contexts), addresses, purpose)
+            return
         out = into = None
         if here_a:
             clock.enter(ctx_a)
@@ -309,6 +326,31 @@ class ShardBuilder:
         if here_b:
             clock.enter(ctx_b)
             adoptEnd(acceptor, into, ends[1], opener, purpose, True, addresses)
+
+    def _quietLink(self, opener, ctx_a, here_a, acceptor, ctx_b, here_b, end_id,
+                   addresses, purpose):
+        """L{link}'s ends as quiet ones: a pair if both nodes are here, else
+        this shard's half, which knows the other node by its L{Stub}."""
+        sim = self.sim
+        clock, network = sim.clock, sim.network
+        if here_a and here_b:
+            ends = network.quietHere(opener.overlay, ctx_a, acceptor.overlay, ctx_b,
+                                     purpose)
+        elif here_a:
+            acceptor.where = addressOf(acceptor, addresses)
+            ends = (network.quietHalf(opener.overlay, ctx_a, self._address(opener),
+                                      end_id, ctx_b, acceptor, purpose, False), None)
+        else:
+            opener.where = addressOf(opener, addresses)
+            ends = (None, network.quietHalf(acceptor.overlay, ctx_b,
+                                            self._address(acceptor), end_id | 1, ctx_a,
+                                            opener, purpose, True))
+        if here_a:
+            clock.enter(ctx_a)
+            opener.overlay.adoptStandIn(ends[0], acceptor.id)
+        if here_b:
+            clock.enter(ctx_b)
+            acceptor.overlay.adoptStandIn(ends[1], opener.id)
 
     def _address(self, node):
         """The address of node's listening port (one object for all the

@@ -20,6 +20,13 @@ process, so that a run gives the same metrics on 1, 2 or 4 shards:
 A connection between two nodes of one shard made by a warm start
 (L{pair}) joins its two ends directly, as L{MemoryNetwork} does: a write
 is a delivery on the clock, in the receiver's context.
+
+A warm start's link end of a purpose that does not close when idle is a
+quiet end (L{twisted_bazaar.testing.memory._QuietEnd}) until a part takes
+it: between two nodes of one shard a pair made full together (L{quietHere},
+L{_QuietShardEnd}), and an end whose other end is on another shard made
+full alone, when a part takes it or at its first message
+(L{quietHalf}, L{_QuietCross}).
 """
 
 from twisted.internet import defer, error
@@ -27,7 +34,15 @@ from twisted.internet.address import IPv4Address
 from twisted.python.failure import Failure
 
 from twisted_bazaar.base.address import hostPort
-from twisted_bazaar.testing.memory import MemoryNetwork, MemoryTransport, ofNetwork
+from twisted_bazaar.net.timers import wokenAt
+from twisted_bazaar.testing.memory import (
+    MemoryNetwork,
+    MemoryTransport,
+    ofNetwork,
+    _Full,
+    _QuietEnd,
+    _QuietIn,
+)
 
 #: What a L{Message} asks of the shard it reaches.
 DATA, CLOSE, SYN, ACCEPT = range(4)
@@ -115,6 +130,82 @@ class CrossEnd(ShardEnd):
         return self.other
 
 
+class _FullShardEnd(_Full, ShardEnd):
+    """A same-shard quiet end made full: a L{ShardEnd} that stands for its
+    link's keepalive check among the deadlines (L{_Full})."""
+
+    __slots__ = ()
+
+
+class _QuietShardEnd(_QuietEnd, ShardEnd):
+    """A quiet end (L{_QuietEnd}) whose other end is on its shard: the
+    slots of the L{ShardEnd} it is made (its context's one more, 80
+    bytes), both ends of the pair made full together."""
+
+    __slots__ = ()
+
+
+class _QuietShardIn(_QuietIn, _QuietShardEnd):
+    """The end of a same-shard quiet connection that its far end opened."""
+
+    __slots__ = ()
+
+
+class _FullCross(_Full, CrossEnd):
+    """A crossing quiet end made full (L{_FullShardEnd}'s kind)."""
+
+    __slots__ = ()
+
+
+class _QuietCross(_QuietEnd, CrossEnd):
+    """
+    A quiet end whose other end is on another shard: the slots of the
+    L{CrossEnd} it is made (96 bytes, where a crossing end held a link of
+    168 more), its far end's L{Stub<twisted_bazaar.sim.shardbuild.Stub>}
+    in C{other} until then (its id, key and address, what its link is
+    made with).  The other shard makes its own end full when it will, so
+    this one is made full alone: when a part is handed it, its keepalive
+    check comes, a message reaches it (the far end's link spoke first) or
+    its connection closes.  No table is asked at a message: the class
+    changes once made full (L{_FullCross}).
+    """
+
+    __slots__ = ()
+
+    @property
+    def address(self):
+        return self.other.where
+
+    @property
+    def peer(self):
+        return self.other.address
+
+    def getPeer(self):
+        return self.other.address
+
+    def full(self):
+        """This end made full (not the far one, another shard's); its link."""
+        stub, due, overlay = self.other, self._due, self.protocol
+        link = overlay.linkFor(self, stub.id, stub.where, stub.key, self)
+        self.__class__ = self.network.fullCross
+        MemoryTransport.__init__(self, link, self.host)
+        self.other = stub.address
+        if due is not None:
+            wokenAt(link, due)
+        return link
+
+    def _receive(self, data):
+        """A message for it: made full, its link is handed the message."""
+        self.full()
+        self._receive(data)
+
+
+class _QuietCrossIn(_QuietIn, _QuietCross):
+    """A crossing quiet end that its far end opened."""
+
+    __slots__ = ()
+
+
 class ShardNetwork(MemoryNetwork):
     """
     The network of one shard (see the module).
@@ -126,6 +217,7 @@ class ShardNetwork(MemoryNetwork):
     """
 
     endClass = ShardEnd
+    quietClasses = (_QuietShardEnd, _QuietShardIn, _FullShardEnd)
 
     def __init__(self, clock, seed, latency, shard, placement, contextOf):
         """
@@ -134,6 +226,9 @@ class ShardNetwork(MemoryNetwork):
         """
         super().__init__(clock, None, latency)
         self._Cross = ofNetwork("MemoryTransport", CrossEnd, self)
+        self._QuietCrossOut = ofNetwork("QuietEnd", _QuietCross, self)
+        self._QuietCrossIn = ofNetwork("QuietEnd", _QuietCrossIn, self)
+        self.fullCross = ofNetwork("MemoryTransport", _FullCross, self)
         self.shard = shard
         self.placement = placement
         self.contextOf = contextOf
@@ -256,6 +351,30 @@ class ShardNetwork(MemoryNetwork):
         ends = self.pair(client, from_host, server, host, port, from_port=from_port)
         ends[0].ctx, ends[1].ctx = client_ctx, server_ctx
         return ends
+
+    def quietHere(self, opener, ctx_a, acceptor, ctx_b, purpose):
+        """Two quiet ends (L{_QuietShardEnd}) of a link of purpose from
+        opener's node to acceptor's, both overlays of this shard, standing
+        in their tables (as L{pairHere}'s ends of two links would)."""
+        ends = self.quietEnds(opener, acceptor, purpose)
+        ends[0].ctx, ends[1].ctx = ctx_a, ctx_b
+        return ends
+
+    def quietHalf(self, overlay, ctx, address, end_id, peer_ctx, stub, purpose, inbound):
+        """
+        As L{half}, a quiet end (L{_QuietCross}) standing in overlay's
+        table for its link of purpose to the node stub stands for.
+        """
+        if end_id in self._ends:
+            raise ValueError(f"two connections of one id, {end_id}")
+        end = (self._QuietCrossIn if inbound else self._QuietCrossOut)(overlay, address,
+                                                                      purpose)
+        end.meet(stub)
+        end.ctx = ctx
+        end.end_id = end_id
+        end.peer_ctx = peer_ctx
+        self._ends[end_id] = end
+        return end
 
     def half(self, protocol, ctx, address, end_id, peer_ctx, peer_address):
         """

@@ -532,6 +532,9 @@ class MemoryNetwork:
     homes = None
     #: The class of a plain end (made a subclass for each network).
     endClass = MemoryTransport
+    #: A quiet end's classes (L{quietEnds}): opener's, acceptor's, made
+    #: full.
+    quietClasses = (_QuietEnd, _QuietIn, _Full)
 
     def __init__(self, clock=None, rng=None, latency=(0.0, 0.0), faults=None):
         self.clock = clock if clock is not None else task.Clock()
@@ -546,9 +549,10 @@ class MemoryNetwork:
         self._Punched = ofNetwork("MemoryTransport", _Punched, self)
         self._OnLan = ofNetwork("MemoryTransport", MemoryTransport, self, lan=True)
         #: A quiet end's classes, before and once made full (L{_QuietEnd}).
-        self._QuietOut = ofNetwork("QuietEnd", _QuietEnd, self)
-        self._QuietIn = ofNetwork("QuietEnd", _QuietIn, self)
-        self.fullClass = ofNetwork("MemoryTransport", _Full, self)
+        out, into, full = self.quietClasses
+        self._QuietOut = ofNetwork("QuietEnd", out, self)
+        self._QuietIn = ofNetwork("QuietEnd", into, self)
+        self.fullClass = ofNetwork("MemoryTransport", full, self)
         self._Port = ofNetwork("_MemoryPort", _MemoryPort, self)
         self._FirstPort = ofNetwork("_MemoryPort", _MemoryPort, self, first=True)
         self.dead_hosts = set()
@@ -745,6 +749,12 @@ class MemoryNetwork:
                 homes is not None and (homes.routerOf(near.host) is not None
                                        or homes.routerOf(far.host) is not None)):
             return None
+        return self.quietEnds(opener, acceptor, purpose)
+
+    def quietEnds(self, opener, acceptor, purpose):
+        """L{quietPair}'s two ends, made whatever this network's ends are
+        (a shard's network asks for them only between nodes of its own)."""
+        near, far = opener.node, acceptor.node
         source, address = self._pairAddresses(near.host, far.host, far.port, near.port)
         client_end = self._QuietOut(opener, source, purpose)
         server_end = self._QuietIn(acceptor, address, purpose)
