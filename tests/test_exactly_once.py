@@ -56,7 +56,7 @@ class NodeFaults(Faults):
 
     def deliver(self, transport, data):
         if "tracker" in (transport.host.host, transport.peer.host):
-            transport._schedule(transport.other._receive, data)
+            transport._schedule(transport.other.dataArrived, data)
         else:
             super().deliver(transport, data)
 

@@ -380,7 +380,7 @@ class BytesANodeTests(SynchronousTestCase):
     fails all four: each of its nodes made its dialer when built, which a
     quiet node never dials with (132 to 137 bytes).  8d90b180 fails them
     too: each warm link end was a L{Link} until a part took it, where it
-    is a quiet end (L{twisted_bazaar.testing.memory._QuietEnd}), 168 bytes less
+    is a quiet end (L{twisted_bazaar.testing.memory.QuietEnd}), 168 bytes less
     (flood 5,377 bytes, index 5,806, superpeer 8,639, chord 10,346 there;
     4,704, 5,135, 7,969 and 9,015 at 45b43ace).  45b43ace fails all five:
     each node's tracker session held a L{LinkContext

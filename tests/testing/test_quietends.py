@@ -1,5 +1,5 @@
 """
-Tests for L{twisted_bazaar.testing.memory._QuietEnd}: a warm run's quiet link
+Tests for L{twisted_bazaar.testing.memory.QuietEnd}: a warm run's quiet link
 ends stand in their links' places, answer the table's views as the links
 would, and are made the links the build made before (issue 95 item 3)
 when a part takes one, their keepalive check comes, or a cut closes them.

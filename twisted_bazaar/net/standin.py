@@ -4,7 +4,7 @@ a link's place: a simulation's quiet link end, which holds what the
 table's views read of a link and is made its link when a part is handed
 it.  A million simulated nodes hold some six million link ends, most of
 which never carry a frame: a stand-in is what they cost until one does
-(L{twisted_bazaar.testing.memory._QuietEnd}).  A daemon's table holds links
+(L{twisted_bazaar.testing.memory.QuietEnd}).  A daemon's table holds links
 only, and is a plain dict.
 """
 

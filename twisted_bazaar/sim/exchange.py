@@ -35,7 +35,9 @@ def lookahead(config):
 
 
 class _Posts:
-    """One window's posts on a L{Board}."""
+    """One window's posts on a L{Board}: who posted, the earliest due of
+    all, each receiver's messages by sender, and how many shards took
+    theirs."""
 
     __slots__ = ("senders", "earliest", "inbox", "taken")
 
@@ -45,6 +47,20 @@ class _Posts:
         #: receiver -> sender -> messages.
         self.inbox = {}
         self.taken = 0
+
+    def add(self, sender, outbox, earliest):
+        """sender's messages (outbox: shard -> messages), and its earliest
+        due."""
+        self.senders.add(sender)
+        self.earliest = min(self.earliest, earliest)
+        for number, messages in outbox.items():
+            self.inbox.setdefault(number, {})[sender] = messages
+
+    def takeFor(self, shard):
+        """shard's messages (sender -> messages), and whether every one of
+        the shards has now taken its own."""
+        self.taken += 1
+        return self.inbox.pop(shard, {}), self.taken == len(self.senders)
 
 
 class Board:
@@ -75,10 +91,7 @@ class Board:
             posts = self._windows.get(window)
             if posts is None:
                 posts = self._windows[window] = _Posts()
-            posts.senders.add(sender)
-            posts.earliest = min(posts.earliest, earliest)
-            for number, messages in outbox.items():
-                posts.inbox.setdefault(number, {})[sender] = messages
+            posts.add(sender, outbox, earliest)
             if len(posts.senders) == self.shards:
                 self._changed.notify_all()
 
@@ -113,10 +126,9 @@ class Board:
                                    f"shard(s) sent nothing in {wait:g} s (heard from "
                                    f"{heard or 'none'})")
             posts = self._windows[window]
-            posts.taken += 1
-            if posts.taken == self.shards:
+            mine, done = posts.takeFor(shard)
+            if done:
                 del self._windows[window]
-            mine = posts.inbox.pop(shard, {})
         return [(mine[sender], posts.earliest) for sender in sorted(mine)] + [
             ([], posts.earliest)]
 

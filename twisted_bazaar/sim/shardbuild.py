@@ -128,6 +128,11 @@ class Stub:
         self.address = IPv4Address("TCP", host, port)
         self.where = None
 
+    def nameBy(self, addresses):
+        """Its C{where} taken from addresses, the warm build's one (host,
+        port) tuple a node's peers here name it by (L{addressOf})."""
+        self.where = addressOf(self, addresses)
+
     @property
     def identity(self):
         return self
@@ -337,11 +342,11 @@ class ShardBuilder:
             ends = network.quietHere(opener.overlay, ctx_a, acceptor.overlay, ctx_b,
                                      purpose)
         elif here_a:
-            acceptor.where = addressOf(acceptor, addresses)
+            acceptor.nameBy(addresses)
             ends = (network.quietHalf(opener.overlay, ctx_a, self._address(opener),
                                       end_id, ctx_b, acceptor, purpose, False), None)
         else:
-            opener.where = addressOf(opener, addresses)
+            opener.nameBy(addresses)
             ends = (None, network.quietHalf(acceptor.overlay, ctx_b,
                                             self._address(acceptor), end_id | 1, ctx_a,
                                             opener, purpose, True))

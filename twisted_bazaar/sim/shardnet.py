@@ -22,7 +22,7 @@ A connection between two nodes of one shard made by a warm start
 is a delivery on the clock, in the receiver's context.
 
 A warm start's link end of a purpose that does not close when idle is a
-quiet end (L{twisted_bazaar.testing.memory._QuietEnd}) until a part takes
+quiet end (L{twisted_bazaar.testing.memory.QuietEnd}) until a part takes
 it: between two nodes of one shard a pair made full together (L{quietHere},
 L{_QuietShardEnd}), and an end whose other end is on another shard made
 full alone, when a part takes it or at its first message
@@ -34,14 +34,13 @@ from twisted.internet.address import IPv4Address
 from twisted.python.failure import Failure
 
 from twisted_bazaar.base.address import hostPort
-from twisted_bazaar.net.timers import wokenAt
 from twisted_bazaar.testing.memory import (
+    FullEnd,
     MemoryNetwork,
     MemoryTransport,
+    QuietEnd,
+    QuietIn,
     ofNetwork,
-    _Full,
-    _QuietEnd,
-    _QuietIn,
 )
 
 #: What a L{Message} asks of the shard it reaches.
@@ -81,7 +80,7 @@ class ShardEnd(MemoryTransport):
                 network.send(self.peer_ctx, self.end_id ^ 1, when, key, DATA, data)
             else:
                 other = self.other
-                network.clock.deliver(when, key, other.ctx, other._receive, (data,))
+                network.clock.deliver(when, key, other.ctx, other.dataArrived, (data,))
 
     def _next(self):
         """(when, key) of this end's next delivery: its delay drawn from its
@@ -130,34 +129,34 @@ class CrossEnd(ShardEnd):
         return self.other
 
 
-class _FullShardEnd(_Full, ShardEnd):
+class _FullShardEnd(FullEnd, ShardEnd):
     """A same-shard quiet end made full: a L{ShardEnd} that stands for its
-    link's keepalive check among the deadlines (L{_Full})."""
+    link's keepalive check among the deadlines (L{FullEnd})."""
 
     __slots__ = ()
 
 
-class _QuietShardEnd(_QuietEnd, ShardEnd):
-    """A quiet end (L{_QuietEnd}) whose other end is on its shard: the
+class _QuietShardEnd(QuietEnd, ShardEnd):
+    """A quiet end (L{QuietEnd}) whose other end is on its shard: the
     slots of the L{ShardEnd} it is made (its context's one more, 80
     bytes), both ends of the pair made full together."""
 
     __slots__ = ()
 
 
-class _QuietShardIn(_QuietIn, _QuietShardEnd):
+class _QuietShardIn(QuietIn, _QuietShardEnd):
     """The end of a same-shard quiet connection that its far end opened."""
 
     __slots__ = ()
 
 
-class _FullCross(_Full, CrossEnd):
+class _FullCross(FullEnd, CrossEnd):
     """A crossing quiet end made full (L{_FullShardEnd}'s kind)."""
 
     __slots__ = ()
 
 
-class _QuietCross(_QuietEnd, CrossEnd):
+class _QuietCross(QuietEnd, CrossEnd):
     """
     A quiet end whose other end is on another shard: the slots of the
     L{CrossEnd} it is made (96 bytes, where a crossing end held a link of
@@ -185,22 +184,18 @@ class _QuietCross(_QuietEnd, CrossEnd):
 
     def full(self):
         """This end made full (not the far one, another shard's); its link."""
-        stub, due, overlay = self.other, self._due, self.protocol
-        link = overlay.linkFor(self, stub.id, stub.where, stub.key, self)
-        self.__class__ = self.network.fullCross
-        MemoryTransport.__init__(self, link, self.host)
-        self.other = stub.address
-        if due is not None:
-            wokenAt(link, due)
+        stub = self.other
+        link = self.protocol.linkFor(self, stub.id, stub.where, stub.key, self)
+        self.madeFull(link, self.network.fullCross, stub.address)
         return link
 
-    def _receive(self, data):
+    def dataArrived(self, data):
         """A message for it: made full, its link is handed the message."""
         self.full()
-        self._receive(data)
+        self.dataArrived(data)
 
 
-class _QuietCrossIn(_QuietIn, _QuietCross):
+class _QuietCrossIn(QuietIn, _QuietCross):
     """A crossing quiet end that its far end opened."""
 
     __slots__ = ()
@@ -285,7 +280,7 @@ class ShardNetwork(MemoryNetwork):
         if kind == DATA:
             end = self._ends.get(end_id)
             if end is not None:
-                end._receive(payload)
+                end.dataArrived(payload)
         elif kind == CLOSE:
             end = self._ends.get(end_id)
             if end is not None:
@@ -367,8 +362,10 @@ class ShardNetwork(MemoryNetwork):
         """
         if end_id in self._ends:
             raise ValueError(f"two connections of one id, {end_id}")
-        end = (self._QuietCrossIn if inbound else self._QuietCrossOut)(overlay, address,
-                                                                      purpose)
+        if inbound:
+            end = self._QuietCrossIn(overlay, address, purpose)
+        else:
+            end = self._QuietCrossOut(overlay, address, purpose)
         end.meet(stub)
         end.ctx = ctx
         end.end_id = end_id

@@ -77,7 +77,7 @@ def establish(network, opener, acceptor, purpose, addresses=None):
     each side's key proven to the other when both have keys (nodes
     without keys prove nothing).
 
-    The two ends are quiet ones (L{twisted_bazaar.testing.memory._QuietEnd}),
+    The two ends are quiet ones (L{twisted_bazaar.testing.memory.QuietEnd}),
     made links when a part takes one, where the network makes them and
     the purpose's links close when idle at neither end.
 

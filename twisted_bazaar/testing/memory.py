@@ -116,7 +116,7 @@ class MemoryTransport:
             self.network.bytes_written += len(data)
             faults = self.network.faults
             if faults is None:
-                self._schedule(self.other._receive, data)
+                self._schedule(self.other.dataArrived, data)
             else:
                 faults.deliver(self, data)
 
@@ -183,7 +183,7 @@ class MemoryTransport:
         schedule = getattr(clock, "schedule", clock.callLater)
         schedule(when - now, function, *args)
 
-    def _receive(self, data):
+    def dataArrived(self, data):
         if self._state & _CONNECTED:
             self.protocol.dataReceived(data)
 
@@ -251,9 +251,9 @@ class _Punched(_SeenThroughRouter):
 
 
 @implementer(IListeningPort)
-class _Full(MemoryTransport):
+class FullEnd(MemoryTransport):
     """
-    A quiet end made full (L{_QuietEnd}): a memory transport which, among
+    A quiet end made full (L{QuietEnd}): a memory transport which, among
     its clock's deadlines, stands for its link's keepalive check (the
     link's C{_due}, which it reads and lets go of) until the link is
     checked or let go.
@@ -276,7 +276,7 @@ class _Full(MemoryTransport):
         self.protocol._expire()
 
 
-class _QuietEnd(MemoryTransport, StandIn):
+class QuietEnd(MemoryTransport, StandIn):
     """
     One end of a memory connection a simulation built
     (L{twisted_bazaar.sim.warm}) before it carries a frame, standing in
@@ -294,7 +294,7 @@ class _QuietEnd(MemoryTransport, StandIn):
     the same), so that it keeps its places: the network's open
     connections (a cut closes them in the order made), and its clock's
     deadlines, where it stands for its link's keepalive check
-    (L{_Full}).  A connection's two ends are made full together:
+    (L{FullEnd}).  A connection's two ends are made full together:
     neither carries a frame alone.
     """
 
@@ -349,11 +349,18 @@ class _QuietEnd(MemoryTransport, StandIn):
 
     def _fill(self, overlay, peer):
         """This end made full, overlay's link to peer (a node) on it."""
-        far, due, network = self.other, self._last_delivery, self.network
+        network = self.network
         proven = overlay.node.identity is not None and peer.identity is not None
         link = overlay.linkFor(self, peer.id, network.where(peer.host, peer.port),
                                peer.identity.key if proven else None, self)
-        self.__class__ = network.fullClass
+        self.madeFull(link, network.fullClass, self.other)
+
+    def madeFull(self, link, fullClass, far):
+        """This end made the transport of link, of fullClass (its slots
+        the same), its far end far, and link woken when this end's
+        keepalive check was due."""
+        due = self._last_delivery
+        self.__class__ = fullClass
         MemoryTransport.__init__(self, link, self.host)
         self.other = far
         if due is not None:
@@ -370,7 +377,7 @@ class _QuietEnd(MemoryTransport, StandIn):
         self.closed(reason)
 
 
-class _QuietIn(_QuietEnd):
+class QuietIn(QuietEnd):
     """The end of a quiet connection that its far end opened."""
 
     __slots__ = ()
@@ -499,7 +506,7 @@ class Faults:
             if self.reorder and rng.random() < self.reorder:
                 self.counts["reordered"] += 1
                 extra = self.reorder_delay * (1 + rng.random())
-            transport._schedule(transport.other._receive, data, extra=extra)
+            transport._schedule(transport.other.dataArrived, data, extra=extra)
 
 
 def ofNetwork(name, base, network, **fields):
@@ -534,7 +541,7 @@ class MemoryNetwork:
     endClass = MemoryTransport
     #: A quiet end's classes (L{quietEnds}): opener's, acceptor's, made
     #: full.
-    quietClasses = (_QuietEnd, _QuietIn, _Full)
+    quietClasses = (QuietEnd, QuietIn, FullEnd)
 
     def __init__(self, clock=None, rng=None, latency=(0.0, 0.0), faults=None):
         self.clock = clock if clock is not None else task.Clock()
@@ -548,10 +555,10 @@ class MemoryNetwork:
         self._Routed = ofNetwork("MemoryTransport", _SeenThroughRouter, self)
         self._Punched = ofNetwork("MemoryTransport", _Punched, self)
         self._OnLan = ofNetwork("MemoryTransport", MemoryTransport, self, lan=True)
-        #: A quiet end's classes, before and once made full (L{_QuietEnd}).
+        #: A quiet end's classes, before and once made full (L{QuietEnd}).
         out, into, full = self.quietClasses
         self._QuietOut = ofNetwork("QuietEnd", out, self)
-        self._QuietIn = ofNetwork("QuietEnd", into, self)
+        self.QuietIn = ofNetwork("QuietEnd", into, self)
         self.fullClass = ofNetwork("MemoryTransport", full, self)
         self._Port = ofNetwork("_MemoryPort", _MemoryPort, self)
         self._FirstPort = ofNetwork("_MemoryPort", _MemoryPort, self, first=True)
@@ -736,7 +743,7 @@ class MemoryNetwork:
     def quietPair(self, opener, acceptor, purpose):
         """
         As L{pair} from opener's node's listening port to acceptor's, two
-        quiet ends (L{_QuietEnd}) standing in
+        quiet ends (L{QuietEnd}) standing in
         opener's and acceptor's overlays for their links of purpose, open
         and counted; or None, nothing taken, where L{pair} makes ends of
         another kind (a home's, or this network's own).
@@ -757,7 +764,7 @@ class MemoryNetwork:
         near, far = opener.node, acceptor.node
         source, address = self._pairAddresses(near.host, far.host, far.port, near.port)
         client_end = self._QuietOut(opener, source, purpose)
-        server_end = self._QuietIn(acceptor, address, purpose)
+        server_end = self.QuietIn(acceptor, address, purpose)
         client_end.meet(server_end)
         server_end.meet(client_end)
         self._open[client_end] = server_end
