@@ -278,6 +278,55 @@ class HoldDataDirTests(SynchronousTestCase):
             "ledger and key; this one stops rather than share them (what it confirmed is "
             "on disk; started again, it takes a new lock)"])
 
+    def _heldWithKey(self):
+        """A data dir held, its node's key in it, watched as a daemon's:
+        (reactor, the key's path, its identity, what the node was told)."""
+        from twisted.internet.testing import MemoryReactorClock
+
+        from twisted_bazaar.identity.keys import Identity
+        from twisted_bazaar.store.memory import MemoryStore
+
+        data = tempfile.mkdtemp(prefix="bazaar-daemon-")
+        self.addCleanup(shutil.rmtree, data, True)
+        lock = DataDirLock(data)
+        lock.acquire()
+        self.addCleanup(lock.release)
+        identity = Identity.inDirectory(data)
+        reactor, service, told = MemoryReactorClock(), MultiService(), []
+        holdDataDir(reactor, service, NodeState(lock, identity, MemoryStore(), None),
+                    None, onFailure=told.append)
+        service.startService()
+        self.addCleanup(service.stopService)
+        return reactor, os.path.join(data, "node.key"), identity, told
+
+    def test_aKeyRemovedIsWrittenBack(self):
+        """node.key removed while the node ran: its next start made a new
+        key, another node over this one's ledger.  It is written back from
+        memory, the node runs on, and a second removal is mended too."""
+        from twisted_bazaar.identity.keys import Identity
+
+        reactor, key, identity, told = self._heldWithKey()
+        for _ in range(2):
+            os.remove(key)
+            reactor.advance(0.5)
+            self.assertEqual(told, [])
+            self.assertEqual(Identity.read(os.path.dirname(key)).key, identity.key)
+        self.assertTrue(reactor.getDelayedCalls())
+
+    def test_anotherKeyInItsPlaceEndsTheNode(self):
+        """A key file replaced by another key: the node stops, saying so,
+        rather than start again as another node."""
+        from twisted_bazaar.identity.keys import Identity
+
+        reactor, key, identity, told = self._heldWithKey()
+        Identity.generate().writeNew(key + ".other")
+        os.replace(key + ".other", key)
+        reactor.advance(0.5)
+        self.assertEqual(told, [
+            f"--data-dir: its key file {key} was replaced by another while the daemon "
+            "ran (moved or deleted, and made again), another key in its place; this node "
+            "stops rather than start again as another"])
+
     def test_lockStampedWhenRunning(self):
         data = tempfile.mkdtemp(prefix="bazaar-daemon-")
         self.addCleanup(shutil.rmtree, data)

@@ -34,8 +34,10 @@ class FolderWatch(Service):
         @param path: the folder.
         @param onGone: told the reason, in words, once.
         @param files: (path, name in words, onGone) of files in the folder
-            looked at after it (a node's lock): one gone while the folder
-            stays is told to its own onGone.
+            looked at after it (a node's lock, its key): one gone while the
+            folder stays is told to its own onGone, which returns True if
+            it put the file back (a key written again from memory): then it
+            is looked at on as it now is.
         """
         self._clock = clock
         self.path = os.path.abspath(path)
@@ -58,11 +60,17 @@ class FolderWatch(Service):
 
     def _look(self):
         self._call = None
-        for (path, what, onGone), kept in zip(self._watched, self._kept):
+        for index, ((path, what, onGone), kept) in enumerate(zip(self._watched,
+                                                                 self._kept)):
             now = fileIdentity(path)
-            if now is None and kept is not None:
-                return onGone(f"{what} was moved or deleted while the daemon ran")
-            if now != kept:
-                return onGone(f"{what} was replaced by another while the daemon ran "
-                              "(moved or deleted, and made again)")
+            if now == kept:
+                continue
+            if now is None:
+                why = f"{what} was moved or deleted while the daemon ran"
+            else:
+                why = (f"{what} was replaced by another while the daemon ran "
+                       "(moved or deleted, and made again)")
+            if onGone(why) is not True:
+                return
+            self._kept[index] = fileIdentity(path)
         self._call = self._clock.callLater(self._every, self._look)

@@ -6,6 +6,7 @@ node's key, its store), then the node and the services that run it
 which option and why, before anything is started.
 """
 
+import os
 import random
 
 import attr
@@ -26,7 +27,7 @@ from twisted_bazaar.daemon.services import (
     NodeService,
     StartupError,
 )
-from twisted_bazaar.identity.keys import Identity
+from twisted_bazaar.identity.keys import KEY_FILE, Identity
 from twisted_bazaar.channel.session import ChannelKey
 from twisted_bazaar.net.byname import clientEndpoint
 from twisted_bazaar.net.encrypted import EncryptedClientEndpoint, EncryptedServerEndpoint
@@ -439,7 +440,8 @@ def holdDataDir(reactor, service, state, seller, buying=False, onFailure=None):
     ``seller``, a L{Seller} or None), and, with ``onFailure``, a watch
     of the folder and its lock file that tells it the line the node ends
     with if either is moved or deleted while it runs (L{FolderWatch}: its
-    ledger could no longer be kept; another node could take the folder).  What the data dir holds that no role of the node
+    ledger could no longer be kept; another node could take the folder),
+    and of its key file, written back if it goes (L{keyGone}).  What the data dir holds that no role of the node
     takes up is said (``buying``: it has the buyer role)."""
     if state.lock is None:
         return
@@ -452,10 +454,36 @@ def holdDataDir(reactor, service, state, seller, buying=False, onFailure=None):
     ControlService(reactor, state.lock.directory, seller).setServiceParent(service)
     if onFailure is not None:
         directory, lock = state.lock.directory, state.lock.path
+        files = [(lock, f"its lock file {lock}",
+                  lambda why: onFailure(lockGone(directory, why)))]
+        if state.identity is not None:
+            key = os.path.join(directory, KEY_FILE)
+            files.append((key, f"its key file {key}",
+                          lambda why: keyGone(state.identity, key, why, onFailure)))
         FolderWatch(reactor, directory, lambda why: onFailure(writerGone(directory, why)),
-                    files=[(lock, f"its lock file {lock}",
-                            lambda why: onFailure(lockGone(directory, why)))]
-                    ).setServiceParent(service)
+                    files=files).setServiceParent(service)
+
+
+def keyGone(identity, path, why, onFailure):
+    """
+    A node's key file moved or deleted while it runs (``why``): started
+    again, the node would make a new key, and be another node over this
+    one's ledger.  Written back from memory, it runs on (True); where
+    that cannot be, or another key is in its place, ``onFailure`` is told
+    the line it ends with.
+    """
+    try:
+        written = identity.writeNew(path)
+    except OSError as e:
+        return onFailure(f"--data-dir: {why}, and it cannot be written back "
+                         f"({e.strerror or e}); this node stops, its key lost with the "
+                         "file: started again, it would be another node")
+    if not written:
+        return onFailure(f"--data-dir: {why}, another key in its place; this node "
+                         "stops rather than start again as another")
+    log.warn("{why}: written back from this node's memory, so that it is the same "
+             "node at its next start", why=why)
+    return True
 
 
 class LockStamp(Service):
