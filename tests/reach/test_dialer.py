@@ -918,13 +918,7 @@ class LanTests(SynchronousTestCase):
         node is seen at, with its local address: dialled there.  It was
         never tried over the LAN (only a peer naming a relay was), and
         its router's address answers nobody inside."""
-        nameIn(self.node, SELLER.id, HOME, (LAN_HOST,))
-        dialled = self.node.dial(Peer(SELLER.id, HOME, 9002, None, SELLER.key), FILES,
-                                 self.protocol)
-        [(host, port, key, protocol, d)] = self.direct()
-        self.assertEqual((host, port, key), (LAN_HOST, 9002, SELLER.key))
-        d.callback(protocol)
-        self.assertIs(self.successResultOf(dialled), protocol)
+        self.assertDialledOverTheLan()
 
     def test_aLanOnlyPeerOverTheLanBeforeTheCheckReports(self):
         """Before the tracker's check has said where this node is seen, a
@@ -934,6 +928,11 @@ class LanTests(SynchronousTestCase):
         router's public address alone: that address answers nobody inside
         (no hairpin), and a chord class's ring split over it."""
         self.node.reach = Reachability()
+        self.assertDialledOverTheLan()
+
+    def assertDialledOverTheLan(self):
+        """A LAN-only seller named at HOME with its local address LAN_HOST
+        is dialled at that address."""
         nameIn(self.node, SELLER.id, HOME, (LAN_HOST,))
         dialled = self.node.dial(Peer(SELLER.id, HOME, 9002, None, SELLER.key), FILES,
                                  self.protocol)

@@ -39,6 +39,17 @@ class _Router:
         return d
 
 
+def _heardPublisher(case):
+    """A publisher of a node of its own through a L{_Router}, its log's
+    lines kept in case.lines (case.node and case.router set too)."""
+    case.lines = []
+    case.patch(Publisher, "log", Logger(
+        observer=lambda event: case.lines.append(formatEvent(event))))
+    case.node = makeNode(None, identity=records.identity(5))
+    case.router = _Router()
+    return Publisher(case.node, case.router, ChordSettings(paths=0))
+
+
 class StoresInFlightTests(SynchronousTestCase):
     """
     A seller of 10,000 shared files (20,000 items) started 20,000 routed
@@ -90,12 +101,7 @@ class RefusedTests(SynchronousTestCase):
     """
 
     def setUp(self):
-        self.lines = []
-        self.patch(Publisher, "log", Logger(
-            observer=lambda event: self.lines.append(formatEvent(event))))
-        self.node = makeNode(None, identity=records.identity(5))
-        self.router = _Router()
-        self.publisher = Publisher(self.node, self.router, ChordSettings(paths=0))
+        self.publisher = _heardPublisher(self)
         self.items = [f"i{n:02d}" for n in range(NAMED_REFUSED + 5)]
         self.publisher.advertise(StaticShop(**{item: 1 for item in self.items}))
         self.publisher.start()
@@ -161,12 +167,7 @@ class ClockApartTests(SynchronousTestCase):
     """
 
     def setUp(self):
-        self.lines = []
-        self.patch(Publisher, "log", Logger(
-            observer=lambda event: self.lines.append(formatEvent(event))))
-        self.node = makeNode(None, identity=records.identity(5))
-        self.router = _Router()
-        self.publisher = Publisher(self.node, self.router, ChordSettings(paths=0))
+        self.publisher = _heardPublisher(self)
         self.publisher.advertise(StaticShop(apple=1, pear=1))
         self.publisher.start()
 
